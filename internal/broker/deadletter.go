@@ -1,0 +1,127 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+)
+
+// DeathEntry is one line of a message's dead-letter history, the neutral
+// form of RabbitMQ's x-death: one entry per (queue, reason), newest first.
+type DeathEntry struct {
+	Queue       string   `json:"queue"`
+	Reason      string   `json:"reason"`
+	Count       int64    `json:"count"`
+	Time        int64    `json:"time"` // Unix seconds of the latest death
+	Exchange    string   `json:"exchange"`
+	RoutingKeys []string `json:"routing-keys"`
+}
+
+// Deaths decodes a message's dead-letter history.
+func (m *Message) Deaths() []DeathEntry {
+	v, ok := m.HeaderValue(HeaderDeaths)
+	if !ok {
+		return nil
+	}
+	var out []DeathEntry
+	if json.Unmarshal(v, &out) != nil {
+		return nil
+	}
+	return out
+}
+
+func (g *group) deadLetterAll(work []*deadLetterWork) {
+	for _, w := range work {
+		g.deadLetter(w)
+	}
+}
+
+// deadLetter moves one record to the group's dead-letter target and only
+// then settles it, so a crash in between duplicates rather than loses it.
+func (g *group) deadLetter(w *deadLetterWork) {
+	gp := w.part
+	if w.record.Value == nil && w.record.Headers == nil && w.record.Key == nil {
+		gp.mu.Lock()
+		rec, buf, ok, err := gp.p.readOne(w.offset, gp.readBuf)
+		gp.readBuf = buf
+		if ok {
+			w.record = copyRecord(rec)
+		}
+		gp.mu.Unlock()
+		if err != nil || !ok {
+			g.finishDeadLetter(w)
+			return
+		}
+	}
+	cfg := g.config()
+	if cfg.DeadLetter != nil {
+		msg := fromRecord(gp.p.index, w.record).Message.clone()
+		routingKey := cfg.DeadLetter.RoutingKey
+		origKey, _ := msg.HeaderValue(HeaderRoutingKey)
+		if routingKey == "" {
+			routingKey = string(origKey)
+		}
+		origExchange, _ := msg.HeaderValue(HeaderExchange)
+		addDeath(&msg, DeathEntry{
+			Queue: g.stream.name, Reason: w.reason, Count: 1, Time: g.b.now().Unix(),
+			Exchange: string(origExchange), RoutingKeys: []string{string(origKey)},
+		})
+		msg.DeleteHeader(HeaderExpiresAt) // RabbitMQ drops the per-message TTL on dead-lettering
+		msg.Timestamp = time.Time{}
+		receipt, err := g.b.Publish(cfg.DeadLetter.Exchange, routingKey, msg, PublishOptions{})
+		if err == nil {
+			err = receipt.Wait(context.Background())
+		}
+		if err != nil {
+			g.b.log.Warn("dead-lettering failed; the message is dropped as RabbitMQ does",
+				"queue", g.stream.name, "offset", w.offset, "err", err)
+		}
+	}
+	g.b.observe.DeadLettered(g.stream.name, g.name, w.reason)
+	g.finishDeadLetter(w)
+}
+
+func (g *group) finishDeadLetter(w *deadLetterWork) {
+	gp := w.part
+	gp.mu.Lock()
+	delete(gp.limbo, w.offset)
+	gp.settleLocked(w.offset)
+	gp.flush()
+	gp.mu.Unlock()
+}
+
+// addDeath merges one death into the history: an entry for the same queue and
+// reason has its count raised and moves to the front.
+func addDeath(m *Message, d DeathEntry) {
+	deaths := m.Deaths()
+	for i, e := range deaths {
+		if e.Queue == d.Queue && e.Reason == d.Reason {
+			d.Count = e.Count + 1
+			d.Exchange, d.RoutingKeys = e.Exchange, e.RoutingKeys
+			deaths = append(deaths[:i], deaths[i+1:]...)
+			break
+		}
+	}
+	deaths = append([]DeathEntry{d}, deaths...)
+	v, _ := json.Marshal(deaths)
+	m.SetHeader(HeaderDeaths, v)
+}
+
+func sortDeliveries(ds []Delivery) {
+	sort.Slice(ds, func(i, j int) bool {
+		if ds[i].Partition != ds[j].Partition {
+			return ds[i].Partition < ds[j].Partition
+		}
+		return ds[i].Offset < ds[j].Offset
+	})
+}
+
+func sortRefs(rs []Ref) {
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].Partition != rs[j].Partition {
+			return rs[i].Partition < rs[j].Partition
+		}
+		return rs[i].Offset < rs[j].Offset
+	})
+}

@@ -1,0 +1,435 @@
+package broker
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// group is a shared group over every partition of a stream.
+type group struct {
+	b      *Broker
+	id     uint32
+	name   string
+	stream *stream
+	parts  []*groupPart
+
+	mu          sync.Mutex
+	cfg         GroupConfig
+	consumers   []string // in arrival order; the first is the single active one
+	hadConsumer bool
+	wake        chan struct{}
+	closed      bool
+	rr          int // round-robin start partition
+}
+
+func (g *group) config() GroupConfig {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cfg
+}
+
+func (g *group) setConfig(c GroupConfig) {
+	g.mu.Lock()
+	g.cfg = c
+	g.mu.Unlock()
+}
+
+// signal wakes every receiver waiting on the group.
+func (g *group) signal() {
+	g.mu.Lock()
+	close(g.wake)
+	g.wake = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *group) wakeChan() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.wake
+}
+
+func (g *group) stopTimers() {
+	for _, gp := range g.parts {
+		gp.stopTimer()
+	}
+}
+
+func (g *group) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.stopTimers()
+	g.signal()
+}
+
+func (g *group) isClosed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed
+}
+
+// Group is a handle on a shared group: competing consumers, deliveries and
+// their settlement. A queue's own group is Broker.Queue(name).
+type Group struct{ g *group }
+
+// ReceiveOptions says who receives and on what terms.
+type ReceiveOptions struct {
+	Consumer string
+	Max      int // at most this many records; 0 means 1
+	// Wait blocks until at least one record is delivered or ctx ends.
+	Wait bool
+	// Lease is how long a delivery stays with the consumer before it is
+	// released again (SQS visibility timeout); 0 means until settled,
+	// released, or the consumer leaves.
+	Lease time.Duration
+	// Persistent deliveries stay pending when the consumer leaves and across
+	// restarts, until settled or claimed (Redis consumer groups).
+	Persistent bool
+}
+
+// Ref names one delivery for settlement. Count, when not zero, must match
+// the delivery's count, so a stale receipt cannot settle a later delivery.
+type Ref struct {
+	Partition int32
+	Offset    int64
+	Count     int
+}
+
+// Queue returns the own shared group of the queue name.
+func (b *Broker) Queue(name string) (Group, error) {
+	s, err := b.stream(name)
+	if err != nil {
+		return Group{}, err
+	}
+	if s.own == nil {
+		return Group{}, &NotFoundError{"queue", name}
+	}
+	return Group{s.own}, nil
+}
+
+// Name returns the group's name ("" for a queue's own group).
+func (h Group) Name() string { return h.g.name }
+
+// Stream returns the name of the stream the group reads.
+func (h Group) Stream() string { return h.g.stream.name }
+
+// Config returns the group's configuration.
+func (h Group) Config() GroupConfig { return h.g.config() }
+
+// Receive hands out records to a consumer.
+func (h Group) Receive(ctx context.Context, opts ReceiveOptions) ([]Delivered, error) {
+	g := h.g
+	max := opts.Max
+	if max <= 0 {
+		max = 1
+	}
+	for {
+		if g.isClosed() {
+			return nil, ErrClosed
+		}
+		wake := g.wakeChan()
+		var changed []<-chan struct{}
+		var out []Delivered
+		if g.mayReceive(opts.Consumer) {
+			var err error
+			out, changed, err = g.receiveOnce(opts, max)
+			if err != nil || len(out) > 0 || !opts.Wait {
+				return out, err
+			}
+		} else if !opts.Wait {
+			return nil, nil
+		}
+		if err := waitAny(ctx, wake, changed); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (g *group) mayReceive(consumer string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.cfg.SingleActiveConsumer || len(g.consumers) == 0 {
+		return true
+	}
+	return g.consumers[0] == consumer
+}
+
+func (g *group) receiveOnce(opts ReceiveOptions, max int) ([]Delivered, []<-chan struct{}, error) {
+	var out []Delivered
+	var work []*deadLetterWork
+	changed := make([]<-chan struct{}, 0, len(g.parts))
+	g.mu.Lock()
+	start := g.rr
+	g.rr = (g.rr + 1) % len(g.parts)
+	g.mu.Unlock()
+	now := g.b.now()
+	var err error
+	for i := 0; i < len(g.parts) && len(out) < max; i++ {
+		gp := g.parts[(start+i)%len(g.parts)]
+		changed = append(changed, gp.p.log.Changed())
+		gp.mu.Lock()
+		var got []Delivered
+		var w []*deadLetterWork
+		got, w, err = gp.dispatchLocked(opts, max-len(out), now)
+		gp.flush()
+		gp.mu.Unlock()
+		out = append(out, got...)
+		work = append(work, w...)
+		if err != nil {
+			break
+		}
+	}
+	g.deadLetterAll(work)
+	return out, changed, err
+}
+
+// waitAny blocks until any channel closes or ctx ends.
+func waitAny(ctx context.Context, wake <-chan struct{}, changed []<-chan struct{}) error {
+	switch len(changed) {
+	case 0:
+		select {
+		case <-wake:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	case 1:
+		select {
+		case <-wake:
+			return nil
+		case <-changed[0]:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// Several partitions: one helper goroutine per partition, all gone on return.
+	fired := make(chan struct{}, 1)
+	done := make(chan struct{})
+	defer close(done)
+	for _, ch := range changed {
+		go func(ch <-chan struct{}) {
+			select {
+			case <-ch:
+				select {
+				case fired <- struct{}{}:
+				default:
+				}
+			case <-done:
+			}
+		}(ch)
+	}
+	select {
+	case <-wake:
+	case <-fired:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (g *group) part(ref Ref) (*groupPart, error) {
+	if ref.Partition < 0 || int(ref.Partition) >= len(g.parts) {
+		return nil, ErrNoSuchPartition
+	}
+	return g.parts[ref.Partition], nil
+}
+
+// Ack settles deliveries and returns how many were pending.
+func (h Group) Ack(refs ...Ref) (int, error) {
+	n := 0
+	now := h.g.b.now()
+	for _, ref := range refs {
+		gp, err := h.g.part(ref)
+		if err != nil {
+			return n, err
+		}
+		gp.mu.Lock()
+		d := gp.pending[ref.Offset]
+		if d != nil && (ref.Count == 0 || ref.Count == d.Count) {
+			gp.takePending(ref.Offset)
+			gp.settleLocked(ref.Offset)
+			n++
+			h.g.b.observe.Consumed(h.g.stream.name, h.g.name, now.Sub(time.UnixMilli(d.appendedAtMs)))
+		}
+		gp.flush()
+		gp.mu.Unlock()
+	}
+	return n, nil
+}
+
+// Release returns deliveries for redelivery after delay (AMQP nack with
+// requeue, SQS visibility set to delay). A record past the delivery limit is
+// dead-lettered instead.
+func (h Group) Release(delay time.Duration, refs ...Ref) (int, error) {
+	return h.settleEach(refs, func(gp *groupPart, d *Delivery, now time.Time) *deadLetterWork {
+		return gp.releaseLocked(d, delay, now)
+	})
+}
+
+// Reject dead-letters deliveries (AMQP reject or nack without requeue), or
+// drops them when the group has no dead-letter target.
+func (h Group) Reject(refs ...Ref) (int, error) {
+	return h.settleEach(refs, func(gp *groupPart, d *Delivery, now time.Time) *deadLetterWork {
+		gp.limbo[d.Offset] = true
+		return &deadLetterWork{part: gp, offset: d.Offset, count: d.Count, reason: ReasonRejected}
+	})
+}
+
+func (h Group) settleEach(refs []Ref, fn func(*groupPart, *Delivery, time.Time) *deadLetterWork) (int, error) {
+	n := 0
+	now := h.g.b.now()
+	var work []*deadLetterWork
+	for _, ref := range refs {
+		gp, err := h.g.part(ref)
+		if err != nil {
+			return n, err
+		}
+		gp.mu.Lock()
+		d := gp.pending[ref.Offset]
+		if d != nil && (ref.Count == 0 || ref.Count == d.Count) {
+			gp.takePending(ref.Offset)
+			if w := fn(gp, d, now); w != nil {
+				work = append(work, w)
+			}
+			n++
+		}
+		gp.flush()
+		gp.mu.Unlock()
+	}
+	h.g.deadLetterAll(work)
+	return n, nil
+}
+
+// ExtendLease sets a new lease on pending deliveries, counted from now; a
+// zero lease makes them deliverable again at once (SQS
+// ChangeMessageVisibility). It returns how many were pending.
+func (h Group) ExtendLease(lease time.Duration, refs ...Ref) (int, error) {
+	if lease <= 0 {
+		return h.Release(0, refs...)
+	}
+	n := 0
+	now := h.g.b.now()
+	for _, ref := range refs {
+		gp, err := h.g.part(ref)
+		if err != nil {
+			return n, err
+		}
+		gp.mu.Lock()
+		if d := gp.pending[ref.Offset]; d != nil && (ref.Count == 0 || ref.Count == d.Count) {
+			d.Deadline = now.Add(lease)
+			gp.leases.push(d.Deadline, d.Offset)
+			gp.armTimerLocked(d.Deadline)
+			gp.logOp(deltaOp{op: opDeliver, offset: d.Offset, count: int32(d.Count), deadline: d.Deadline.UnixMilli(),
+				deliveredAt: d.LastDelivered.UnixMilli(), persistent: d.Persistent, consumer: d.Consumer})
+			n++
+		}
+		gp.flush()
+		gp.mu.Unlock()
+	}
+	return n, nil
+}
+
+// Pending lists pending deliveries in offset order, optionally only those of
+// one consumer.
+func (h Group) Pending(consumer string) []Delivery {
+	var out []Delivery
+	for _, gp := range h.g.parts {
+		gp.mu.Lock()
+		for _, d := range gp.pending {
+			if consumer == "" || d.Consumer == consumer {
+				out = append(out, *d)
+			}
+		}
+		gp.mu.Unlock()
+	}
+	sortDeliveries(out)
+	return out
+}
+
+// AddConsumer registers a consumer (for single-active-consumer order and
+// auto-delete); adding it twice is harmless.
+func (h Group) AddConsumer(consumer string) {
+	g := h.g
+	g.mu.Lock()
+	for _, c := range g.consumers {
+		if c == consumer {
+			g.mu.Unlock()
+			return
+		}
+	}
+	g.consumers = append(g.consumers, consumer)
+	g.hadConsumer = true
+	g.mu.Unlock()
+	g.signal()
+}
+
+// RemoveConsumer unregisters a consumer and releases its deliveries unless
+// they are persistent. An auto-delete queue left without consumers is deleted.
+func (h Group) RemoveConsumer(consumer string) {
+	g := h.g
+	g.mu.Lock()
+	for i, c := range g.consumers {
+		if c == consumer {
+			g.consumers = append(g.consumers[:i], g.consumers[i+1:]...)
+			break
+		}
+	}
+	empty := len(g.consumers) == 0 && g.hadConsumer
+	g.mu.Unlock()
+	h.ReleaseConsumer(consumer)
+	g.signal()
+	if empty && g.stream.own == g && g.stream.cfg.AutoDelete {
+		g.b.DeleteStream(g.stream.name)
+	}
+}
+
+// ReleaseConsumer makes every non-persistent delivery held by consumer
+// deliverable again (an AMQP channel closed with unacked messages).
+func (h Group) ReleaseConsumer(consumer string) int {
+	var refs []Ref
+	for _, gp := range h.g.parts {
+		gp.mu.Lock()
+		for _, d := range gp.pending {
+			if d.Consumer == consumer && !d.Persistent {
+				refs = append(refs, Ref{Partition: d.Partition, Offset: d.Offset})
+			}
+		}
+		gp.mu.Unlock()
+	}
+	sortRefs(refs)
+	n, _ := h.Release(0, refs...)
+	return n
+}
+
+// Consumers returns the registered consumers in arrival order.
+func (h Group) Consumers() []string {
+	h.g.mu.Lock()
+	defer h.g.mu.Unlock()
+	return append([]string(nil), h.g.consumers...)
+}
+
+// Purge settles every record not in flight and returns how many it removed.
+func (h Group) Purge() (int64, error) {
+	var n int64
+	for _, gp := range h.g.parts {
+		gp.mu.Lock()
+		end := gp.p.log.EndOffset()
+		for off := gp.floor; off < end; off++ {
+			if gp.pending[off] == nil && !gp.limbo[off] && !gp.isSettled(off) {
+				gp.settleLocked(off)
+				n++
+			}
+		}
+		gp.ready, gp.delayed = nil, nil
+		gp.queued = make(map[int64]bool)
+		if gp.next < end {
+			gp.next = end
+			gp.logOp(deltaOp{op: opCursor, offset: end})
+		}
+		gp.flush()
+		gp.mu.Unlock()
+	}
+	return n, nil
+}

@@ -1,0 +1,194 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+)
+
+// Dead-letter reasons, as RabbitMQ names them.
+const (
+	ReasonRejected      = "rejected"
+	ReasonExpired       = "expired"
+	ReasonMaxLength     = "maxlen"
+	ReasonDeliveryLimit = "delivery_limit"
+)
+
+// Delivered is a record handed to a consumer.
+type Delivered struct {
+	Record
+	Count       int  // 1 on first delivery
+	Redelivered bool // delivered before (RabbitMQ's redelivered flag)
+}
+
+// recordVerdict is what dispatch decides about one candidate record.
+type recordVerdict int
+
+const (
+	verdictDeliver recordVerdict = iota
+	verdictExpired
+	verdictDelay
+	verdictBlocked // its key has a record in flight
+)
+
+func (gp *groupPart) judge(rec *batch.Record, now time.Time) (recordVerdict, time.Duration) {
+	msg := Message{Headers: rec.Headers}
+	nowMs := now.UnixMilli()
+	if at, ok := msg.unixMillisHeader(HeaderExpiresAt); ok && at <= nowMs {
+		return verdictExpired, 0
+	}
+	cfg := gp.g.config()
+	if cfg.MessageTTL > 0 && rec.Timestamp+cfg.MessageTTL.Milliseconds() <= nowMs {
+		return verdictExpired, 0
+	}
+	if nb, ok := msg.unixMillisHeader(HeaderNotBefore); ok && nb > nowMs {
+		return verdictDelay, time.Duration(nb-nowMs) * time.Millisecond
+	}
+	if cfg.OrderByKey && rec.Key != nil && gp.held[string(rec.Key)] > 0 {
+		return verdictBlocked, 0
+	}
+	return verdictDeliver, 0
+}
+
+// dispatchLocked hands out up to max records: released ones first, in offset
+// order, then new ones. It returns deliveries and dead-letter work.
+func (gp *groupPart) dispatchLocked(opts ReceiveOptions, max int, now time.Time) ([]Delivered, []*deadLetterWork, error) {
+	work := gp.expireLocked(now)
+	var out []Delivered
+	var blocked []int64
+
+	for len(out) < max && gp.ready.Len() > 0 {
+		off := gp.ready.pop()
+		delete(gp.queued, off)
+		if gp.isSettled(off) || gp.pending[off] != nil || gp.limbo[off] {
+			continue
+		}
+		rec, buf, ok, err := gp.p.readOne(off, gp.readBuf)
+		gp.readBuf = buf
+		if err != nil {
+			gp.ready.push(off)
+			gp.queued[off] = true
+			return out, work, err
+		}
+		if !ok { // removed by retention
+			gp.settleLocked(off)
+			continue
+		}
+		switch verdict, delay := gp.judge(&rec, now); verdict {
+		case verdictExpired:
+			gp.limbo[off] = true
+			work = append(work, &deadLetterWork{part: gp, offset: off, count: int(gp.counts[off]), reason: ReasonExpired, record: rec})
+		case verdictDelay:
+			gp.requeueLocked(off, delay, now)
+		case verdictBlocked:
+			blocked = append(blocked, off)
+		default:
+			out = append(out, gp.deliverLocked(rec, opts, now))
+		}
+	}
+	for _, off := range blocked {
+		gp.queued[off] = true
+		gp.ready.push(off)
+	}
+
+	end := gp.p.log.EndOffset()
+	if gp.next < gp.p.log.StartOffset() {
+		gp.next = gp.p.log.StartOffset()
+	}
+	for len(out) < max && gp.next < end {
+		recs, err := gp.p.log.ReadRecords(gp.next, 256<<10, gp.readBuf[:0])
+		gp.readBuf = recs
+		if err != nil {
+			return out, work, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for i := range recs {
+			rec := recs[i]
+			if rec.Offset < gp.next {
+				continue
+			}
+			if len(out) >= max {
+				break
+			}
+			gp.next = rec.Offset + 1
+			off := rec.Offset
+			if gp.isSettled(off) || gp.pending[off] != nil || gp.queued[off] || gp.limbo[off] {
+				continue
+			}
+			switch verdict, delay := gp.judge(&rec, now); verdict {
+			case verdictExpired:
+				gp.limbo[off] = true
+				rec = copyRecord(rec)
+				work = append(work, &deadLetterWork{part: gp, offset: off, reason: ReasonExpired, record: rec})
+			case verdictDelay:
+				gp.requeueLocked(off, delay, now)
+			case verdictBlocked:
+				gp.queued[off] = true
+				gp.ready.push(off)
+			default:
+				out = append(out, gp.deliverLocked(rec, opts, now))
+			}
+		}
+		gp.logOp(deltaOp{op: opCursor, offset: gp.next})
+	}
+	return out, work, nil
+}
+
+func (gp *groupPart) deliverLocked(rec batch.Record, opts ReceiveOptions, now time.Time) Delivered {
+	rec = copyRecord(rec)
+	count := int(gp.counts[rec.Offset]) + 1
+	delete(gp.counts, rec.Offset)
+	d := &Delivery{
+		Partition:     gp.p.index,
+		Offset:        rec.Offset,
+		Consumer:      opts.Consumer,
+		Count:         count,
+		LastDelivered: now,
+		Persistent:    opts.Persistent,
+		appendedAtMs:  rec.Timestamp,
+	}
+	if opts.Lease > 0 {
+		d.Deadline = now.Add(opts.Lease)
+		gp.leases.push(d.Deadline, rec.Offset)
+		gp.armTimerLocked(d.Deadline)
+	}
+	if gp.g.config().OrderByKey && rec.Key != nil {
+		d.key, d.keyed = string(rec.Key), true
+		gp.held[d.key]++
+	}
+	gp.pending[rec.Offset] = d
+	gp.logOp(deltaOp{op: opDeliver, offset: rec.Offset, count: int32(count), deadline: msOrZero(d.Deadline),
+		deliveredAt: now.UnixMilli(), persistent: opts.Persistent, consumer: opts.Consumer})
+	if count > 1 {
+		gp.g.b.observe.Redelivered(gp.g.stream.name, gp.g.name)
+	}
+	return Delivered{Record: fromRecord(gp.p.index, rec), Count: count, Redelivered: count > 1}
+}
+
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// copyRecord detaches a record from the read buffer it was decoded into.
+func copyRecord(r batch.Record) batch.Record {
+	r.Key = cloneBytes(r.Key)
+	r.Value = cloneBytes(r.Value)
+	hs := make([]batch.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		hs[i] = batch.Header{Key: h.Key, Value: cloneBytes(h.Value)}
+	}
+	r.Headers = hs
+	return r
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}

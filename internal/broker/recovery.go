@@ -1,0 +1,273 @@
+package broker
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/broker/routing"
+	"github.com/gannet-mq/gannet/internal/storage"
+)
+
+// recover replays the state journal and reopens every stream.
+func (b *Broker) recover() error {
+	stateOpts := b.storageOptions()
+	stateOpts.Sync = storage.SyncAlways // state changes are always group-committed
+	stateOpts.SegmentBytes = 16 << 20
+	state, err := storage.Open(filepath.Join(b.opts.DataDir, "state"), stateOpts)
+	if err != nil {
+		return fmt.Errorf("broker: opening state journal: %w", err)
+	}
+	b.state = state
+	cat := newCatalogState()
+	if err := replayJournal(state, cat.apply); err != nil {
+		state.Close()
+		return err
+	}
+	b.journal = newJournal(state)
+	b.nextGroup = cat.NextGroup
+
+	var dropped []string
+	for name, cfg := range cat.Streams {
+		if !cfg.Durable || cfg.Owner != "" {
+			dropped = append(dropped, name)
+			continue
+		}
+		s, err := b.openStream(name, cfg)
+		if err != nil {
+			b.abortRecovery()
+			return err
+		}
+		b.streams[name] = s
+	}
+	for _, name := range dropped {
+		os.RemoveAll(streamDir(b.opts.DataDir, name))
+		b.logCatalog(catalogChange{Op: "delete-stream", Stream: name})
+	}
+	b.removeOrphanDirs()
+
+	for _, e := range cat.Exchanges {
+		kind, err := routing.ParseKind(e.Kind)
+		if err != nil {
+			continue
+		}
+		if b.routes.DeclareExchange(routing.Exchange{Name: e.Name, Kind: kind, Alternate: e.Alternate}) == nil {
+			b.exchanges[e.Name] = e
+		}
+	}
+	for _, bc := range cat.Bindings {
+		if b.checkBindingEnds(bc) == nil {
+			b.routes.Bind(bc.Exchange, bc.routing())
+		}
+	}
+	for _, o := range cat.Offsets {
+		if _, ok := b.streams[o.Stream]; ok {
+			b.offsets[offsetKey{o.Group, o.Stream, o.Partition}] = o.CommittedOffset
+		}
+	}
+	now := b.now()
+	for _, decl := range cat.Groups {
+		s, ok := b.streams[decl.Stream]
+		if !ok {
+			continue
+		}
+		g := b.attachGroup(s, decl)
+		if decl.Name == "" && s.cfg.Kind == KindQueue {
+			s.own = g
+		}
+		for _, gp := range g.parts {
+			if st := cat.groupState[decl.ID][gp.p.index]; st != nil {
+				gp.restore(st, now)
+			} else {
+				gp.restore(&groupPartSnapshot{Floor: gp.floor, Next: gp.next}, now)
+			}
+		}
+	}
+	for _, s := range b.streams {
+		b.rebuildDedup(s, now)
+	}
+	return b.checkpoint()
+}
+
+func (b *Broker) abortRecovery() {
+	for _, s := range b.streams {
+		s.closeLogs()
+	}
+	b.journal.close()
+	b.state.Close()
+}
+
+// removeOrphanDirs deletes stream directories the catalog does not know: a
+// declaration that never reached the journal, or a delete that did.
+func (b *Broker) removeOrphanDirs() {
+	root := filepath.Join(b.opts.DataDir, "streams")
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name, err := hex.DecodeString(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, ok := b.streams[string(name)]; !ok {
+			os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
+}
+
+// restore rebuilds a group partition from its replayed snapshot. Deliveries
+// bound to a connection (not persistent, no deadline) come back as ready,
+// with their delivery count kept.
+func (gp *groupPart) restore(st *groupPartSnapshot, now time.Time) {
+	gp.mu.Lock()
+	defer gp.mu.Unlock()
+	if st.Floor >= 0 {
+		gp.floor = st.Floor
+	}
+	if start := gp.p.log.StartOffset(); gp.floor < start && gp.g.stream.own == gp.g {
+		gp.floor = start // a queue's records below the log start were settled
+	}
+	gp.settled = offsetSet{spans: spansFrom(st.Settled)}
+	gp.floor = gp.settled.advance(gp.floor)
+	if st.Next > gp.next {
+		gp.next = st.Next
+	}
+	if gp.next < gp.floor {
+		gp.next = gp.floor
+	}
+	if end := gp.p.log.EndOffset(); gp.next > end {
+		gp.next = end
+	}
+	for off, c := range st.Counts {
+		gp.counts[off] = c
+	}
+	for _, p := range st.Pending {
+		if p.Offset < gp.floor || gp.settled.contains(p.Offset) {
+			continue
+		}
+		if !p.Persistent && p.Deadline == 0 {
+			gp.counts[p.Offset] = p.Count
+			continue
+		}
+		d := &Delivery{Partition: gp.p.index, Offset: p.Offset, Consumer: p.Consumer, Count: int(p.Count),
+			LastDelivered: time.UnixMilli(p.DeliveredAt), Persistent: p.Persistent}
+		if p.Deadline != 0 {
+			d.Deadline = time.UnixMilli(p.Deadline)
+			gp.leases.push(d.Deadline, d.Offset)
+		}
+		gp.pending[p.Offset] = d
+	}
+	for off, nb := range st.Delayed {
+		if gp.pending[off] == nil && !gp.isSettled(off) {
+			gp.queued[off] = true
+			gp.delayed.push(time.UnixMilli(nb), off)
+		}
+	}
+	for off := gp.floor; off < gp.next; off++ {
+		if !gp.isSettled(off) && gp.pending[off] == nil && !gp.queued[off] {
+			gp.queued[off] = true
+			gp.ready.push(off)
+		}
+	}
+	// Keyed deliveries still pending keep their keys held.
+	if gp.g.cfg.OrderByKey {
+		for off, d := range gp.pending {
+			if rec, buf, ok, _ := gp.p.readOne(off, gp.readBuf); ok && rec.Key != nil {
+				d.key, d.keyed = string(rec.Key), true
+				gp.held[d.key]++
+				gp.readBuf = buf
+			}
+		}
+	}
+	gp.armNextTimerLocked()
+}
+
+// rebuildDedup refills a stream's dedup window from the records it still
+// holds inside the window, so dedup survives a restart.
+func (b *Broker) rebuildDedup(s *stream, now time.Time) {
+	if s.dedup == nil {
+		return
+	}
+	from := now.Add(-s.cfg.DedupWindow).UnixMilli()
+	for _, p := range s.parts {
+		off, err := p.log.OffsetForTime(from)
+		if err != nil {
+			continue
+		}
+		for off < p.log.EndOffset() {
+			recs, err := p.log.ReadRecords(off, 1<<20, nil)
+			if err != nil || len(recs) == 0 {
+				break
+			}
+			for _, r := range recs {
+				m := Message{Headers: r.Headers}
+				if id, ok := m.HeaderValue(HeaderMessageID); ok && len(id) > 0 {
+					s.dedup.firstSeen(string(id), time.UnixMilli(r.Timestamp))
+				}
+				off = r.Offset + 1
+			}
+		}
+	}
+}
+
+// checkpoint writes a snapshot of the catalog and of every group, then lets
+// the journal drop everything before the checkpoint began.
+func (b *Broker) checkpoint() error {
+	j := b.journal
+	j.mu.Lock()
+	start := b.state.EndOffset() + int64(len(j.queued))
+	j.bytesSinceSnapshot = 0
+	j.mu.Unlock()
+	// Everything queued before start must be on disk for the offset arithmetic to hold.
+	if err := j.sync(context.Background()); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	start = b.state.EndOffset() + int64(len(j.queued))
+	j.mu.Unlock()
+
+	b.mu.RLock()
+	snap := b.catalogSnapshotLocked()
+	v, err := json.Marshal(snap)
+	if err != nil {
+		b.mu.RUnlock()
+		return err
+	}
+	j.add(kindCatalogSnap, v)
+	var groups []*group
+	for _, s := range b.streams {
+		groups = append(groups, s.groupList()...)
+	}
+	b.mu.RUnlock()
+	for _, g := range groups {
+		for _, gp := range g.parts {
+			gp.mu.Lock()
+			v, err := json.Marshal(gp.snapshotLocked())
+			if err == nil {
+				gp.flush()
+				j.add(kindGroupSnap, v)
+			}
+			gp.mu.Unlock()
+		}
+	}
+	if err := j.sync(context.Background()); err != nil {
+		return err
+	}
+	return b.state.SetStartOffset(start)
+}
+
+// checkpointIfDue checkpoints once the journal has grown enough since the last one.
+func (b *Broker) checkpointIfDue() error {
+	b.journal.mu.Lock()
+	due := b.journal.bytesSinceSnapshot > 32<<20
+	b.journal.mu.Unlock()
+	if !due {
+		return nil
+	}
+	return b.checkpoint()
+}

@@ -1,0 +1,88 @@
+package broker
+
+// Stats is a point-in-time snapshot for metrics and the admin API.
+type Stats struct {
+	Streams   []StreamStats
+	DiskBytes int64 // bytes used by every log, the state journal included
+}
+
+// StreamStats describes one stream (a queue or a topic).
+type StreamStats struct {
+	Name       string
+	Kind       StreamKind
+	Partitions int
+	Records    int64 // records retained on disk
+	Bytes      int64 // bytes retained on disk
+	EndOffsets []int64
+	Groups     []GroupStats
+}
+
+// GroupStats describes one group reading a stream.
+type GroupStats struct {
+	Name      string
+	Kind      GroupKind
+	Consumers int
+	Backlog   int64 // records not yet settled (shared) or not yet committed (cursor)
+	InFlight  int64 // delivered and not settled (shared groups)
+	Lag       int64 // end offset minus the group's position, summed over partitions
+}
+
+// Stats returns a snapshot for metrics.
+func (b *Broker) Stats() Stats {
+	b.mu.RLock()
+	streams := make([]*stream, 0, len(b.streams))
+	for _, s := range b.streams {
+		streams = append(streams, s)
+	}
+	offsets := make(map[offsetKey]CommittedOffset, len(b.offsets))
+	for k, v := range b.offsets {
+		offsets[k] = v
+	}
+	b.mu.RUnlock()
+
+	var st Stats
+	if b.state != nil {
+		st.DiskBytes = b.state.Stats().SizeBytes
+	}
+	for _, s := range streams {
+		ss := StreamStats{Name: s.name, Kind: s.cfg.Kind, Partitions: len(s.parts)}
+		for _, p := range s.parts {
+			ls := p.log.Stats()
+			ss.Records += ls.EndOffset - ls.StartOffset
+			ss.Bytes += ls.SizeBytes
+			ss.EndOffsets = append(ss.EndOffsets, ls.EndOffset)
+		}
+		st.DiskBytes += ss.Bytes
+		for _, g := range s.groupList() {
+			gs := GroupStats{Name: g.name, Kind: GroupShared, Consumers: len(Group{g}.Consumers())}
+			for _, gp := range g.parts {
+				gp.mu.Lock()
+				gs.Backlog += gp.backlogLocked()
+				gs.InFlight += int64(len(gp.pending))
+				gs.Lag += gp.p.log.EndOffset() - gp.next
+				gp.mu.Unlock()
+			}
+			ss.Groups = append(ss.Groups, gs)
+		}
+		cursor := map[string]*GroupStats{}
+		for k, v := range offsets {
+			if k.Stream != s.name || int(k.Partition) >= len(s.parts) {
+				continue
+			}
+			gs := cursor[k.Group]
+			if gs == nil {
+				gs = &GroupStats{Name: k.Group, Kind: GroupCursor}
+				cursor[k.Group] = gs
+			}
+			if lag := s.parts[k.Partition].log.EndOffset() - v.Offset; lag > 0 {
+				gs.Lag += lag
+				gs.Backlog += lag
+			}
+		}
+		for _, gs := range cursor {
+			ss.Groups = append(ss.Groups, *gs)
+		}
+		st.Streams = append(st.Streams, ss)
+	}
+	return st
+}

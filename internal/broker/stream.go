@@ -1,0 +1,224 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+	"github.com/gannet-mq/gannet/internal/storage"
+)
+
+// stream is one declared stream with its partitions and groups.
+type stream struct {
+	name  string
+	cfg   StreamConfig
+	dir   string
+	parts []*partition
+	dedup *dedupWindow
+	own   *group // a queue's own shared group; nil for topics
+	// roundRobin spreads keyless messages over partitions.
+	roundRobin atomic.Uint32
+
+	groupsMu sync.Mutex
+	groups   map[string]*group
+}
+
+// partition is one log of a stream.
+type partition struct {
+	stream *stream
+	index  int32
+	log    *storage.Log
+	// appendMu serialises the max-length check with the append it guards.
+	appendMu sync.Mutex
+}
+
+func streamDir(dataDir, name string) string {
+	// Names may hold any byte; the directory is named by a hex form so that
+	// "a/b" or ".." can never escape the data directory.
+	return filepath.Join(dataDir, "streams", fmt.Sprintf("%x", name))
+}
+
+func (b *Broker) openStream(name string, cfg StreamConfig) (*stream, error) {
+	s := &stream{
+		name:   name,
+		cfg:    cfg,
+		dir:    streamDir(b.opts.DataDir, name),
+		groups: make(map[string]*group),
+	}
+	if cfg.DedupWindow > 0 {
+		s.dedup = newDedupWindow(cfg.DedupWindow)
+	}
+	opts := b.storageOptions()
+	opts.RetentionAge = cfg.RetentionAge
+	opts.RetentionBytes = cfg.RetentionBytes
+	for i := 0; i < cfg.Partitions; i++ {
+		dir := filepath.Join(s.dir, strconv.Itoa(i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			s.closeLogs()
+			return nil, fmt.Errorf("broker: creating %s: %w", dir, err)
+		}
+		log, err := storage.Open(dir, opts)
+		if err != nil {
+			s.closeLogs()
+			return nil, fmt.Errorf("broker: opening stream %q partition %d: %w", name, i, err)
+		}
+		s.parts = append(s.parts, &partition{stream: s, index: int32(i), log: log})
+	}
+	return s, nil
+}
+
+func (s *stream) closeLogs() {
+	for _, p := range s.parts {
+		p.log.Close()
+	}
+}
+
+func (s *stream) removeLogs() error {
+	for _, p := range s.parts {
+		p.log.Close()
+	}
+	return os.RemoveAll(s.dir)
+}
+
+func (s *stream) stopTimers() {
+	s.groupsMu.Lock()
+	defer s.groupsMu.Unlock()
+	for _, g := range s.groups {
+		g.stopTimers()
+	}
+}
+
+func (s *stream) groupList() []*group {
+	s.groupsMu.Lock()
+	defer s.groupsMu.Unlock()
+	out := make([]*group, 0, len(s.groups))
+	for _, g := range s.groups {
+		out = append(out, g)
+	}
+	return out
+}
+
+// enforceRetention applies time and size retention to topics and settled
+// retention to queues: a queue keeps only what its own group has not settled.
+func (s *stream) enforceRetention(log *slog.Logger) {
+	for _, p := range s.parts {
+		if s.own != nil {
+			floor := s.own.parts[p.index].settledFloor()
+			if floor > p.log.StartOffset() {
+				if err := p.log.SetStartOffset(floor); err != nil {
+					log.Warn("queue retention failed", "stream", s.name, "err", err)
+				}
+			}
+			continue
+		}
+		if err := p.log.EnforceRetention(); err != nil {
+			log.Warn("retention failed", "stream", s.name, "partition", p.index, "err", err)
+		}
+	}
+}
+
+// Partition is a handle for reading one partition of a stream directly
+// (Kafka fetch, Redis XRANGE and XREAD, AMQP stream offsets).
+type Partition struct{ p *partition }
+
+// Partition returns a handle on partition i of stream name.
+func (b *Broker) Partition(name string, i int32) (Partition, error) {
+	s, err := b.stream(name)
+	if err != nil {
+		return Partition{}, err
+	}
+	if i < 0 || int(i) >= len(s.parts) {
+		return Partition{}, ErrNoSuchPartition
+	}
+	return Partition{s.parts[i]}, nil
+}
+
+// StartOffset is the first offset still retained.
+func (p Partition) StartOffset() int64 { return p.p.log.StartOffset() }
+
+// EndOffset is the offset the next record will get; readers see records below it.
+func (p Partition) EndOffset() int64 { return p.p.log.EndOffset() }
+
+// Changed returns a channel closed the next time EndOffset advances.
+func (p Partition) Changed() <-chan struct{} { return p.p.log.Changed() }
+
+// OffsetForTime returns the first offset whose timestamp is at or after ts.
+func (p Partition) OffsetForTime(tsMillis int64) (int64, error) {
+	return p.p.log.OffsetForTime(tsMillis)
+}
+
+// ReadRaw returns whole record batches from offset on, in the storage (and
+// Kafka RecordBatch v2) format, for front-ends that serve bytes as they are.
+func (p Partition) ReadRaw(from int64, maxBytes int) ([]byte, error) {
+	raw, err := p.p.log.Read(from, maxBytes)
+	return raw, mapStorageErr(err)
+}
+
+// Read returns up to max records from offset on, about maxBytes in all.
+func (p Partition) Read(from int64, maxBytes, max int) ([]Record, error) {
+	recs, err := p.p.log.ReadRecords(from, maxBytes, nil)
+	if err != nil {
+		return nil, mapStorageErr(err)
+	}
+	if max > 0 && len(recs) > max {
+		recs = recs[:max]
+	}
+	out := make([]Record, len(recs))
+	for i, r := range recs {
+		out[i] = fromRecord(p.p.index, r)
+	}
+	return out, nil
+}
+
+// WaitFor blocks until a record at or after offset is readable or ctx ends.
+func (p Partition) WaitFor(ctx context.Context, offset int64) error {
+	for {
+		ch := p.p.log.Changed()
+		if p.p.log.EndOffset() > offset {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// SetStartOffset drops every record below offset (Kafka DeleteRecords, XTRIM).
+func (p Partition) SetStartOffset(offset int64) error {
+	return mapStorageErr(p.p.log.SetStartOffset(offset))
+}
+
+// readOne reads the record at offset, or reports ok=false if it is gone.
+func (p *partition) readOne(offset int64, buf []batch.Record) (batch.Record, []batch.Record, bool, error) {
+	recs, err := p.log.ReadRecords(offset, 1, buf[:0])
+	if err != nil {
+		if err == storage.ErrOffsetOutOfRange {
+			return batch.Record{}, recs, false, nil
+		}
+		return batch.Record{}, recs, false, err
+	}
+	for _, r := range recs {
+		if r.Offset == offset {
+			return r, recs, true, nil
+		}
+	}
+	return batch.Record{}, recs, false, nil
+}
+
+func mapStorageErr(err error) error {
+	if err == storage.ErrOffsetOutOfRange {
+		return ErrOffsetOutOfRange
+	}
+	if err == storage.ErrClosed {
+		return ErrClosed
+	}
+	return err
+}
