@@ -212,6 +212,9 @@ func (r *router) walk(n *topicNode, i, manyAbove int) int {
 // each time grows exponentially with the number of "#"s in a key (a.#.a.#.a
 // against a.a.a.a...). Entering at position p covers every later position, so
 // manyLow remembers the lowest p tried and later entries only try what is left.
+// In this depth-first walk the first entry is already the lowest, so later
+// entries usually stop at once; handling a lower one keeps the walk correct
+// should the traversal order change.
 func (r *router) enterMany(h *topicNode, from, manyAbove int) int {
 	to := r.wordCount
 	if manyAbove > 0 {

@@ -230,6 +230,8 @@ func TestRouteLongKeysAndChains(t *testing.T) {
 		mustBind(t, tb, fmt.Sprint("x", i), toQueue(fmt.Sprint("q", i), ""))
 		mustBind(t, tb, fmt.Sprint("x", i), toExchange(fmt.Sprint("x", (i+1)%chain), ""))
 	}
+	// The last exchange reached also points back at the 11th, past the inline buffer.
+	mustBind(t, tb, "x4", toExchange("x15", "back"))
 	got := tb.Route("x5", "", nil, nil)
 	if len(got) != chain || got[0] != "q5" || got[chain-1] != "q4" {
 		t.Errorf("chain Route = %q", got)
