@@ -56,7 +56,8 @@ func (g *group) deadLetter(w *deadLetterWork) {
 	}
 	cfg := g.config()
 	if cfg.DeadLetter != nil {
-		msg := fromRecord(gp.p.index, w.record).Message.clone()
+		orig := fromRecord(gp.p.index, w.record).Message
+		msg := orig.clone()
 		routingKey := cfg.DeadLetter.RoutingKey
 		origKey, _ := msg.HeaderValue(HeaderRoutingKey)
 		if routingKey == "" {

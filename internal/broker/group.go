@@ -433,3 +433,6 @@ func (h Group) Purge() (int64, error) {
 	}
 	return n, nil
 }
+
+// Ref returns the reference that settles this delivery.
+func (d Delivery) Ref() Ref { return Ref{Partition: d.Partition, Offset: d.Offset, Count: d.Count} }

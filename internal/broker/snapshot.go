@@ -2,6 +2,8 @@ package broker
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sort"
 )
 
@@ -63,6 +65,9 @@ func (c *catalogState) apply(kind byte, value []byte) error {
 	case kindCatalog:
 		var ch catalogChange
 		if err := json.Unmarshal(value, &ch); err != nil {
+			return err
+		}
+		if err := ch.check(); err != nil {
 			return err
 		}
 		c.applyChange(ch)
@@ -154,6 +159,31 @@ func spansTo(spans []span) [][2]int64 {
 		out[i] = [2]int64{s.from, s.to}
 	}
 	return out
+}
+
+var errBadChange = errors.New("broker: malformed catalog change")
+
+// check rejects a change that lacks the part its operation needs.
+func (ch catalogChange) check() error {
+	var ok bool
+	switch ch.Op {
+	case "declare-stream", "update-stream":
+		ok = ch.Config != nil
+	case "delete-stream":
+		ok = true
+	case "declare-exchange", "delete-exchange":
+		ok = ch.Exchange != nil
+	case "bind", "unbind":
+		ok = ch.Binding != nil
+	case "create-group", "delete-group":
+		ok = ch.Group != nil
+	case "commit-offset", "delete-cursor-group":
+		ok = ch.Offset != nil
+	}
+	if !ok {
+		return fmt.Errorf("%w: %q", errBadChange, ch.Op)
+	}
+	return nil
 }
 
 func (c *catalogState) applyChange(ch catalogChange) {
