@@ -1,0 +1,105 @@
+package embedded_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gannet-mq/gannet/embedded"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	response, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer response.Body.Close()
+	body, err := io.ReadAll(response.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response.StatusCode, string(body)
+}
+
+func TestStartServesHTTPAndCloseRemovesTheTemporaryData(t *testing.T) {
+	b, err := embedded.Start(context.Background(), embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := b.DataDir()
+	if _, err := os.Stat(dataDir); err != nil {
+		t.Fatalf("data directory %s: %v", dataDir, err)
+	}
+	if !strings.HasPrefix(b.HTTPAddr(), "127.0.0.1:") || strings.HasSuffix(b.HTTPAddr(), ":0") {
+		t.Errorf("HTTPAddr() = %q, want a bound loopback port", b.HTTPAddr())
+	}
+	if status, body := get(t, "http://"+b.HTTPAddr()+"/healthz"); status != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz = %d %q, want 200 ok", status, body)
+	}
+	status, body := get(t, "http://"+b.HTTPAddr()+"/metrics")
+	if status != http.StatusOK || !strings.Contains(body, "gannet_disk_bytes") {
+		t.Errorf("/metrics = %d, want 200 with gannet_disk_bytes:\n%s", status, body)
+	}
+	// No front-end is built yet, so there is no SQS endpoint to hand out.
+	if b.SQSAddr() == "" && b.SQSURL() != "" {
+		t.Errorf("SQSURL() = %q with no SQS listener", b.SQSURL())
+	}
+	if b.SQSAddr() != "" && b.SQSURL() != "http://"+b.SQSAddr() {
+		t.Errorf("SQSURL() = %q, want http://%s", b.SQSURL(), b.SQSAddr())
+	}
+
+	if err := b.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+		t.Errorf("temporary data directory %s still exists after Close (stat error %v)", dataDir, err)
+	}
+	if err := b.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+}
+
+func TestCloseKeepsADataDirectoryTheCallerGave(t *testing.T) {
+	dataDir := t.TempDir()
+	b, err := embedded.Start(context.Background(), embedded.Options{DataDir: dataDir, Fsync: "never"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.DataDir() != dataDir {
+		t.Errorf("DataDir() = %q, want %q", b.DataDir(), dataDir)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dataDir); err != nil {
+		t.Errorf("the caller's data directory is gone after Close: %v", err)
+	}
+}
+
+func TestStartReportsBadOptionsAndLeavesNoTemporaryData(t *testing.T) {
+	tempRoot := t.TempDir()
+	t.Setenv("TMPDIR", tempRoot)
+	_, err := embedded.Start(context.Background(), embedded.Options{Fsync: "sometimes"})
+	if err == nil || !strings.Contains(err.Error(), `fsync "sometimes"`) {
+		t.Fatalf("Start with a bad fsync mode: err = %v", err)
+	}
+	entries, err := os.ReadDir(tempRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("a failed Start left %d entries in the temporary directory", len(entries))
+	}
+}

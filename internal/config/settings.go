@@ -1,0 +1,140 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one configurable field. Its key is the config-file key; the flag
+// and environment variable names are derived from it so that the three
+// spellings can never drift apart.
+type setting struct {
+	key   string // config-file key, for example "amqp_addr"
+	usage string
+	// apply parses value and stores it in c; it reports what was wrong with
+	// the value, not where it came from (the caller adds that).
+	apply func(c *Config, value string) error
+	// show renders the field's current value, for --help and error messages.
+	show func(c Config) string
+}
+
+// flagName is the command-line spelling: --amqp-addr.
+func (s setting) flagName() string { return strings.ReplaceAll(s.key, "_", "-") }
+
+// envName is the environment spelling: GANNET_AMQP_ADDR.
+func (s setting) envName() string { return "GANNET_" + strings.ToUpper(s.key) }
+
+// settings lists every configurable field, in the order --help shows them.
+func settings() []setting {
+	return []setting{
+		stringSetting("data_dir", "directory that holds every log and the state journal",
+			func(c *Config) *string { return &c.DataDir }),
+		stringSetting("amqp_addr", "AMQP 0-9-1 listen address (empty turns it off)",
+			func(c *Config) *string { return &c.AMQPAddr }),
+		stringSetting("kafka_addr", "Kafka listen address (empty turns it off)",
+			func(c *Config) *string { return &c.KafkaAddr }),
+		stringSetting("kafka_advertised_addr", "host:port Kafka clients are told to connect to (empty means the bound address)",
+			func(c *Config) *string { return &c.KafkaAdvertisedAddr }),
+		stringSetting("redis_addr", "Redis (RESP) listen address (empty turns it off)",
+			func(c *Config) *string { return &c.RedisAddr }),
+		stringSetting("sqs_addr", "SQS HTTP API listen address (empty turns it off)",
+			func(c *Config) *string { return &c.SQSAddr }),
+		stringSetting("http_addr", "HTTP listen address for /metrics, /healthz and /readyz (empty turns it off)",
+			func(c *Config) *string { return &c.HTTPAddr }),
+		stringSetting("fsync", "when to fsync: always (acknowledged means on disk), interval or never (both weaker)",
+			func(c *Config) *string { return &c.Fsync }),
+		durationSetting("fsync_interval", "how often to fsync when fsync is interval, for example 200ms",
+			func(c *Config) *time.Duration { return &c.FsyncInterval }),
+		{
+			key:   "max_message_bytes",
+			usage: "largest message accepted, in bytes or with a KiB/MiB/GiB suffix",
+			apply: func(c *Config, value string) error {
+				n, err := parseByteSize(value)
+				if err != nil {
+					return err
+				}
+				if n > int64(maxInt()) {
+					return fmt.Errorf("%d bytes does not fit in an int on this platform", n)
+				}
+				c.MaxMessageBytes = int(n)
+				return nil
+			},
+			show: func(c Config) string { return strconv.Itoa(c.MaxMessageBytes) },
+		},
+		{
+			key:   "segment_bytes",
+			usage: "size at which a log segment is rolled, in bytes or with a KiB/MiB/GiB suffix",
+			apply: func(c *Config, value string) error {
+				n, err := parseByteSize(value)
+				if err != nil {
+					return err
+				}
+				c.SegmentBytes = n
+				return nil
+			},
+			show: func(c Config) string { return strconv.FormatInt(c.SegmentBytes, 10) },
+		},
+		stringSetting("log_level", "log level: debug, info, warn or error",
+			func(c *Config) *string { return &c.LogLevel }),
+		stringSetting("log_format", "log format: text or json",
+			func(c *Config) *string { return &c.LogFormat }),
+		durationSetting("shutdown_timeout", "how long SIGTERM waits for connections to drain before cutting them",
+			func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	}
+}
+
+func stringSetting(key, usage string, field func(*Config) *string) setting {
+	return setting{
+		key:   key,
+		usage: usage,
+		apply: func(c *Config, value string) error {
+			*field(c) = value
+			return nil
+		},
+		show: func(c Config) string { return *field(&c) },
+	}
+}
+
+func durationSetting(key, usage string, field func(*Config) *time.Duration) setting {
+	return setting{
+		key:   key,
+		usage: usage,
+		apply: func(c *Config, value string) error {
+			d, err := time.ParseDuration(value)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration; write it like 500ms, 1s or 2m", value)
+			}
+			*field(c) = d
+			return nil
+		},
+		show: func(c Config) string { return field(&c).String() },
+	}
+}
+
+// parseByteSize reads a plain byte count or one with a binary suffix
+// (KiB, MiB, GiB). Decimal suffixes are refused rather than guessed at.
+func parseByteSize(value string) (int64, error) {
+	text := strings.TrimSpace(value)
+	multiplier := int64(1)
+	for _, unit := range []struct {
+		suffix string
+		factor int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if number, ok := strings.CutSuffix(text, unit.suffix); ok {
+			text, multiplier = strings.TrimSpace(number), unit.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a size; write a whole number of bytes, optionally with KiB, MiB or GiB (for example 1MiB)", value)
+	}
+	if n > 0 && n > (1<<62)/multiplier {
+		return 0, fmt.Errorf("%q is too large", value)
+	}
+	return n * multiplier, nil
+}
+
+func maxInt() int { return int(^uint(0) >> 1) }

@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/config"
+)
+
+// Frontend serves one wire protocol (AMQP, Kafka, Redis, SQS) on a listener
+// the server opened. It has the shape of http.Server on purpose, so that the
+// SQS front-end can be an http.Server and the others can follow one pattern.
+type Frontend interface {
+	// Serve accepts connections on listener until Shutdown is called, then
+	// returns. It returns an error only if serving failed; after Shutdown
+	// it returns nil, net.ErrClosed or http.ErrServerClosed.
+	Serve(listener net.Listener) error
+	// Shutdown stops accepting (closing the listener), lets open
+	// connections finish what they are doing, and cuts those still open when
+	// ctx ends. It must return by then.
+	Shutdown(ctx context.Context) error
+}
+
+// FrontendDeps is everything a front-end constructor is given. Front-ends
+// depend on the broker core and nothing else in Gannet.
+type FrontendDeps struct {
+	Broker *broker.Broker
+	Logger *slog.Logger
+	// Registerer takes the front-end's own request-level series.
+	Registerer prometheus.Registerer
+	// Connections is this protocol's gannet_connections gauge: Inc on
+	// accept, Dec on close.
+	Connections prometheus.Gauge
+	// Addr is the address actually bound, which differs from the
+	// configured one when the port was 0.
+	Addr            net.Addr
+	MaxMessageBytes int
+	// AdvertisedAddr is what Kafka metadata tells clients to dial; empty
+	// means Addr. Only the Kafka front-end reads it.
+	AdvertisedAddr string
+}
+
+// NewFrontend builds a front-end; it must not start goroutines before Serve.
+type NewFrontend func(FrontendDeps) (Frontend, error)
+
+// protocolListener is one configurable protocol listener.
+type protocolListener struct {
+	protocol string // "amqp"; also the gannet_connections label
+	flag     string // the flag that sets its address, for error messages
+	addr     string // from the config; empty means off
+}
+
+func protocolListeners(cfg config.Config) []protocolListener {
+	return []protocolListener{
+		{protocol: "amqp", flag: "--amqp-addr", addr: cfg.AMQPAddr},
+		{protocol: "kafka", flag: "--kafka-addr", addr: cfg.KafkaAddr},
+		{protocol: "redis", flag: "--redis-addr", addr: cfg.RedisAddr},
+		{protocol: "sqs", flag: "--sqs-addr", addr: cfg.SQSAddr},
+	}
+}
+
+// builtFrontends maps a protocol to its front-end constructor. It is empty
+// because no front-end is built yet; each one adds its line here when it
+// lands (for example "amqp": amqp.NewFrontend). A configured listener with no
+// entry is logged and not started.
+func builtFrontends() map[string]NewFrontend {
+	return map[string]NewFrontend{}
+}
