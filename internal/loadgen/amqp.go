@@ -1,0 +1,236 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// The AMQP 0-9-1 workload: durable queues, persistent messages, publisher
+// confirms with the in-flight window, consumers with basic.qos prefetch and
+// one manual ack per message (RabbitMQ PerfTest's default).
+//
+// With one group, producers publish through the default exchange to queue
+// q. With G groups (fan-out), queue q is a fanout exchange bound to G
+// durable queues, one per group.
+type amqpWorkload struct {
+	cfg Config
+	url string
+}
+
+func newAMQPWorkload(cfg Config) *amqpWorkload {
+	return &amqpWorkload{cfg: cfg, url: "amqp://guest:guest@" + cfg.Addr + "/"}
+}
+
+// route is where a message for queue q is published.
+func (w *amqpWorkload) route(q int) (exchange, key string) {
+	if w.cfg.Groups == 1 {
+		return "", w.cfg.queueName(q)
+	}
+	return w.cfg.queueName(q), ""
+}
+
+// queue is the AMQP queue that group g reads for queue q.
+func (w *amqpWorkload) queue(q, g int) string {
+	if w.cfg.Groups == 1 {
+		return w.cfg.queueName(q)
+	}
+	return w.cfg.queueName(q) + "-" + w.cfg.groupName(g)
+}
+
+func (w *amqpWorkload) setup(ctx context.Context) error {
+	conn, err := amqp.Dial(w.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	for q := 0; q < w.cfg.Queues; q++ {
+		if w.cfg.Groups > 1 {
+			if err := ch.ExchangeDeclare(w.cfg.queueName(q), "fanout", true, false, false, false, nil); err != nil {
+				return fmt.Errorf("exchange.declare %s: %w", w.cfg.queueName(q), err)
+			}
+		}
+		for g := 0; g < w.cfg.Groups; g++ {
+			name := w.queue(q, g)
+			if _, err := ch.QueueDeclare(name, true, false, false, false, nil); err != nil {
+				return fmt.Errorf("queue.declare %s: %w", name, err)
+			}
+			if w.cfg.Groups > 1 {
+				if err := ch.QueueBind(name, "", w.cfg.queueName(q), false, nil); err != nil {
+					return fmt.Errorf("queue.bind %s: %w", name, err)
+				}
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+func (w *amqpWorkload) probe(ctx context.Context) error {
+	conn, err := amqp.Dial(w.url)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+func (w *amqpWorkload) close() error { return nil }
+
+// amqpProducer publishes on one confirm-mode channel. Confirmations arrive
+// in delivery-tag order (amqp091 resequences multiple acks), so a FIFO of
+// callbacks pairs each confirmation with its message.
+type amqpProducer struct {
+	w       *amqpWorkload
+	conn    *amqp.Connection
+	ch      *amqp.Channel
+	mu      sync.Mutex
+	pending []func(error)
+	done    chan struct{}
+}
+
+func (w *amqpWorkload) newProducer(ctx context.Context, id int) (producer, error) {
+	conn, err := amqp.Dial(w.url)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := conn.Channel()
+	if err == nil {
+		err = ch.Confirm(false)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	p := &amqpProducer{w: w, conn: conn, ch: ch, done: make(chan struct{})}
+	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, w.cfg.InFlight+1))
+	go p.settle(confirms)
+	return p, nil
+}
+
+func (p *amqpProducer) settle(confirms <-chan amqp.Confirmation) {
+	defer close(p.done)
+	for c := range confirms {
+		p.mu.Lock()
+		if len(p.pending) == 0 {
+			p.mu.Unlock()
+			continue
+		}
+		done := p.pending[0]
+		p.pending = p.pending[1:]
+		p.mu.Unlock()
+		if c.Ack {
+			done(nil)
+		} else {
+			done(errors.New("broker nacked the publish"))
+		}
+	}
+	// The channel closed: whatever is still pending will never be confirmed.
+	p.mu.Lock()
+	left := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	for _, done := range left {
+		done(errors.New("channel closed before the publish was confirmed"))
+	}
+}
+
+func (p *amqpProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
+	exchange, key := p.w.route(queue)
+	p.mu.Lock()
+	p.pending = append(p.pending, done)
+	p.mu.Unlock()
+	return p.ch.PublishWithContext(ctx, exchange, key, false, false, amqp.Publishing{
+		DeliveryMode: amqp.Persistent, ContentType: "application/octet-stream", Body: payload,
+	})
+}
+
+func (p *amqpProducer) flush(context.Context) error { return nil }
+
+func (p *amqpProducer) close() error {
+	err := p.conn.Close()
+	<-p.done
+	return err
+}
+
+type amqpConsumer struct {
+	w      *amqpWorkload
+	conn   *amqp.Connection
+	ch     *amqp.Channel
+	queues []string
+}
+
+func (w *amqpWorkload) newConsumer(ctx context.Context, group, member int) (consumer, error) {
+	conn, err := amqp.Dial(w.url)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := conn.Channel()
+	if err == nil {
+		err = ch.Qos(w.cfg.Prefetch, 0, false)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &amqpConsumer{w: w, conn: conn, ch: ch}
+	for _, q := range queuesOf(member, w.cfg.Consumers, w.cfg.Queues) {
+		c.queues = append(c.queues, w.queue(q, group))
+	}
+	return c, nil
+}
+
+func (c *amqpConsumer) run(ctx context.Context, rec *Recorder) error {
+	var feeds []<-chan amqp.Delivery
+	for _, q := range c.queues {
+		d, err := c.ch.ConsumeWithContext(ctx, q, "", false, false, false, false, nil)
+		if err != nil {
+			return fmt.Errorf("basic.consume %s: %w", q, err)
+		}
+		feeds = append(feeds, d)
+	}
+	deliveries := feeds[0]
+	if len(feeds) > 1 {
+		// The recorder belongs to one goroutine, so many queues' feeds are
+		// merged into one channel first.
+		merged := make(chan amqp.Delivery, c.w.cfg.Prefetch)
+		var wg sync.WaitGroup
+		for _, f := range feeds {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for d := range f {
+					select {
+					case merged <- d:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+		}
+		go func() { wg.Wait(); close(merged) }()
+		deliveries = merged
+	}
+	for {
+		select {
+		case d, ok := <-deliveries:
+			if !ok {
+				return ctx.Err()
+			}
+			rec.Record(d.Body)
+			if err := d.Ack(false); err != nil {
+				return fmt.Errorf("basic.ack: %w", err)
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (c *amqpConsumer) close() error { return c.conn.Close() }

@@ -1,0 +1,164 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The Kafka workload: every queue is a topic with --partitions partitions;
+// producers produce asynchronously with the chosen acks and the in-flight
+// window; every group is a consumer group whose members subscribe to every
+// topic from the earliest offset and commit with franz-go's autocommit.
+type kafkaWorkload struct {
+	cfg Config
+}
+
+func newKafkaWorkload(cfg Config) *kafkaWorkload { return &kafkaWorkload{cfg: cfg} }
+
+func (w *kafkaWorkload) topics() []string {
+	out := make([]string, w.cfg.Queues)
+	for q := range out {
+		out[q] = w.cfg.queueName(q)
+	}
+	return out
+}
+
+func (w *kafkaWorkload) setup(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.cfg.Addr))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	resp, err := kadm.NewClient(cl).CreateTopics(ctx, int32(w.cfg.Partitions), 1, nil, w.topics()...)
+	if err != nil {
+		return err
+	}
+	for _, r := range resp {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("creating topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	return nil
+}
+
+func (w *kafkaWorkload) probe(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(w.cfg.Addr))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return cl.Ping(ctx)
+}
+
+func (w *kafkaWorkload) close() error { return nil }
+
+type kafkaProducer struct {
+	cfg Config
+	cl  *kgo.Client
+}
+
+func (w *kafkaWorkload) newProducer(ctx context.Context, id int) (producer, error) {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(w.cfg.Addr),
+		// The run keeps the window; the client's buffer only needs room for it.
+		kgo.MaxBufferedRecords(w.cfg.InFlight + 1),
+		kgo.ProducerLinger(0),
+	}
+	switch w.cfg.Acks {
+	case "all":
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	case "leader":
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	case "none":
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Ping(ctx); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return &kafkaProducer{cfg: w.cfg, cl: cl}, nil
+}
+
+func (p *kafkaProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
+	p.cl.Produce(ctx, &kgo.Record{Topic: p.cfg.queueName(queue), Value: payload}, func(_ *kgo.Record, err error) {
+		done(err)
+	})
+	return nil
+}
+
+func (p *kafkaProducer) flush(context.Context) error { return nil }
+
+func (p *kafkaProducer) close() error {
+	p.cl.Close()
+	return nil
+}
+
+type kafkaConsumer struct {
+	cl       *kgo.Client
+	assigned chan struct{}
+}
+
+func (w *kafkaWorkload) newConsumer(ctx context.Context, group, member int) (consumer, error) {
+	assigned := make(chan struct{})
+	signalled := false
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(w.cfg.Addr),
+		kgo.ConsumerGroup(w.cfg.groupName(group)),
+		kgo.ConsumeTopics(w.topics()...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxPartitionBytes(int32(max(w.cfg.Prefetch*w.cfg.Size, 1<<20))),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+			// Called from the group goroutine only, so the flag needs no lock.
+			if !signalled {
+				signalled = true
+				close(assigned)
+			}
+		}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &kafkaConsumer{cl: cl, assigned: assigned}, nil
+}
+
+// waitReady blocks until the group has given this member partitions, so
+// the first messages are not charged with the group join.
+func (c *kafkaConsumer) waitReady(ctx context.Context) error {
+	select {
+	case <-c.assigned:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *kafkaConsumer) run(ctx context.Context, rec *Recorder) error {
+	for {
+		fetches := c.cl.PollFetches(ctx)
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			return nil
+		}
+		var fetchErr error
+		fetches.EachError(func(topic string, partition int32, err error) {
+			fetchErr = errors.Join(fetchErr, fmt.Errorf("fetching %s/%d: %w", topic, partition, err))
+		})
+		if fetchErr != nil {
+			return fetchErr
+		}
+		fetches.EachRecord(func(r *kgo.Record) { rec.Record(r.Value) })
+	}
+}
+
+func (c *kafkaConsumer) close() error {
+	c.cl.Close()
+	return nil
+}
