@@ -1,0 +1,163 @@
+package batch
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// minRecordSize is the smallest encoded record: a one-byte length and six
+// one-byte fields (attributes, deltas, key and value lengths, header count).
+const minRecordSize = 7
+
+// minHeaderSize is the smallest encoded record header: empty key, null value.
+const minHeaderSize = 2
+
+// Decoder decodes batches and keeps codec state between calls, which matters
+// for zstd. The zero value is ready to use; it is not safe for concurrent use.
+type Decoder struct {
+	// MaxDecompressed caps one batch's decompressed records block;
+	// 0 means DefaultMaxDecompressed.
+	MaxDecompressed int
+
+	zstd      *zstd.Decoder
+	zstdLimit int
+}
+
+// Close releases codec state. The Decoder stays usable.
+func (d *Decoder) Close() {
+	if d.zstd != nil {
+		d.zstd.Close()
+		d.zstd = nil
+	}
+}
+
+// Decode decodes one whole batch with a throw-away Decoder; see Decoder.Decode.
+func Decode(b []byte, dst []Record) ([]Record, error) {
+	var d Decoder
+	defer d.Close()
+	return d.Decode(b, dst)
+}
+
+// Decode verifies the batch b (exactly one batch, CRC checked), decompresses
+// it and appends its records to dst. Keys, values and header values alias b
+// (or a fresh decompression buffer), so callers that reuse b must copy them.
+// On error dst is returned unchanged.
+func (d *Decoder) Decode(b []byte, dst []Record) ([]Record, error) {
+	h, err := Verify(b)
+	if err != nil {
+		return dst, err
+	}
+	data := b[HeaderSize:]
+	if c := h.Compression(); c != None {
+		limit := d.MaxDecompressed
+		if limit <= 0 {
+			limit = DefaultMaxDecompressed
+		}
+		if data, err = d.decompress(data, c, limit); err != nil {
+			return dst, err
+		}
+	}
+	out, err := decodeRecords(h, data, dst)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+func decodeRecords(h BatchHeader, data []byte, dst []Record) ([]Record, error) {
+	n := int(h.RecordCount)
+	if n > len(data)/minRecordSize {
+		return dst, fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorrupt, n, len(data))
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, n)
+	for i := range n {
+		length, k := readVarint(data)
+		if k == 0 || length < minRecordSize-1 || int(length) > len(data)-k {
+			return dst[:start], fmt.Errorf("%w: record %d: bad length", ErrCorrupt, i)
+		}
+		body := data[k : k+int(length)]
+		data = data[k+int(length):]
+		rec, err := decodeRecord(h, body)
+		if err != nil {
+			return dst[:start], fmt.Errorf("%w: record %d: %s", ErrCorrupt, i, err)
+		}
+		dst = append(dst, rec)
+	}
+	if len(data) != 0 {
+		return dst[:start], fmt.Errorf("%w: %d bytes after the last record", ErrCorrupt, len(data))
+	}
+	return dst, nil
+}
+
+// fieldReader walks a record body; the first failure sticks in bad.
+type fieldReader struct {
+	b   []byte
+	bad string
+}
+
+func (r *fieldReader) varlong(what string) int64 {
+	if r.bad != "" {
+		return 0
+	}
+	v, n := readVarlong(r.b)
+	if n == 0 {
+		r.bad = "bad " + what
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *fieldReader) nullableBytes(what string) []byte {
+	n := r.varlong(what + " length")
+	if r.bad != "" || n == -1 {
+		return nil
+	}
+	if n < -1 || n > int64(len(r.b)) {
+		r.bad = what + " length out of range"
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func decodeRecord(h BatchHeader, body []byte) (Record, error) {
+	r := fieldReader{b: body[1:]} // body[0] is the unused record attributes byte
+	tsDelta := r.varlong("timestamp delta")
+	offsetDelta := r.varlong("offset delta")
+	rec := Record{Key: r.nullableBytes("key"), Value: r.nullableBytes("value")}
+	headerCount := r.varlong("header count")
+	if r.bad == "" && (headerCount < 0 || headerCount > int64(len(r.b)/minHeaderSize)) {
+		r.bad = "header count out of range"
+	}
+	if r.bad == "" && headerCount > 0 {
+		rec.Headers = make([]Header, headerCount)
+		for j := range rec.Headers {
+			key := r.nullableBytes("header key")
+			if r.bad == "" && key == nil {
+				r.bad = "null header key"
+			}
+			rec.Headers[j] = Header{Key: string(key), Value: r.nullableBytes("header value")}
+		}
+	}
+	if r.bad == "" && len(r.b) != 0 {
+		r.bad = "bytes left after the headers"
+	}
+	if r.bad == "" && (offsetDelta < 0 || offsetDelta > int64(h.LastOffsetDelta)) {
+		r.bad = "offset delta outside the batch"
+	}
+	if r.bad != "" {
+		return Record{}, fmt.Errorf("%s", r.bad)
+	}
+	rec.Offset = h.BaseOffset + offsetDelta
+	if h.LogAppendTime() {
+		rec.Timestamp = h.MaxTimestamp
+	} else {
+		rec.Timestamp = h.BaseTimestamp + tsDelta
+	}
+	return rec, nil
+}

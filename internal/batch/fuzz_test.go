@@ -1,0 +1,77 @@
+package batch
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"testing"
+)
+
+func fuzzSeeds(f *testing.F) {
+	for _, c := range []Compression{None, Gzip, Snappy, LZ4, Zstd} {
+		b, err := Append(nil, 3, sampleRecords(), EncodeOptions{Compression: c})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	f.Add(make([]byte, HeaderSize), true)
+}
+
+// FuzzDecode feeds arbitrary bytes to Decode. When fixCRC is set the length
+// and CRC fields are made consistent first, so the fuzzer reaches the record
+// and decompression code instead of stopping at the checksum.
+func FuzzDecode(f *testing.F) {
+	fuzzSeeds(f)
+	d := Decoder{MaxDecompressed: 1 << 20} // reused, as the broker reuses decoders
+	defer d.Close()
+	f.Fuzz(func(t *testing.T, b []byte, fixCRC bool) {
+		if fixCRC && len(b) >= HeaderSize {
+			binary.BigEndian.PutUint32(b[posLength:], uint32(len(b)-12))
+			b[posMagic] = Magic
+			binary.BigEndian.PutUint32(b[posCRC:], crc32.Checksum(b[posAttributes:], castagnoli))
+		}
+		recs, err := d.Decode(b, nil)
+		if err != nil {
+			if len(recs) != 0 {
+				t.Fatal("records returned with an error")
+			}
+			return
+		}
+		h, _ := ParseHeader(b)
+		if len(recs) != int(h.RecordCount) {
+			t.Fatalf("%d records, header says %d", len(recs), h.RecordCount)
+		}
+		for _, r := range recs {
+			if r.Offset < h.BaseOffset || r.Offset >= h.NextOffset() {
+				t.Fatalf("offset %d outside batch [%d,%d)", r.Offset, h.BaseOffset, h.NextOffset())
+			}
+		}
+		// A batch we accept must survive re-encoding.
+		if h.RecordCount > 0 {
+			again, err := Append(nil, h.BaseOffset, recs, EncodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Decode(again, nil); err != nil {
+				t.Fatalf("re-encoded batch rejected: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzParseHeader(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, b []byte, _ bool) {
+		h, err := ParseHeader(b)
+		if err != nil {
+			return
+		}
+		if h.Magic != Magic || h.Size() < HeaderSize || h.NextOffset()-h.BaseOffset != int64(h.LastOffsetDelta)+1 {
+			t.Fatalf("accepted inconsistent header %+v", h)
+		}
+		if _, err := Verify(b[:min(len(b), h.Size())]); err == nil && h.Size() > len(b) {
+			t.Fatal("Verify accepted a truncated batch")
+		}
+	})
+}

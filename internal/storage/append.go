@@ -1,0 +1,203 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+)
+
+// Appended identifies one stored batch: offsets [Base, End).
+type Appended struct {
+	Base int64
+	End  int64 // next offset after the batch
+	log  *Log
+}
+
+// Wait blocks until the batch is durable (SyncAlways), the log fails, or ctx
+// ends. In SyncInterval and SyncNever modes it returns at once. Once the log
+// has failed, Wait reports ErrFailed for every batch that was not already
+// durable.
+func (a Appended) Wait(ctx context.Context) error {
+	l := a.log
+	if l == nil {
+		return nil
+	}
+	if l.opts.Sync != SyncAlways {
+		if l.failed.Load() {
+			return l.failure()
+		}
+		return nil
+	}
+	for {
+		if l.visibleEnd.Load() >= a.End {
+			return nil
+		}
+		if l.failed.Load() {
+			return l.failure()
+		}
+		ch := *l.synced.Load()
+		// Re-check: the syncer publishes the new end before swapping the
+		// channel, so either we see the end or ch is the one it closes.
+		if l.visibleEnd.Load() >= a.End {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Append stores recs as one uncompressed batch and returns its offsets. A
+// record with Timestamp 0 is stamped with Now(). The data is durable once
+// Wait returns.
+func (l *Log) Append(recs []batch.Record) (Appended, error) {
+	if len(recs) == 0 {
+		return Appended{}, ErrEmpty
+	}
+	l.mu.Lock()
+	if err := l.waitWritableLocked(); err != nil {
+		l.mu.Unlock()
+		return Appended{}, err
+	}
+	var err error
+	l.scratch, err = batch.Append(l.scratch[:0], l.next, recs, batch.EncodeOptions{
+		ProducerID: batch.NoProducer, ProducerEpoch: -1, BaseSequence: -1,
+		ZeroTimestamp: l.opts.Now().UnixMilli(),
+	})
+	if err != nil {
+		l.mu.Unlock()
+		return Appended{}, fmt.Errorf("storage: encode batch: %w", err)
+	}
+	h, _ := batch.ParseHeader(l.scratch)
+	a, err := l.storeLocked(l.scratch, h)
+	l.mu.Unlock()
+	return a, err
+}
+
+// AppendBatch stores a complete v2 batch from a Kafka producer, compressed or
+// not. The batch is verified and its records decoded once to reject
+// malformed input; then it is stored byte for byte except for the base
+// offset (assigned here) and the partition leader epoch (always 0), neither
+// of which the CRC covers. Timestamps are kept as the producer set them.
+func (l *Log) AppendBatch(raw []byte) (Appended, error) {
+	h, err := l.validateBatch(raw)
+	if err != nil {
+		return Appended{}, err
+	}
+	l.mu.Lock()
+	if err := l.waitWritableLocked(); err != nil {
+		l.mu.Unlock()
+		return Appended{}, err
+	}
+	a, err := l.storeLocked(raw, h)
+	l.mu.Unlock()
+	return a, err
+}
+
+func (l *Log) validateBatch(raw []byte) (batch.BatchHeader, error) {
+	h, err := batch.Verify(raw)
+	if err != nil {
+		return h, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+	}
+	if h.RecordCount == 0 || int64(h.LastOffsetDelta) != int64(h.RecordCount)-1 {
+		return h, fmt.Errorf("%w: %d records with last offset delta %d", ErrInvalidBatch, h.RecordCount, h.LastOffsetDelta)
+	}
+	d := l.decoders.Get().(*decoderState)
+	defer l.decoders.Put(d)
+	d.recs, err = d.dec.Decode(raw, d.recs[:0])
+	if err != nil {
+		return h, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+	}
+	for i := range d.recs {
+		if d.recs[i].Offset != h.BaseOffset+int64(i) {
+			return h, fmt.Errorf("%w: record %d has offset delta %d", ErrInvalidBatch, i, d.recs[i].Offset-h.BaseOffset)
+		}
+	}
+	clear(d.recs) // do not pin the caller's buffer
+	return h, nil
+}
+
+// waitWritableLocked blocks while too much data waits for the flusher and
+// reports whether the log still takes appends.
+func (l *Log) waitWritableLocked() error {
+	for {
+		if l.closed {
+			return ErrClosed
+		}
+		if l.failErr != nil {
+			return l.failErr
+		}
+		if l.pendingBytes < maxPendingBytes {
+			return nil
+		}
+		l.space.Wait()
+	}
+}
+
+// storeLocked assigns offsets to the encoded batch raw, copies it into the
+// active segment's pending buffer and indexes it.
+func (l *Log) storeLocked(raw []byte, h batch.BatchHeader) (Appended, error) {
+	n := int64(len(raw))
+	seg := l.segments[len(l.segments)-1]
+	lastRel := l.next - seg.base + int64(h.LastOffsetDelta)
+	if seg.size > 0 && (seg.size+n > l.opts.SegmentBytes || lastRel > math.MaxUint32) {
+		var err error
+		if seg, err = l.rollLocked(); err != nil {
+			return Appended{}, err
+		}
+	}
+	start := len(seg.pending)
+	seg.pending = append(seg.pending, raw...)
+	stored := seg.pending[start:]
+	batch.SetBaseOffset(stored, l.next)
+	binary.BigEndian.PutUint32(stored[12:16], 0) // leader epoch; recovery expects 0
+	h.BaseOffset = l.next
+	seg.noteBatch(h, seg.size, n, l.opts.IndexIntervalBytes)
+	base := l.next
+	l.next = seg.end
+	l.pendingBytes += int(n)
+	l.markDirtyLocked(seg)
+	l.stats.appends++
+	l.stats.records += int64(h.RecordCount)
+	l.stats.bytes += n
+
+	if l.opts.Sync == SyncAlways {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	} else if err := l.flushLocked(); err != nil {
+		return Appended{}, err
+	}
+	return Appended{Base: base, End: l.next, log: l}, nil
+}
+
+func (l *Log) markDirtyLocked(s *segment) {
+	if !s.inDirty {
+		s.inDirty = true
+		l.dirty = append(l.dirty, s)
+	}
+}
+
+// rollLocked seals the active segment and starts a new one at l.next. The
+// flusher finishes the sealed one (write, fsync, trim, index files).
+func (l *Log) rollLocked() (*segment, error) {
+	old := l.segments[len(l.segments)-1]
+	s, err := l.createSegment(l.next)
+	if err != nil {
+		l.failLocked(err)
+		return nil, l.failErr
+	}
+	old.sealed = true
+	old.sealIndex()
+	l.markDirtyLocked(old)
+	s.needDirSync = true
+	l.markDirtyLocked(s)
+	l.segments = append(l.segments, s)
+	return s, nil
+}

@@ -1,0 +1,292 @@
+package storage
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+// flushJob is one segment's share of a flush: bytes to write at pos, and
+// what else the segment needs once they are written.
+type flushJob struct {
+	seg     *segment
+	data    []byte
+	pos     int64
+	end     int64 // pos + len(data)
+	seal    bool
+	dirSync bool
+}
+
+// takeDirtyLocked moves every dirty segment's pending bytes into jobs.
+func (l *Log) takeDirtyLocked(jobs []flushJob) []flushJob {
+	for _, s := range l.dirty {
+		jobs = append(jobs, flushJob{seg: s, data: s.pending, pos: s.written, end: s.written + int64(len(s.pending)), seal: s.sealed, dirSync: s.needDirSync})
+		s.written += int64(len(s.pending))
+		s.pending, s.spare = s.spare[:0], nil
+		s.needDirSync, s.inDirty = false, false
+	}
+	clear(l.dirty)
+	l.dirty = l.dirty[:0]
+	l.pendingBytes = 0
+	l.space.Broadcast()
+	return jobs
+}
+
+// returnBuffersLocked hands the written buffers back for reuse.
+func returnBuffersLocked(jobs []flushJob) {
+	for i := range jobs {
+		if jobs[i].seg.spare == nil {
+			jobs[i].seg.spare = jobs[i].data[:0]
+		}
+		jobs[i].data = nil
+	}
+}
+
+// persist writes jobs to their files. With syncData every written file is
+// fsynced; sealed segments are always fsynced, trimmed to their size and
+// given index files, and new files get their directory entry fsynced.
+func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
+	var written int64
+	for _, j := range jobs {
+		if len(j.data) > 0 {
+			if _, err := j.seg.file.WriteAt(j.data, j.pos); err != nil {
+				return written, fmt.Errorf("write %s: %w", j.seg.path, err)
+			}
+			written += int64(len(j.data))
+		}
+		if (syncData && len(j.data) > 0) || j.seal {
+			if err := j.seg.file.Sync(); err != nil {
+				return written, fmt.Errorf("fsync %s: %w", j.seg.path, err)
+			}
+		}
+		if j.dirSync {
+			if err := l.syncDir(); err != nil {
+				return written, err
+			}
+		}
+		if j.seal {
+			if err := l.finalize(j.seg, j.end); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// finalize trims a sealed, fsynced segment to its data and writes its index
+// files. Only then is it trusted without a rescan on the next Open.
+func (l *Log) finalize(s *segment, size int64) error {
+	if err := s.file.Truncate(size); err != nil {
+		return fmt.Errorf("trim %s: %w", s.path, err)
+	}
+	if err := s.file.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", s.path, err)
+	}
+	offsets, times := encodeIndexes(s.entries) // sealed: entries no longer change
+	if err := l.writeFileAtomic(segmentName(l.dir, s.base, ".index"), offsets, false); err != nil {
+		return err
+	}
+	return l.writeFileAtomic(segmentName(l.dir, s.base, ".timeindex"), times, false)
+}
+
+// writeFileAtomic writes data to name through a fsynced temporary file and
+// a rename, so name holds either its old content or all of data.
+func (l *Log) writeFileAtomic(name string, data []byte, syncDir bool) error {
+	tmp := name + ".tmp"
+	f, err := l.opts.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	_, err = f.WriteAt(data, 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err == nil && syncDir {
+		err = l.syncDir()
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(name), err)
+	}
+	return nil
+}
+
+func (l *Log) syncDir() error {
+	d, err := l.opts.OpenFile(l.dir, os.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("open directory %s: %w", l.dir, err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync directory %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// runSyncer is the group-commit loop of SyncAlways: while data is pending it
+// writes all of it, fsyncs once and releases every covered waiter; appends
+// that arrive meanwhile are covered by the next round.
+func (l *Log) runSyncer() {
+	defer close(l.syncerDone)
+	var jobs []flushJob
+	for {
+		select {
+		case <-l.kick:
+		case <-l.stop:
+		}
+		for {
+			var more bool
+			jobs, more = l.syncOnce(jobs)
+			if !more {
+				break
+			}
+			// Let the appenders just released append again before the
+			// next round, so they share one fsync instead of splitting
+			// into two alternating cohorts.
+			runtime.Gosched()
+		}
+		select {
+		case <-l.stop:
+			return
+		default:
+		}
+	}
+}
+
+func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
+	l.mu.Lock()
+	if len(l.dirty) == 0 || l.failErr != nil {
+		l.mu.Unlock()
+		return jobs, false
+	}
+	jobs = l.takeDirtyLocked(jobs[:0])
+	target := l.next
+	l.mu.Unlock()
+
+	began := time.Now()
+	n, err := l.persist(jobs, true)
+	took := time.Since(began)
+
+	l.mu.Lock()
+	returnBuffersLocked(jobs)
+	if err != nil {
+		l.failLocked(err)
+	} else {
+		for _, j := range jobs {
+			j.seg.visible = j.end
+			j.seg.finalized = j.seal
+		}
+		l.stats.syncs++
+		l.publishLocked(target)
+	}
+	l.mu.Unlock()
+	if l.opts.OnSync != nil {
+		l.opts.OnSync(took, n, err)
+	}
+	return jobs, err == nil
+}
+
+// flushLocked writes pending data at once (SyncInterval, SyncNever), so
+// readers see it as soon as Append returns.
+func (l *Log) flushLocked() error {
+	l.flushJobs = l.takeDirtyLocked(l.flushJobs[:0])
+	n, err := l.persist(l.flushJobs, false)
+	returnBuffersLocked(l.flushJobs)
+	if err != nil {
+		l.failLocked(err)
+		return l.failErr
+	}
+	for _, j := range l.flushJobs {
+		j.seg.visible = j.end
+		j.seg.finalized = j.seal
+	}
+	l.unsynced += n
+	l.publishLocked(l.next)
+	return nil
+}
+
+// runIntervalSyncer fsyncs the active segment every SyncInterval.
+func (l *Log) runIntervalSyncer() {
+	defer close(l.syncerDone)
+	t := time.NewTicker(l.opts.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.syncActive()
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+// syncActive fsyncs the active segment if anything was written since the
+// last fsync.
+func (l *Log) syncActive() {
+	l.mu.Lock()
+	if l.unsynced == 0 || l.failErr != nil {
+		l.mu.Unlock()
+		return
+	}
+	s := l.segments[len(l.segments)-1]
+	s.refs++
+	n := l.unsynced
+	l.unsynced = 0
+	l.mu.Unlock()
+	began := time.Now()
+	err := s.file.Sync()
+	took := time.Since(began)
+	l.mu.Lock()
+	l.releaseLocked(s)
+	if err != nil {
+		l.failLocked(fmt.Errorf("fsync %s: %w", s.path, err))
+	} else {
+		l.stats.syncs++
+	}
+	l.mu.Unlock()
+	if l.opts.OnSync != nil {
+		l.opts.OnSync(took, n, err)
+	}
+}
+
+// publishLocked makes offsets below end visible and wakes waiters.
+func (l *Log) publishLocked(end int64) {
+	l.visibleEnd.Store(end)
+	if l.opts.Sync == SyncAlways { // only SyncAlways has waiters
+		fresh := make(chan struct{})
+		close(*l.synced.Swap(&fresh))
+	}
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
+}
+
+// failLocked puts the log in its failed state: nothing more is written or
+// acknowledged, and every waiter is woken to see ErrFailed.
+func (l *Log) failLocked(cause error) {
+	if l.failErr != nil {
+		return
+	}
+	l.failErr = fmt.Errorf("%w: %w", ErrFailed, cause)
+	l.failed.Store(true)
+	fresh := make(chan struct{})
+	close(*l.synced.Swap(&fresh))
+	l.space.Broadcast()
+}
+
+func (l *Log) failure() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failErr
+}

@@ -1,0 +1,410 @@
+package storage
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+)
+
+// Log is the append-only log of one partition. Appends are serialised by a
+// mutex; reads run concurrently with appends and with each other.
+type Log struct {
+	dir  string
+	opts Options
+
+	mu           sync.Mutex
+	space        sync.Cond // signalled when pending bytes drain or the log fails or closes
+	segments     []*segment
+	next         int64 // next offset to assign
+	start        int64
+	closed       bool
+	failErr      error
+	dirty        []*segment
+	pendingBytes int
+	unsynced     int64 // bytes written but not fsynced (SyncInterval)
+	changed      chan struct{}
+	scratch      []byte
+	flushJobs    []flushJob
+	stats        struct{ appends, records, bytes, syncs int64 }
+
+	visibleEnd atomic.Int64
+	failed     atomic.Bool
+	synced     atomic.Pointer[chan struct{}] // closed and replaced after each fsync
+
+	kick       chan struct{}
+	stop       chan struct{}
+	syncerDone chan struct{}
+	metaMu     sync.Mutex // serialises meta file writes
+	decoders   sync.Pool  // *decoderState
+}
+
+type decoderState struct {
+	dec  batch.Decoder
+	recs []batch.Record
+}
+
+// Stats is a snapshot of a log's counters.
+type Stats struct {
+	StartOffset     int64
+	EndOffset       int64
+	Segments        int
+	SizeBytes       int64
+	Appends         int64 // Append and AppendBatch calls that succeeded
+	AppendedRecords int64
+	AppendedBytes   int64
+	Syncs           int64 // fsyncs of appended data
+	Failed          bool
+}
+
+// Open opens or creates the log in dir and recovers it: sealed segments are
+// checked against their index files (and rescanned if those are missing or
+// wrong); the tail segment is rescanned and cut at the first torn, zero or
+// corrupt batch.
+func Open(dir string, opts Options) (*Log, error) {
+	opts = opts.withDefaults()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("storage: create %s: %w", dir, err)
+	}
+	l := &Log{
+		dir: dir, opts: opts,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), syncerDone: make(chan struct{}),
+	}
+	l.space.L = &l.mu
+	l.decoders.New = func() any { return new(decoderState) }
+	fresh := make(chan struct{})
+	l.synced.Store(&fresh)
+	if err := l.recover(); err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	switch opts.Sync {
+	case SyncAlways:
+		go l.runSyncer()
+	case SyncInterval:
+		go l.runIntervalSyncer()
+	default:
+		close(l.syncerDone)
+	}
+	return l, nil
+}
+
+func (l *Log) recover() error {
+	metaStart, err := l.readMeta()
+	if err != nil {
+		return err
+	}
+	bases, err := l.listSegments()
+	if err != nil {
+		return err
+	}
+	if len(bases) == 0 {
+		bases = []int64{max(metaStart, 0)}
+		s, err := l.createSegment(bases[0])
+		if err != nil {
+			return err
+		}
+		l.segments = []*segment{s}
+		if err := l.syncDir(); err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+	} else if err := l.loadSegments(bases); err != nil {
+		return err
+	}
+	tail := l.segments[len(l.segments)-1]
+	l.next = tail.end
+	l.start = min(max(metaStart, l.segments[0].base), l.next)
+	l.visibleEnd.Store(l.next)
+	victims := l.detachBelowLocked(l.start)
+	return removeSegmentFiles(l.dir, victims)
+}
+
+// listSegments returns the base offsets of the segment files, in order, and
+// removes leftover temporary files.
+func (l *Log) listSegments() ([]int64, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list %s: %w", l.dir, err)
+	}
+	var bases []int64
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			_ = os.Remove(filepath.Join(l.dir, name))
+			continue
+		}
+		if stem, ok := strings.CutSuffix(name, ".log"); ok && len(stem) == 20 {
+			if base, err := strconv.ParseInt(stem, 10, 64); err == nil {
+				bases = append(bases, base)
+			}
+		}
+	}
+	slices.Sort(bases)
+	return bases, nil
+}
+
+func (l *Log) loadSegments(bases []int64) error {
+	for i, base := range bases {
+		f, err := l.opts.OpenFile(segmentName(l.dir, base, ".log"), os.O_RDWR, 0o644)
+		if err != nil {
+			return fmt.Errorf("storage: open segment: %w", err)
+		}
+		s := newSegment(l.dir, base, f)
+		l.segments = append(l.segments, s)
+		info, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("storage: stat %s: %w", s.path, err)
+		}
+		fileSize := info.Size()
+		last := i == len(bases)-1
+		if !last {
+			if entries, err := loadIndexes(s, fileSize, bases[i+1]); err == nil {
+				s.entries = entries
+				s.maxTS = entries[len(entries)-1].maxTS
+				s.size, s.written, s.visible, s.end = fileSize, fileSize, fileSize, bases[i+1]
+				s.sealed, s.finalized = true, true
+				continue
+			}
+		}
+		res, err := scan(s, fileSize, l.opts.IndexIntervalBytes)
+		if err != nil {
+			return err
+		}
+		if !last && res.clean && s.end == bases[i+1] && s.size > 0 {
+			// Sealed but not finalized before a crash: its data is whole.
+			s.sealed = true
+			s.sealIndex()
+			if err := l.finalize(s, s.size); err != nil {
+				return fmt.Errorf("storage: %w", err)
+			}
+			s.finalized = true
+			continue
+		}
+		// This is the tail, either really or because the log breaks here;
+		// later segments cannot follow a gap and are dropped.
+		if err := removeSegmentFiles(l.dir, l.closeSegments(bases[i+1:])); err != nil {
+			return err
+		}
+		return l.prepareTail(s, res, fileSize)
+	}
+	return nil
+}
+
+// closeSegments makes segment stand-ins for files that are about to be
+// deleted without being opened.
+func (l *Log) closeSegments(bases []int64) []*segment {
+	out := make([]*segment, len(bases))
+	for i, b := range bases {
+		out[i] = &segment{base: b, path: segmentName(l.dir, b, ".log")}
+	}
+	return out
+}
+
+// prepareTail cuts the tail segment after its last good batch, zero-fills
+// the rest by preallocating it again, and makes that durable before any new
+// append can land next to stale bytes.
+func (l *Log) prepareTail(s *segment, res scanResult, fileSize int64) error {
+	if !res.clean || fileSize < l.opts.SegmentBytes {
+		if !res.clean {
+			if err := s.file.Truncate(res.validSize); err != nil {
+				return fmt.Errorf("storage: cut torn tail of %s: %w", s.path, err)
+			}
+		}
+		if err := preallocate(s.file, max(l.opts.SegmentBytes, res.validSize)); err != nil {
+			return fmt.Errorf("storage: preallocate %s: %w", s.path, err)
+		}
+		if err := s.file.Sync(); err != nil {
+			return fmt.Errorf("storage: fsync %s: %w", s.path, err)
+		}
+	}
+	_ = os.Remove(segmentName(l.dir, s.base, ".index"))
+	_ = os.Remove(segmentName(l.dir, s.base, ".timeindex"))
+	return nil
+}
+
+func (l *Log) createSegment(base int64) (*segment, error) {
+	path := segmentName(l.dir, base, ".log")
+	f, err := l.opts.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("storage: create segment: %w", err)
+	}
+	if err := preallocate(f, l.opts.SegmentBytes); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("storage: preallocate %s: %w", path, err)
+	}
+	return newSegment(l.dir, base, f), nil
+}
+
+// preallocate reserves the segment's blocks up front so appends do not
+// change the file size (and fdatasync need not journal the inode).
+func preallocate(f File, size int64) error {
+	if a, ok := f.(allocator); ok {
+		err := a.Allocate(size)
+		if err == nil || !errors.Is(err, errors.ErrUnsupported) && !isNotSupported(err) {
+			return err
+		}
+	}
+	return f.Truncate(size)
+}
+
+// removeSegmentFiles deletes the files of detached segments.
+func removeSegmentFiles(dir string, segs []*segment) error {
+	for _, s := range segs {
+		for _, ext := range []string{".index", ".timeindex", ".log"} {
+			if err := os.Remove(segmentName(dir, s.base, ext)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("storage: remove segment: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// detachBelowLocked removes from the log every segment wholly below off,
+// never the active one, and returns them; files close once unread.
+func (l *Log) detachBelowLocked(off int64) []*segment {
+	i := 0
+	for i+1 < len(l.segments) && l.segments[i+1].base <= off && l.segments[i].finalized {
+		i++
+	}
+	victims := slices.Clone(l.segments[:i])
+	l.segments = slices.Delete(l.segments, 0, i)
+	for _, s := range victims {
+		s.retired = true
+		if s.refs == 0 && s.file != nil {
+			_ = s.file.Close()
+		}
+	}
+	return victims
+}
+
+// acquireLocked finds the segment holding offset off and pins its file.
+func (l *Log) acquireLocked(off int64) *segment {
+	i, found := slices.BinarySearchFunc(l.segments, off, func(s *segment, off int64) int { return cmp.Compare(s.base, off) })
+	if !found {
+		i--
+	}
+	s := l.segments[max(i, 0)]
+	s.refs++
+	return s
+}
+
+func (l *Log) releaseLocked(s *segment) {
+	s.refs--
+	if s.refs == 0 && s.retired {
+		_ = s.file.Close()
+	}
+}
+
+func (l *Log) release(s *segment) {
+	l.mu.Lock()
+	l.releaseLocked(s)
+	l.mu.Unlock()
+}
+
+// StartOffset is the first readable offset.
+func (l *Log) StartOffset() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.start
+}
+
+// EndOffset is the offset the next append will get, as readers see it:
+// durable data in SyncAlways mode, written data otherwise.
+func (l *Log) EndOffset() int64 { return l.visibleEnd.Load() }
+
+// Changed returns a channel closed the next time EndOffset advances or the
+// log closes. Callers re-check EndOffset after obtaining it.
+func (l *Log) Changed() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.changed == nil {
+		l.changed = make(chan struct{})
+		if l.closed {
+			close(l.changed)
+		}
+	}
+	return l.changed
+}
+
+// Stats returns a snapshot of the log's counters.
+func (l *Log) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := Stats{
+		StartOffset: l.start, EndOffset: l.visibleEnd.Load(), Segments: len(l.segments),
+		Appends: l.stats.appends, AppendedRecords: l.stats.records, AppendedBytes: l.stats.bytes,
+		Syncs: l.stats.syncs, Failed: l.failErr != nil,
+	}
+	for _, s := range l.segments {
+		st.SizeBytes += s.visible
+	}
+	return st
+}
+
+// Close flushes and fsyncs what was appended, stops the syncer and closes
+// the files. Appends waiting for durability are released first.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.space.Broadcast()
+	l.mu.Unlock()
+
+	close(l.stop)
+	<-l.syncerDone
+	if l.opts.Sync == SyncAlways {
+		for more := true; more; {
+			_, more = l.syncOnce(nil) // anything appended after the syncer's last round
+		}
+	} else {
+		l.syncActive()
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
+	l.closeFilesLocked()
+	return l.failErr
+}
+
+func (l *Log) closeFiles() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closeFilesLocked()
+}
+
+func (l *Log) closeFilesLocked() {
+	for _, s := range l.segments {
+		s.retired = true
+		if s.refs == 0 && s.file != nil {
+			_ = s.file.Close()
+		}
+	}
+}
+
+// Remove closes the log and deletes its directory.
+func (l *Log) Remove() error {
+	err := l.Close()
+	if rerr := os.RemoveAll(l.dir); rerr != nil {
+		return fmt.Errorf("storage: remove %s: %w", l.dir, rerr)
+	}
+	if errors.Is(err, ErrFailed) {
+		return nil // the data is gone anyway
+	}
+	return err
+}

@@ -1,0 +1,202 @@
+package storage
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+)
+
+// Read returns raw whole batches starting with the one that holds offset
+// from, up to about maxBytes: always at least one whole batch if any is
+// available, even a larger one. It reads within one segment. It returns
+// (nil, nil) at EndOffset and ErrOffsetOutOfRange outside
+// [StartOffset, EndOffset]. Batch CRCs are not checked here (ReadRecords
+// and Kafka clients check them).
+func (l *Log) Read(from int64, maxBytes int) ([]byte, error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil, ErrClosed
+	}
+	end := l.visibleEnd.Load()
+	if from < l.start || from > end {
+		start := l.start
+		l.mu.Unlock()
+		return nil, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, from, start, end)
+	}
+	if from == end {
+		l.mu.Unlock()
+		return nil, nil
+	}
+	s := l.acquireLocked(from)
+	limit, entries := s.visible, s.entries
+	l.mu.Unlock()
+	defer l.release(s)
+
+	pos, err := findBatch(s, entries, limit, from)
+	if err != nil {
+		return nil, err
+	}
+	return readBatches(s, pos, limit, maxBytes)
+}
+
+// findBatch returns the position of the batch holding offset from.
+func findBatch(s *segment, entries []indexEntry, limit, from int64) (int64, error) {
+	var hbuf [batch.HeaderSize]byte
+	for pos := lookup(entries, s.base, from); pos+batch.HeaderSize <= limit; {
+		h, err := readHeader(s.file, pos, &hbuf)
+		if err != nil {
+			return 0, err
+		}
+		if h.NextOffset() > from {
+			return pos, nil
+		}
+		pos += int64(h.Size())
+	}
+	return 0, fmt.Errorf("%w: offset %d missing from segment %d", ErrCorrupt, from, s.base)
+}
+
+// readBatches reads whole batches from pos: as many as fit in maxBytes, and
+// at least one.
+func readBatches(s *segment, pos, limit int64, maxBytes int) ([]byte, error) {
+	n := min(max(int64(maxBytes), batch.HeaderSize), limit-pos)
+	buf := make([]byte, n)
+	if _, err := s.file.ReadAt(buf, pos); err != nil {
+		return nil, fmt.Errorf("storage: read %s: %w", s.path, err)
+	}
+	whole := 0
+	for whole+batch.HeaderSize <= len(buf) {
+		h, err := batch.ParseHeader(buf[whole:])
+		if err != nil {
+			return nil, fmt.Errorf("%w: at position %d: %w", ErrCorrupt, pos+int64(whole), err)
+		}
+		if whole+h.Size() > len(buf) {
+			if whole == 0 { // the first batch alone exceeds maxBytes
+				if pos+int64(h.Size()) > limit {
+					return nil, fmt.Errorf("%w: batch at %d overruns segment %d", ErrCorrupt, pos, s.base)
+				}
+				big := make([]byte, h.Size())
+				copy(big, buf)
+				if _, err := s.file.ReadAt(big[len(buf):], pos+int64(len(buf))); err != nil {
+					return nil, fmt.Errorf("storage: read %s: %w", s.path, err)
+				}
+				return big, nil
+			}
+			break
+		}
+		whole += h.Size()
+	}
+	if whole == 0 {
+		return nil, fmt.Errorf("%w: partial batch at %d in segment %d", ErrCorrupt, pos, s.base)
+	}
+	return buf[:whole:whole], nil
+}
+
+// ReadRecords is Read followed by decoding: it appends the records at or
+// after from to dst. Every batch's CRC is checked; a corrupt batch yields
+// ErrCorrupt and none of its records.
+func (l *Log) ReadRecords(from int64, maxBytes int, dst []batch.Record) ([]batch.Record, error) {
+	raw, err := l.Read(from, maxBytes)
+	if err != nil || raw == nil {
+		return dst, err
+	}
+	d := l.decoders.Get().(*decoderState)
+	defer l.decoders.Put(d)
+	for len(raw) > 0 {
+		h, err := batch.ParseHeader(raw)
+		if err != nil || h.Size() > len(raw) {
+			return dst, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		one := raw[:h.Size()]
+		raw = raw[h.Size():]
+		start := len(dst)
+		if dst, err = d.dec.Decode(one, dst); err != nil {
+			return dst, fmt.Errorf("%w: batch at offset %d: %w", ErrCorrupt, h.BaseOffset, err)
+		}
+		// Drop records below from: the first batch may start earlier.
+		keep := start
+		for _, r := range dst[start:] {
+			if r.Offset >= from {
+				dst[keep] = r
+				keep++
+			}
+		}
+		clear(dst[keep:])
+		dst = dst[:keep]
+	}
+	return dst, nil
+}
+
+// OffsetForTime returns the first offset whose record timestamp is at or
+// after ts (unix ms), or EndOffset if there is none.
+func (l *Log) OffsetForTime(ts int64) (int64, error) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return 0, ErrClosed
+	}
+	start, end := l.start, l.visibleEnd.Load()
+	var s *segment
+	for _, c := range l.segments {
+		if c.end > start && c.visible > 0 && c.maxTS >= ts {
+			s = c
+			break
+		}
+	}
+	if s == nil {
+		l.mu.Unlock()
+		return end, nil
+	}
+	s.refs++
+	limit, entries := s.visible, s.entries
+	l.mu.Unlock()
+	defer l.release(s)
+
+	// Every batch up to an entry whose running maximum is below ts can be
+	// skipped; start at the last such entry, and not before StartOffset.
+	i := sort.Search(len(entries), func(i int) bool { return entries[i].maxTS >= ts })
+	pos := int64(0)
+	if i > 0 {
+		pos = int64(entries[i-1].pos)
+	}
+	if start > s.base {
+		p, err := findBatch(s, entries, limit, start)
+		if err != nil {
+			return 0, err
+		}
+		pos = max(pos, p)
+	}
+	var hbuf [batch.HeaderSize]byte
+	d := l.decoders.Get().(*decoderState)
+	defer l.decoders.Put(d)
+	for pos+batch.HeaderSize <= limit {
+		h, err := readHeader(s.file, pos, &hbuf)
+		if err != nil {
+			return 0, err
+		}
+		if h.MaxTimestamp >= ts && h.NextOffset() > start {
+			raw := make([]byte, h.Size())
+			if _, err := s.file.ReadAt(raw, pos); err != nil {
+				return 0, fmt.Errorf("storage: read %s: %w", s.path, err)
+			}
+			if d.recs, err = d.dec.Decode(raw, d.recs[:0]); err != nil {
+				return 0, fmt.Errorf("%w: batch at offset %d: %w", ErrCorrupt, h.BaseOffset, err)
+			}
+			found := int64(math.MinInt64)
+			for _, r := range d.recs {
+				if r.Offset >= start && r.Timestamp >= ts {
+					found = r.Offset
+					break
+				}
+			}
+			clear(d.recs)
+			if found != math.MinInt64 {
+				return found, nil
+			}
+		}
+		pos += int64(h.Size())
+	}
+	return end, nil
+}
