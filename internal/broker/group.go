@@ -238,25 +238,11 @@ func (g *group) part(ref Ref) (*groupPart, error) {
 
 // Ack settles deliveries and returns how many were pending.
 func (h Group) Ack(refs ...Ref) (int, error) {
-	n := 0
-	now := h.g.b.now()
-	for _, ref := range refs {
-		gp, err := h.g.part(ref)
-		if err != nil {
-			return n, err
-		}
-		gp.mu.Lock()
-		d := gp.pending[ref.Offset]
-		if d != nil && (ref.Count == 0 || ref.Count == d.Count) {
-			gp.takePending(ref.Offset)
-			gp.settleLocked(ref.Offset)
-			n++
-			h.g.b.observe.Consumed(h.g.stream.name, h.g.name, now.Sub(time.UnixMilli(d.appendedAtMs)))
-		}
-		gp.flush()
-		gp.mu.Unlock()
-	}
-	return n, nil
+	return h.settleEach(refs, func(gp *groupPart, d *Delivery, now time.Time) *deadLetterWork {
+		gp.settleLocked(d.Offset)
+		h.g.b.observe.Consumed(h.g.stream.name, h.g.name, now.Sub(time.UnixMilli(d.appendedAtMs)))
+		return nil
+	})
 }
 
 // Release returns deliveries for redelivery after delay (AMQP nack with
