@@ -67,7 +67,7 @@ type Recorder struct {
 	malformed int64
 	first     time.Time
 	last      time.Time
-	onConsume func() // tells the run one more message arrived
+	onConsume func() // tells the run one more distinct message arrived
 }
 
 func newRecorder(group int, codec payloadCodec, now func() time.Time, onConsume func()) *Recorder {
@@ -95,7 +95,8 @@ func (r *Recorder) Record(payload []byte) {
 		set = new(seqSet)
 		r.seen[h.Producer] = set
 	}
-	if set.add(h.Seq) {
+	duplicate := set.add(h.Seq)
+	if duplicate {
 		r.dups++
 	}
 	micros := now.Sub(time.Unix(0, h.SentUnixNano)).Microseconds()
@@ -103,7 +104,9 @@ func (r *Recorder) Record(payload []byte) {
 	// rather than dropping the message from the latency figures.
 	micros = min(max(micros, histogramLowestMicros), histogramHighestMicros)
 	_ = r.histogram.RecordValue(micros)
-	if r.onConsume != nil {
+	// Only first deliveries move the drain towards its target: counting
+	// redeliveries would end the drain before every message had arrived.
+	if r.onConsume != nil && !duplicate {
 		r.onConsume()
 	}
 }
