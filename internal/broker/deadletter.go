@@ -41,23 +41,21 @@ func (g *group) deadLetterAll(work []*deadLetterWork) {
 // then settles it, so a crash in between duplicates rather than loses it.
 func (g *group) deadLetter(w *deadLetterWork) {
 	gp := w.part
-	if w.record.Value == nil && w.record.Headers == nil && w.record.Key == nil {
+	if w.record == nil {
 		gp.mu.Lock()
 		rec, buf, ok, err := gp.p.readOne(w.offset, gp.readBuf)
 		gp.readBuf = buf
-		if ok {
-			w.record = copyRecord(rec)
-		}
 		gp.mu.Unlock()
 		if err != nil || !ok {
 			g.finishDeadLetter(w)
 			return
 		}
+		w.record = &rec
 	}
 	cfg := g.config()
-	if cfg.DeadLetter != nil {
-		orig := fromRecord(gp.p.index, w.record).Message
-		msg := orig.clone()
+	msg := fromRecord(gp.p.index, *w.record).Message
+	if cfg.DeadLetter != nil && !g.isDeadLetterCycle(&msg, w.reason) {
+		msg = msg.clone()
 		routingKey := cfg.DeadLetter.RoutingKey
 		origKey, _ := msg.HeaderValue(HeaderRoutingKey)
 		if routingKey == "" {
@@ -81,6 +79,29 @@ func (g *group) deadLetter(w *deadLetterWork) {
 	}
 	g.b.observe.DeadLettered(g.stream.name, g.name, w.reason)
 	g.finishDeadLetter(w)
+}
+
+// isDeadLetterCycle tells whether a message that the broker itself is
+// dead-lettering has already been dead-lettered from this queue with no
+// consumer rejection on the way: it has gone round a cycle and, as in
+// RabbitMQ, is dropped instead of looping forever.
+func (g *group) isDeadLetterCycle(msg *Message, reason string) bool {
+	if reason == ReasonRejected {
+		return false
+	}
+	cycle := false
+	for _, d := range msg.Deaths() {
+		if d.Reason == ReasonRejected {
+			return false
+		}
+		if d.Queue == g.stream.name {
+			cycle = true
+		}
+	}
+	if cycle {
+		g.b.log.Warn("dead-letter cycle: message dropped", "queue", g.stream.name, "reason", reason)
+	}
+	return cycle
 }
 
 func (g *group) finishDeadLetter(w *deadLetterWork) {

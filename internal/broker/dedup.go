@@ -41,3 +41,13 @@ func (d *dedupWindow) firstSeen(id string, now time.Time) bool {
 	d.order = append(d.order, dedupEntry{id, now})
 	return true
 }
+
+// forget removes an id recorded at "at" by firstSeen, for a message that
+// was refused after all; its entry in order is skipped when it expires.
+func (d *dedupWindow) forget(id string, at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t, ok := d.seen[id]; ok && t.Equal(at) {
+		delete(d.seen, id)
+	}
+}

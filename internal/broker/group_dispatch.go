@@ -77,7 +77,7 @@ func (gp *groupPart) dispatchLocked(opts ReceiveOptions, max int, now time.Time)
 		switch verdict, delay := gp.judge(&rec, now); verdict {
 		case verdictExpired:
 			gp.limbo[off] = true
-			work = append(work, &deadLetterWork{part: gp, offset: off, count: int(gp.counts[off]), reason: ReasonExpired, record: rec})
+			work = append(work, &deadLetterWork{part: gp, offset: off, count: int(gp.counts[off]), reason: ReasonExpired, record: &rec})
 		case verdictDelay:
 			gp.requeueLocked(off, delay, now)
 		case verdictBlocked:
@@ -120,8 +120,8 @@ func (gp *groupPart) dispatchLocked(opts ReceiveOptions, max int, now time.Time)
 			switch verdict, delay := gp.judge(&rec, now); verdict {
 			case verdictExpired:
 				gp.limbo[off] = true
-				rec = copyRecord(rec)
-				work = append(work, &deadLetterWork{part: gp, offset: off, reason: ReasonExpired, record: rec})
+				rec := copyRecord(rec)
+				work = append(work, &deadLetterWork{part: gp, offset: off, reason: ReasonExpired, record: &rec})
 			case verdictDelay:
 				gp.requeueLocked(off, delay, now)
 			case verdictBlocked:

@@ -70,7 +70,7 @@ type deadLetterWork struct {
 	offset int64
 	count  int
 	reason string
-	record batch.Record
+	record *batch.Record // nil until read
 }
 
 // journal helpers: ops gather in gp.delta and go out as one record in flush.

@@ -155,17 +155,68 @@ func (s *stream) maxMessageBytes(brokerMax int) int {
 	return brokerMax
 }
 
+// appendTo writes messages to a stream. Partition -1 places each message
+// by its key, so one call may append to several partitions; the receipt then
+// reports the first partition written.
 func (b *Broker) appendTo(s *stream, partition int32, msgs []Message, now time.Time) (Receipt, error) {
+	if int(partition) >= len(s.parts) {
+		return Receipt{}, ErrNoSuchPartition
+	}
 	max := s.maxMessageBytes(b.opts.MaxMessageBytes)
-	recs := make([]batch.Record, 0, len(msgs))
-	size := 0
 	for i := range msgs {
 		if msgs[i].size() > max {
 			return Receipt{}, ErrMessageTooLarge
 		}
+	}
+	if partition >= 0 || len(s.parts) == 1 {
+		return b.appendToPartition(s, max0(partition), msgs, now)
+	}
+	byPartition := make([][]Message, len(s.parts))
+	var order []int32 // partitions in order of first use
+	for i := range msgs {
+		p := s.pickPartition(msgs[i].Key)
+		if byPartition[p] == nil {
+			order = append(order, p)
+		}
+		byPartition[p] = append(byPartition[p], msgs[i])
+	}
+	receipt := Receipt{Routed: 1, Duplicate: true}
+	for i, p := range order {
+		r, err := b.appendToPartition(s, p, byPartition[p], now)
+		if err != nil {
+			return receipt, err
+		}
+		if i == 0 {
+			receipt.Base, receipt.Partition = r.Base, r.Partition
+		}
+		receipt.Duplicate = receipt.Duplicate && r.Duplicate
+		receipt.appended = append(receipt.appended, r.appended...)
+	}
+	return receipt, nil
+}
+
+func max0(p int32) int32 {
+	if p < 0 {
+		return 0
+	}
+	return p
+}
+
+// appendToPartition is one batch to one partition: dedup, the queue's max
+// length, then the append. Dead-lettering for drop-head runs after every
+// lock is released, because it publishes and may come back to this very
+// queue.
+func (b *Broker) appendToPartition(s *stream, partition int32, msgs []Message, now time.Time) (Receipt, error) {
+	recs := make([]batch.Record, 0, len(msgs))
+	var admitted []string // ids this call added to the dedup window
+	size := 0
+	for i := range msgs {
 		if s.dedup != nil {
-			if id, ok := msgs[i].HeaderValue(HeaderMessageID); ok && len(id) > 0 && !s.dedup.firstSeen(string(id), now) {
-				continue
+			if id, ok := msgs[i].HeaderValue(HeaderMessageID); ok && len(id) > 0 {
+				if !s.dedup.firstSeen(string(id), now) {
+					continue
+				}
+				admitted = append(admitted, string(id))
 			}
 		}
 		rec := toRecord(&msgs[i])
@@ -176,33 +227,58 @@ func (b *Broker) appendTo(s *stream, partition int32, msgs []Message, now time.T
 		size += msgs[i].size()
 	}
 	if len(recs) == 0 {
-		return Receipt{Routed: 1, Duplicate: true}, nil
+		return Receipt{Routed: 1, Duplicate: true, Partition: partition}, nil
 	}
-	if partition < 0 {
-		partition = s.pickPartition(msgs[0].Key)
-	}
-	if int(partition) >= len(s.parts) {
-		return Receipt{}, ErrNoSuchPartition
-	}
-	p := s.parts[partition]
-	own := s.own
-	if own != nil && s.cfg.MaxLength > 0 {
-		p.appendMu.Lock()
-		defer p.appendMu.Unlock()
-		gp := own.parts[partition]
-		if over := gp.backlog() + int64(len(recs)) - s.cfg.MaxLength; over > 0 {
-			if s.cfg.Overflow == OverflowRejectPublish {
-				return Receipt{}, ErrQueueFull
-			}
-			defer own.deadLetterAll(gp.dropHead(over))
-		}
-	}
-	a, err := p.log.Append(recs)
+	a, dropped, err := s.parts[partition].append(recs)
 	if err != nil {
-		return Receipt{}, mapStorageErr(err)
+		// A refused message was never stored: its id must not block a retry.
+		for _, id := range admitted {
+			s.dedup.forget(id, now)
+		}
+		return Receipt{}, err
+	}
+	if len(dropped) > 0 {
+		// The records pushed out are older than this batch: once it is on
+		// disk they are readable and can be dead-lettered.
+		if err := a.Wait(context.Background()); err != nil {
+			s.own.parts[partition].unmarkLimbo(dropped)
+			return Receipt{}, mapStorageErr(err)
+		}
+		s.own.deadLetterAll(dropped)
 	}
 	b.observe.Produced(s.name, len(recs), size)
 	return Receipt{Routed: 1, Base: a.Base, Partition: partition, appended: []storage.Appended{a}}, nil
+}
+
+// append enforces a queue's max length around the append it guards and
+// returns the records that drop-head pushed out, for the caller to
+// dead-letter once the lock is released.
+func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetterWork, error) {
+	s := p.stream
+	if s.own == nil || s.cfg.MaxLength <= 0 {
+		a, err := p.log.Append(recs)
+		return a, nil, mapStorageErr(err)
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	gp := s.own.parts[p.index]
+	// Count what has been written, not only what is durable: appends still
+	// waiting for their fsync already occupy the queue.
+	end := max(p.written, p.log.EndOffset())
+	var dropped []*deadLetterWork
+	if over := gp.backlog(end) + int64(len(recs)) - s.cfg.MaxLength; over > 0 {
+		if s.cfg.Overflow == OverflowRejectPublish {
+			return storage.Appended{}, nil, ErrQueueFull
+		}
+		dropped = gp.dropHead(over, end)
+	}
+	a, err := p.log.Append(recs)
+	if err != nil {
+		gp.unmarkLimbo(dropped) // nothing was added, so nothing needs to go
+		return a, nil, mapStorageErr(err)
+	}
+	p.written = a.End
+	return a, dropped, nil
 }
 
 // pickPartition hashes a key the way Kafka's default partitioner does
@@ -249,28 +325,27 @@ func murmur2(data []byte) uint32 {
 	return h
 }
 
-// backlog counts records not yet settled: ready, delayed and in flight.
-func (gp *groupPart) backlog() int64 {
+// backlog counts records below end not yet settled: ready, delayed and in
+// flight. Records being dead-lettered are on their way out and not counted.
+func (gp *groupPart) backlog(end int64) int64 {
 	gp.mu.Lock()
 	defer gp.mu.Unlock()
-	return gp.backlogLocked()
+	return gp.backlogLocked(end)
 }
 
-func (gp *groupPart) backlogLocked() int64 {
-	end := gp.p.log.EndOffset()
+func (gp *groupPart) backlogLocked(end int64) int64 {
 	if end <= gp.floor {
 		return 0
 	}
-	return end - gp.floor - gp.settled.countFrom(gp.floor)
+	return end - gp.floor - gp.settled.countFrom(gp.floor) - int64(len(gp.limbo))
 }
 
 // dropHead marks the n oldest records that are not in flight for
 // dead-lettering with reason maxlen (RabbitMQ's drop-head overflow).
-func (gp *groupPart) dropHead(n int64) []*deadLetterWork {
+func (gp *groupPart) dropHead(n, end int64) []*deadLetterWork {
 	gp.mu.Lock()
 	defer gp.mu.Unlock()
 	var work []*deadLetterWork
-	end := gp.p.log.EndOffset()
 	for off := gp.floor; off < end && int64(len(work)) < n; off++ {
 		if gp.isSettled(off) || gp.pending[off] != nil || gp.limbo[off] {
 			continue
@@ -279,4 +354,12 @@ func (gp *groupPart) dropHead(n int64) []*deadLetterWork {
 		work = append(work, &deadLetterWork{part: gp, offset: off, reason: ReasonMaxLength})
 	}
 	return work
+}
+
+func (gp *groupPart) unmarkLimbo(work []*deadLetterWork) {
+	gp.mu.Lock()
+	defer gp.mu.Unlock()
+	for _, w := range work {
+		delete(gp.limbo, w.offset)
+	}
 }

@@ -57,7 +57,7 @@ func (b *Broker) Stats() Stats {
 			gs := GroupStats{Name: g.name, Kind: GroupShared, Consumers: len(Group{g}.Consumers())}
 			for _, gp := range g.parts {
 				gp.mu.Lock()
-				gs.Backlog += gp.backlogLocked()
+				gs.Backlog += gp.backlogLocked(gp.p.log.EndOffset())
 				gs.InFlight += int64(len(gp.pending))
 				gs.Lag += gp.p.log.EndOffset() - gp.next
 				gp.mu.Unlock()

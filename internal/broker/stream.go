@@ -36,6 +36,8 @@ type partition struct {
 	log    *storage.Log
 	// appendMu serialises the max-length check with the append it guards.
 	appendMu sync.Mutex
+	written  int64 // end of the last append made under appendMu
+
 }
 
 func streamDir(dataDir, name string) string {
