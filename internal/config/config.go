@@ -9,7 +9,11 @@
 // listener off; an address that is not set anywhere keeps its default.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+)
 
 // Config is everything a server needs to start. settings.go names each field
 // as a config-file key, a GANNET_* variable and a flag.
@@ -30,6 +34,7 @@ type Config struct {
 
 	// Fsync is "always" (acknowledge only what is on disk), "interval" or
 	// "never". The last two are weaker: a crash can lose acknowledged data.
+	// broker.ParseFsyncPolicy reads it, so empty means always.
 	Fsync         string
 	FsyncInterval time.Duration
 
@@ -54,8 +59,8 @@ const (
 	DefaultHTTPAddr        = ":15672"
 	DefaultFsync           = "always"
 	DefaultFsyncInterval   = time.Second
-	DefaultMaxMessageBytes = 1 << 20  // 1 MiB, the article's limit
-	DefaultSegmentBytes    = 64 << 20 // 64 MiB
+	DefaultMaxMessageBytes = broker.DefaultMaxMessageBytes // 1 MiB, the article's limit
+	DefaultSegmentBytes    = broker.DefaultSegmentBytes    // 64 MiB
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 	DefaultShutdownTimeout = 30 * time.Second

@@ -265,6 +265,7 @@ func TestValidate(t *testing.T) {
 			c.AMQPAddr, c.KafkaAddr = "127.0.0.1:7000", "127.0.0.2:7000"
 		}},
 		{name: "interval with a positive interval", modify: func(c *config.Config) { c.Fsync = "interval" }},
+		{name: "empty fsync means always, as in the broker", modify: func(c *config.Config) { c.Fsync = "" }},
 		{
 			name:    "empty data dir",
 			modify:  func(c *config.Config) { c.DataDir = "" },

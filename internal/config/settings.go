@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,7 @@ func settings() []setting {
 				if err != nil {
 					return err
 				}
-				if n > int64(maxInt()) {
+				if n > math.MaxInt {
 					return fmt.Errorf("%d bytes does not fit in an int on this platform", n)
 				}
 				c.MaxMessageBytes = int(n)
@@ -136,5 +137,3 @@ func parseByteSize(value string) (int64, error) {
 	}
 	return n * multiplier, nil
 }
-
-func maxInt() int { return int(^uint(0) >> 1) }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+
+	"github.com/gannet-mq/gannet/internal/broker"
 )
 
 // listenAddr names a listen address by its config key, for error messages.
@@ -71,14 +73,10 @@ func (c Config) Validate() error {
 		}
 	}
 
-	switch c.Fsync {
-	case "always", "never":
-	case "interval":
-		if c.FsyncInterval <= 0 {
-			report("fsync_interval is %s but fsync is interval; set a positive interval such as 1s", c.FsyncInterval)
-		}
-	default:
+	if policy, err := broker.ParseFsyncPolicy(c.Fsync); err != nil {
 		report("fsync %q is not a mode; use always (the default and the durability contract), interval or never", c.Fsync)
+	} else if policy == broker.FsyncInterval && c.FsyncInterval <= 0 {
+		report("fsync_interval is %s but fsync is interval; set a positive interval such as 1s", c.FsyncInterval)
 	}
 
 	if c.MaxMessageBytes <= 0 {

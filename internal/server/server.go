@@ -215,11 +215,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.serve("http", func() error { return s.httpServer.Serve(httpListener) })
 	}
 	s.state = started
-	if s.cfg.Fsync != "always" {
+	if options.Fsync != broker.FsyncAlways {
 		s.logger.Warn("fsync is not always: a crash can lose messages that were already acknowledged",
-			"fsync", s.cfg.Fsync, "fsync_interval", s.cfg.FsyncInterval)
+			"fsync", options.Fsync.String(), "fsync_interval", s.cfg.FsyncInterval)
 	}
-	s.logger.Info("gannet started", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync,
+	s.logger.Info("gannet started", "data_dir", s.cfg.DataDir, "fsync", options.Fsync.String(),
 		"amqp", s.addrs.AMQP, "kafka", s.addrs.Kafka, "redis", s.addrs.Redis, "sqs", s.addrs.SQS, "http", s.addrs.HTTP)
 	return nil
 }
