@@ -21,6 +21,7 @@
 package metrics
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +57,15 @@ type Metrics struct {
 	redeliveries   *prometheus.CounterVec
 	connections    *prometheus.GaugeVec
 	snapshotGauges *statsCollector
+
+	// byStream caches each stream's *appendSeries, so that Produced,
+	// called on every append, does one lookup instead of one per vector.
+	byStream sync.Map
+}
+
+// appendSeries holds one stream's children of the vectors Produced updates.
+type appendSeries struct {
+	produced, appends, appendedBytes prometheus.Counter
 }
 
 var _ broker.Observer = (*Metrics)(nil)
@@ -130,9 +140,22 @@ func New(reg prometheus.Registerer, source StatsSource) *Metrics {
 
 // Produced implements broker.Observer.
 func (m *Metrics) Produced(stream string, records, bytes int) {
-	m.produced.WithLabelValues(stream).Add(float64(records))
-	m.appends.WithLabelValues(stream).Inc()
-	m.appendedBytes.WithLabelValues(stream).Add(float64(bytes))
+	series := m.appendSeriesOf(stream)
+	series.produced.Add(float64(records))
+	series.appends.Inc()
+	series.appendedBytes.Add(float64(bytes))
+}
+
+func (m *Metrics) appendSeriesOf(stream string) *appendSeries {
+	if series, ok := m.byStream.Load(stream); ok {
+		return series.(*appendSeries)
+	}
+	series, _ := m.byStream.LoadOrStore(stream, &appendSeries{
+		produced:      m.produced.WithLabelValues(stream),
+		appends:       m.appends.WithLabelValues(stream),
+		appendedBytes: m.appendedBytes.WithLabelValues(stream),
+	})
+	return series.(*appendSeries)
 }
 
 // Consumed implements broker.Observer.
