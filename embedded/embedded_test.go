@@ -1,8 +1,10 @@
 package embedded_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -73,7 +75,9 @@ func TestStartServesHTTPAndCloseRemovesTheTemporaryData(t *testing.T) {
 
 func TestCloseKeepsADataDirectoryTheCallerGave(t *testing.T) {
 	dataDir := t.TempDir()
-	b, err := embedded.Start(context.Background(), embedded.Options{DataDir: dataDir, Fsync: "never"})
+	var logs bytes.Buffer // read only after Close, when nothing logs any more
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	b, err := embedded.Start(context.Background(), embedded.Options{DataDir: dataDir, Fsync: "never", Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +89,11 @@ func TestCloseKeepsADataDirectoryTheCallerGave(t *testing.T) {
 	}
 	if _, err := os.Stat(dataDir); err != nil {
 		t.Errorf("the caller's data directory is gone after Close: %v", err)
+	}
+	// Options.Logger and Options.Fsync reach the server: it warns about the
+	// weaker mode on the caller's logger.
+	if !strings.Contains(logs.String(), "fsync is not always") || !strings.Contains(logs.String(), "fsync=never") {
+		t.Errorf("log has no warning about fsync=never:\n%s", logs.String())
 	}
 }
 
