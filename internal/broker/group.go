@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,8 +15,11 @@ type group struct {
 	stream *stream
 	parts  []*groupPart
 
+	// cfg is read for every record dispatched and written only by
+	// UpdateStream, so it is swapped whole rather than locked.
+	cfg atomic.Pointer[GroupConfig]
+
 	mu          sync.Mutex
-	cfg         GroupConfig
 	consumers   []string // in arrival order; the first is the single active one
 	hadConsumer bool
 	wake        chan struct{}
@@ -23,17 +27,9 @@ type group struct {
 	rr          int // round-robin start partition
 }
 
-func (g *group) config() GroupConfig {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.cfg
-}
+func (g *group) config() GroupConfig { return *g.cfg.Load() }
 
-func (g *group) setConfig(c GroupConfig) {
-	g.mu.Lock()
-	g.cfg = c
-	g.mu.Unlock()
-}
+func (g *group) setConfig(c GroupConfig) { g.cfg.Store(&c) }
 
 // signal wakes every receiver waiting on the group.
 func (g *group) signal() {
@@ -147,9 +143,12 @@ func (h Group) Receive(ctx context.Context, opts ReceiveOptions) ([]Delivered, e
 }
 
 func (g *group) mayReceive(consumer string) bool {
+	if !g.config().SingleActiveConsumer {
+		return true
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.cfg.SingleActiveConsumer || len(g.consumers) == 0 {
+	if len(g.consumers) == 0 {
 		return true
 	}
 	return g.consumers[0] == consumer

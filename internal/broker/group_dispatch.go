@@ -50,14 +50,28 @@ func (gp *groupPart) judge(rec *batch.Record, now time.Time) (recordVerdict, tim
 	return verdictDeliver, 0
 }
 
+// lookaheadBytes is how much of the log a group partition decodes ahead of
+// its cursor: enough for a large receive, small enough to keep per group.
+const lookaheadBytes = 64 << 10
+
+// dispatch gathers what one receive hands out and what it dead-letters.
+type dispatch struct {
+	out     []Delivered
+	work    []*deadLetterWork
+	blocked []int64 // keyed records held back; back into ready afterwards
+}
+
 // dispatchLocked hands out up to max records: released ones first, in offset
 // order, then new ones. It returns deliveries and dead-letter work.
 func (gp *groupPart) dispatchLocked(opts ReceiveOptions, max int, now time.Time) ([]Delivered, []*deadLetterWork, error) {
-	work := gp.expireLocked(now)
-	var out []Delivered
-	var blocked []int64
-
-	for len(out) < max && gp.ready.Len() > 0 {
+	d := dispatch{work: gp.expireLocked(now)}
+	defer func() {
+		for _, off := range d.blocked {
+			gp.queued[off] = true
+			gp.ready.push(off)
+		}
+	}()
+	for len(d.out) < max && gp.ready.Len() > 0 {
 		off := gp.ready.pop()
 		delete(gp.queued, off)
 		if gp.isSettled(off) || gp.pending[off] != nil || gp.limbo[off] {
@@ -66,74 +80,81 @@ func (gp *groupPart) dispatchLocked(opts ReceiveOptions, max int, now time.Time)
 		rec, buf, ok, err := gp.p.readOne(off, gp.readBuf)
 		gp.readBuf = buf
 		if err != nil {
-			gp.ready.push(off)
-			gp.queued[off] = true
-			return out, work, err
+			d.blocked = append(d.blocked, off) // keep it ready
+			return d.out, d.work, err
 		}
 		if !ok { // removed by retention
 			gp.settleLocked(off)
 			continue
 		}
-		switch verdict, delay := gp.judge(&rec, now); verdict {
-		case verdictExpired:
-			gp.limbo[off] = true
-			work = append(work, &deadLetterWork{part: gp, offset: off, count: int(gp.counts[off]), reason: ReasonExpired, record: &rec})
-		case verdictDelay:
-			gp.requeueLocked(off, delay, now)
-		case verdictBlocked:
-			blocked = append(blocked, off)
-		default:
-			out = append(out, gp.deliverLocked(rec, opts, now))
-		}
-	}
-	for _, off := range blocked {
-		gp.queued[off] = true
-		gp.ready.push(off)
+		gp.place(&d, rec, opts, now)
 	}
 
-	end := gp.p.log.EndOffset()
-	if gp.next < gp.p.log.StartOffset() {
-		gp.next = gp.p.log.StartOffset()
-	}
-	for len(out) < max && gp.next < end {
-		recs, err := gp.p.log.ReadRecords(gp.next, 256<<10, gp.readBuf[:0])
-		gp.readBuf = recs
+	cursor := gp.next
+	for len(d.out) < max {
+		rec, ok, err := gp.nextRecord()
 		if err != nil {
-			return out, work, err
+			return d.out, d.work, err
 		}
-		if len(recs) == 0 {
+		if !ok {
 			break
 		}
-		for i := range recs {
-			rec := recs[i]
-			if rec.Offset < gp.next {
-				continue
-			}
-			if len(out) >= max {
-				break
-			}
-			gp.next = rec.Offset + 1
-			off := rec.Offset
-			if gp.isSettled(off) || gp.pending[off] != nil || gp.queued[off] || gp.limbo[off] {
-				continue
-			}
-			switch verdict, delay := gp.judge(&rec, now); verdict {
-			case verdictExpired:
-				gp.limbo[off] = true
-				rec := copyRecord(rec)
-				work = append(work, &deadLetterWork{part: gp, offset: off, reason: ReasonExpired, record: &rec})
-			case verdictDelay:
-				gp.requeueLocked(off, delay, now)
-			case verdictBlocked:
-				gp.queued[off] = true
-				gp.ready.push(off)
-			default:
-				out = append(out, gp.deliverLocked(rec, opts, now))
-			}
+		if off := rec.Offset; gp.isSettled(off) || gp.pending[off] != nil || gp.queued[off] || gp.limbo[off] {
+			continue
 		}
+		gp.place(&d, rec, opts, now)
+	}
+	if gp.next != cursor {
 		gp.logOp(deltaOp{op: opCursor, offset: gp.next})
 	}
-	return out, work, nil
+	return d.out, d.work, nil
+}
+
+// place decides one candidate record: deliver it, expire it to the dead
+// letters, delay it, or hold it back behind its key.
+func (gp *groupPart) place(d *dispatch, rec batch.Record, opts ReceiveOptions, now time.Time) {
+	off := rec.Offset
+	switch verdict, delay := gp.judge(&rec, now); verdict {
+	case verdictExpired:
+		gp.limbo[off] = true
+		d.work = append(d.work, &deadLetterWork{part: gp, offset: off, count: int(gp.counts[off]), reason: ReasonExpired, record: &rec})
+	case verdictDelay:
+		gp.requeueLocked(off, delay, now)
+	case verdictBlocked:
+		d.blocked = append(d.blocked, off)
+	default:
+		d.out = append(d.out, gp.deliverLocked(rec, opts, now))
+	}
+}
+
+// nextRecord returns the record at the cursor and moves the cursor past it.
+// Records are decoded a block at a time and kept, so that receiving one
+// record at a time does not decode the same block over and over.
+func (gp *groupPart) nextRecord() (batch.Record, bool, error) {
+	if start := gp.p.log.StartOffset(); gp.next < start {
+		gp.next = start
+	}
+	for len(gp.lookahead) > 0 && gp.lookahead[0].Offset < gp.next {
+		gp.lookahead = gp.lookahead[1:]
+	}
+	if len(gp.lookahead) > 0 && gp.lookahead[0].Offset != gp.next {
+		gp.lookahead = nil // the cursor was moved back (SetNext)
+	}
+	if len(gp.lookahead) == 0 {
+		gp.lookahead = nil
+		if gp.next >= gp.p.log.EndOffset() {
+			return batch.Record{}, false, nil
+		}
+		recs, err := gp.p.log.ReadRecords(gp.next, lookaheadBytes, nil)
+		if err != nil || len(recs) == 0 {
+			return batch.Record{}, false, err
+		}
+		gp.lookahead = recs
+	}
+	rec := gp.lookahead[0]
+	gp.lookahead = gp.lookahead[1:]
+	gp.next = rec.Offset + 1
+	return rec, true, nil
 }
 
 func (gp *groupPart) deliverLocked(rec batch.Record, opts ReceiveOptions, now time.Time) Delivered {

@@ -31,24 +31,26 @@ type groupPart struct {
 	p     *partition
 	clock clock.Clock
 
-	mu       sync.Mutex
-	floor    int64
-	next     int64
-	settled  offsetSet
-	pending  map[int64]*Delivery
-	ready    offsetHeap
-	queued   map[int64]bool // in ready or delayed
-	delayed  timeHeap
-	counts   map[int64]int32 // delivery counts of released records
-	limbo    map[int64]bool
-	held     map[string]int // OrderByKey: keys with a record in flight
-	leases   timeHeap       // pending deadlines; stale entries skipped
-	timer    clock.Timer
-	timerAt  time.Time
-	closed   bool
-	readBuf  []batch.Record
-	delta    []byte
-	deltaOps int
+	mu      sync.Mutex
+	floor   int64
+	next    int64
+	settled offsetSet
+	pending map[int64]*Delivery
+	ready   offsetHeap
+	queued  map[int64]bool // in ready or delayed
+	delayed timeHeap
+	counts  map[int64]int32 // delivery counts of released records
+	limbo   map[int64]bool
+	held    map[string]int // OrderByKey: keys with a record in flight
+	leases  timeHeap       // pending deadlines; stale entries skipped
+	timer   clock.Timer
+	timerAt time.Time
+	closed  bool
+	readBuf []batch.Record
+	// lookahead holds decoded records from next on (see nextRecord).
+	lookahead []batch.Record
+	delta     []byte
+	deltaOps  int
 }
 
 func newGroupPart(g *group, p *partition, start int64, c clock.Clock) *groupPart {

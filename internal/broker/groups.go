@@ -43,7 +43,8 @@ func (b *Broker) CreateGroup(streamName, name string, cfg GroupConfig, start Gro
 
 // attachGroup builds a group's runtime state; the caller holds b.mu.
 func (b *Broker) attachGroup(s *stream, decl groupDecl) *group {
-	g := &group{b: b, id: decl.ID, name: decl.Name, stream: s, cfg: decl.Config, wake: make(chan struct{})}
+	g := &group{b: b, id: decl.ID, name: decl.Name, stream: s, wake: make(chan struct{})}
+	g.setConfig(decl.Config)
 	for i, p := range s.parts {
 		start := p.log.StartOffset()
 		if i < len(decl.Start) {

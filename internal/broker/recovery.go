@@ -175,7 +175,7 @@ func (gp *groupPart) restore(st *groupPartSnapshot, now time.Time) {
 		}
 	}
 	// Keyed deliveries still pending keep their keys held.
-	if gp.g.cfg.OrderByKey {
+	if gp.g.config().OrderByKey {
 		for off, d := range gp.pending {
 			if rec, buf, ok, _ := gp.p.readOne(off, gp.readBuf); ok && rec.Key != nil {
 				d.key, d.keyed = string(rec.Key), true
