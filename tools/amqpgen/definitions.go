@@ -51,12 +51,6 @@ type reply struct {
 	scope string // success, channel or connection
 }
 
-// fieldTypes are the AMQP domains a field or property may use.
-var fieldTypes = map[string]bool{
-	"bit": true, "octet": true, "short": true, "long": true, "longlong": true,
-	"shortstr": true, "longstr": true, "timestamp": true, "table": true,
-}
-
 // generatedMethodNames are the methods every generated type has; a field with
 // the same Go name would not compile, so the file must rename it with go=.
 var generatedMethodNames = map[string]bool{
@@ -160,7 +154,7 @@ func parseDefinitions(src []byte) (*definitions, error) {
 				}
 				f.goName = strings.TrimPrefix(tok[3], "go=")
 			}
-			if !fieldTypes[f.typ] {
+			if !isFieldType(f.typ) {
 				return nil, fail("unknown field type %q", f.typ)
 			}
 			if generatedMethodNames[f.goName] {
@@ -176,6 +170,11 @@ func parseDefinitions(src []byte) (*definitions, error) {
 			if cls == nil {
 				return nil, fail("property outside a class")
 			}
+			// The generated codec fills the wire package's Properties type,
+			// which is basic's; AMQP 0-9-1 has no other content class.
+			if cls.name != "basic" {
+				return nil, fail("property in class %s: only class basic has properties", cls.name)
+			}
 			if len(tok) != 4 {
 				return nil, fail("want: property <name> <type> <flag-bit>")
 			}
@@ -184,7 +183,7 @@ func parseDefinitions(src []byte) (*definitions, error) {
 			if err != nil || bit < 1 || bit > 15 {
 				return nil, fail("flag bit %q is not in 1..15", tok[3])
 			}
-			if !fieldTypes[tok[2]] || tok[2] == "bit" {
+			if !isFieldType(tok[2]) || tok[2] == "bit" {
 				return nil, fail("property type %q is not allowed", tok[2])
 			}
 			for _, p := range cls.properties {
@@ -232,6 +231,13 @@ func parseDefinitions(src []byte) (*definitions, error) {
 		return nil, fmt.Errorf("no classes declared")
 	}
 	return defs, nil
+}
+
+// isFieldType reports whether typ is an AMQP domain a field or property may
+// use: one the generator has a Go type for.
+func isFieldType(typ string) bool {
+	_, ok := goTypes[typ]
+	return ok
 }
 
 func (c *class) method(name string) *method {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"go/format"
+	"slices"
 	"strings"
 )
 
@@ -34,6 +35,7 @@ func generate(defs *definitions, sourceName string) ([]byte, error) {
 	g.classConstants(defs)
 	g.replyCodes(defs)
 	g.propertyFlags(defs)
+	g.propertyCodec(defs)
 	for _, c := range defs.classes {
 		for _, m := range c.methods {
 			g.methodType(m)
@@ -68,6 +70,9 @@ func (d *definitions) usesTimestampField() bool {
 }
 
 func typeName(m *method) string { return goName(m.class.name) + goName(m.name) }
+
+// fullName is the dotted name of the specification, "basic.publish".
+func fullName(m *method) string { return m.class.name + "." + m.name }
 
 func (g *emitter) classConstants(defs *definitions) {
 	g.line("// Class ids.")
@@ -121,23 +126,30 @@ func (g *emitter) replyCodes(defs *definitions) {
 	g.line("")
 }
 
+// flagName names the constant of a property's flag, "BasicFlagContentType".
+func flagName(c *class, p property) string { return goName(c.name) + "Flag" + goName(p.name) }
+
+// allFlagsName names the unexported constant with every flag of a class.
+func allFlagsName(c *class) string {
+	return strings.ToLower(c.name[:1]) + goName(c.name)[1:] + "PropertyFlags"
+}
+
 func (g *emitter) propertyFlags(defs *definitions) {
 	for _, c := range defs.classes {
 		if len(c.properties) == 0 {
 			continue
 		}
-		prefix := goName(c.name) + "Flag"
 		g.line("// Property flags of %s content headers: a set bit says the property is present.", c.name)
 		g.line("const (")
 		var all []string
 		for _, p := range c.properties {
-			name := prefix + goName(p.name)
+			name := flagName(c, p)
 			all = append(all, name)
 			g.line("%s uint16 = 1 << %d // %s %s", name, p.flagBit, p.name, p.typ)
 		}
 		g.line(")")
 		g.line("")
-		allName := strings.ToLower(c.name[:1]) + goName(c.name)[1:] + "PropertyFlags"
+		allName := allFlagsName(c)
 		g.line("// %s has every flag %s defines; any other bit but the", allName, c.name)
 		g.line("// continuation bit names a property nobody can decode.")
 		g.line("const %s = %s", allName, strings.Join(all, " | "))
@@ -145,9 +157,56 @@ func (g *emitter) propertyFlags(defs *definitions) {
 	}
 }
 
+// zeroTests say, per property type, when a Properties field holds a value
+// that encoding must write even though its flag is not set in Flags.
+var zeroTests = map[string]string{
+	"octet": "%s != 0", "short": "%s != 0", "long": "%s != 0", "longlong": "%s != 0",
+	"shortstr": `%s != ""`, "longstr": `%s != ""`, "table": "%s != nil", "timestamp": "!%s.IsZero()",
+}
+
+// propertyCodec emits the methods of the hand-written Properties type that
+// depend on which properties exist: the Properties field of each is the Go
+// name of the property. The parser admits properties only in class basic.
+func (g *emitter) propertyCodec(defs *definitions) {
+	for _, c := range defs.classes {
+		if len(c.properties) == 0 {
+			continue
+		}
+		// On the wire the properties follow in the order of their flags,
+		// from the most significant bit.
+		props := slices.Clone(c.properties)
+		slices.SortFunc(props, func(a, b property) int { return b.flagBit - a.flagBit })
+
+		g.line("// presentFlags returns the flags of the properties encoding will write:")
+		g.line("// those flagged in p.Flags and those with a non-zero value.")
+		g.line("func (p *Properties) presentFlags() uint16 {")
+		g.line("f := p.Flags & %s", allFlagsName(c))
+		for _, p := range props {
+			g.line("if "+zeroTests[p.typ]+" { f |= %s }", "p."+goName(p.name), flagName(c, p))
+		}
+		g.line("return f")
+		g.line("}")
+		g.line("")
+		g.line("// decode reads the properties that flags names.")
+		g.line("func (p *Properties) decode(r *argReader, flags uint16) {")
+		for _, p := range props {
+			g.line("if flags&%s != 0 { p.%s = r.%s() }", flagName(c, p), goName(p.name), p.typ)
+		}
+		g.line("}")
+		g.line("")
+		g.line("// append writes the properties that flags names.")
+		g.line("func (p *Properties) append(w *argWriter, flags uint16) {")
+		for _, p := range props {
+			g.line("if flags&%s != 0 { w.%s(p.%s) }", flagName(c, p), p.typ, goName(p.name))
+		}
+		g.line("}")
+		g.line("")
+	}
+}
+
 func (g *emitter) methodType(m *method) {
 	name := typeName(m)
-	full := m.class.name + "." + m.name
+	full := fullName(m)
 	g.line("// %s is %s (class %d, method %d).", name, full, m.class.id, m.id)
 	switch {
 	case m.fromClient && m.fromServer:
@@ -205,7 +264,7 @@ func bitRuns(fields []field) [][]field {
 
 func (g *emitter) appendArgs(m *method) {
 	name := typeName(m)
-	g.line("// AppendArgs appends the arguments of %s.%s to dst.", m.class.name, m.name)
+	g.line("// AppendArgs appends the arguments of %s to dst.", fullName(m))
 	if len(m.fields) == 0 {
 		g.line("func (*%s) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }", name)
 		g.line("")
@@ -231,7 +290,7 @@ func (g *emitter) appendArgs(m *method) {
 
 func (g *emitter) decodeArgs(m *method) {
 	name := typeName(m)
-	full := m.class.name + "." + m.name
+	full := fullName(m)
 	g.line("// DecodeArgs overwrites m with the arguments of %s decoded from args.", full)
 	recv := "m"
 	if len(m.fields) == 0 {
@@ -257,39 +316,10 @@ func (g *emitter) decodeArgs(m *method) {
 func (g *emitter) lookups(defs *definitions) {
 	g.line("// NewMethod returns a zero method of the given ids, or nil if no such")
 	g.line("// method exists.")
-	g.line("func NewMethod(classID, methodID uint16) Method {")
-	g.line("switch classID {")
-	for _, c := range defs.classes {
-		g.line("case %d:", c.id)
-		g.line("switch methodID {")
-		for _, m := range c.methods {
-			g.line("case %d:", m.id)
-			g.line("return new(%s)", typeName(m))
-		}
-		g.line("}")
-	}
-	g.line("}")
-	g.line("return nil")
-	g.line("}")
-	g.line("")
-
+	g.methodSwitch(defs, "NewMethod", "Method", "nil", func(m *method) string { return "new(" + typeName(m) + ")" })
 	g.line("// MethodName returns the dotted name of a method (\"basic.publish\"), or \"\"")
 	g.line("// if no such method exists.")
-	g.line("func MethodName(classID, methodID uint16) string {")
-	g.line("switch classID {")
-	for _, c := range defs.classes {
-		g.line("case %d:", c.id)
-		g.line("switch methodID {")
-		for _, m := range c.methods {
-			g.line("case %d:", m.id)
-			g.line("return %q", c.name+"."+m.name)
-		}
-		g.line("}")
-	}
-	g.line("}")
-	g.line(`return ""`)
-	g.line("}")
-	g.line("")
+	g.methodSwitch(defs, "MethodName", "string", `""`, func(m *method) string { return fmt.Sprintf("%q", fullName(m)) })
 
 	g.line("// IsReply reports whether reply is a valid answer to the synchronous")
 	g.line("// method request.")
@@ -318,6 +348,26 @@ func (g *emitter) lookups(defs *definitions) {
 
 	g.peerCheck(defs, "ClientMaySend", "a client may send the method", func(m *method) bool { return m.fromClient })
 	g.peerCheck(defs, "ServerMaySend", "a server may send the method", func(m *method) bool { return m.fromServer })
+}
+
+// methodSwitch emits func funcName(classID, methodID uint16) resultType,
+// returning result(m) for each method and otherwise for unknown ids.
+func (g *emitter) methodSwitch(defs *definitions, funcName, resultType, otherwise string, result func(*method) string) {
+	g.line("func %s(classID, methodID uint16) %s {", funcName, resultType)
+	g.line("switch classID {")
+	for _, c := range defs.classes {
+		g.line("case %d:", c.id)
+		g.line("switch methodID {")
+		for _, m := range c.methods {
+			g.line("case %d:", m.id)
+			g.line("return %s", result(m))
+		}
+		g.line("}")
+	}
+	g.line("}")
+	g.line("return %s", otherwise)
+	g.line("}")
+	g.line("")
 }
 
 func (g *emitter) peerCheck(defs *definitions, funcName, what string, allowed func(*method) bool) {

@@ -72,7 +72,8 @@ func TestParseDefinitionsRejectsMistakes(t *testing.T) {
 		{"reply to nothing", "class c 1\nmethod a 10 sync reply=a-ok from=client\n", "unknown method"},
 		{"sync without reply", "class c 1\nmethod a 10 sync from=client\n", "go together"},
 		{"no sender", "class c 1\nmethod a 10\n", "lacks from="},
-		{"continuation bit as flag", "class c 1\nproperty p shortstr 0\n", "not in 1..15"},
+		{"continuation bit as flag", "class basic 60\nproperty p shortstr 0\n", "not in 1..15"},
+		{"property outside basic", "class c 1\nproperty p shortstr 15\n", "only class basic"},
 		{"field before method", "class c 1\nfield x bit\n", "outside a method"},
 		{"unknown declaration", "klass c 1\n", "unknown declaration"},
 	}

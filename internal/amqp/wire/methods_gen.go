@@ -116,6 +116,147 @@ const (
 // continuation bit names a property nobody can decode.
 const basicPropertyFlags = BasicFlagContentType | BasicFlagContentEncoding | BasicFlagHeaders | BasicFlagDeliveryMode | BasicFlagPriority | BasicFlagCorrelationID | BasicFlagReplyTo | BasicFlagExpiration | BasicFlagMessageID | BasicFlagTimestamp | BasicFlagType | BasicFlagUserID | BasicFlagAppID | BasicFlagClusterID
 
+// presentFlags returns the flags of the properties encoding will write:
+// those flagged in p.Flags and those with a non-zero value.
+func (p *Properties) presentFlags() uint16 {
+	f := p.Flags & basicPropertyFlags
+	if p.ContentType != "" {
+		f |= BasicFlagContentType
+	}
+	if p.ContentEncoding != "" {
+		f |= BasicFlagContentEncoding
+	}
+	if p.Headers != nil {
+		f |= BasicFlagHeaders
+	}
+	if p.DeliveryMode != 0 {
+		f |= BasicFlagDeliveryMode
+	}
+	if p.Priority != 0 {
+		f |= BasicFlagPriority
+	}
+	if p.CorrelationID != "" {
+		f |= BasicFlagCorrelationID
+	}
+	if p.ReplyTo != "" {
+		f |= BasicFlagReplyTo
+	}
+	if p.Expiration != "" {
+		f |= BasicFlagExpiration
+	}
+	if p.MessageID != "" {
+		f |= BasicFlagMessageID
+	}
+	if !p.Timestamp.IsZero() {
+		f |= BasicFlagTimestamp
+	}
+	if p.Type != "" {
+		f |= BasicFlagType
+	}
+	if p.UserID != "" {
+		f |= BasicFlagUserID
+	}
+	if p.AppID != "" {
+		f |= BasicFlagAppID
+	}
+	if p.ClusterID != "" {
+		f |= BasicFlagClusterID
+	}
+	return f
+}
+
+// decode reads the properties that flags names.
+func (p *Properties) decode(r *argReader, flags uint16) {
+	if flags&BasicFlagContentType != 0 {
+		p.ContentType = r.shortstr()
+	}
+	if flags&BasicFlagContentEncoding != 0 {
+		p.ContentEncoding = r.shortstr()
+	}
+	if flags&BasicFlagHeaders != 0 {
+		p.Headers = r.table()
+	}
+	if flags&BasicFlagDeliveryMode != 0 {
+		p.DeliveryMode = r.octet()
+	}
+	if flags&BasicFlagPriority != 0 {
+		p.Priority = r.octet()
+	}
+	if flags&BasicFlagCorrelationID != 0 {
+		p.CorrelationID = r.shortstr()
+	}
+	if flags&BasicFlagReplyTo != 0 {
+		p.ReplyTo = r.shortstr()
+	}
+	if flags&BasicFlagExpiration != 0 {
+		p.Expiration = r.shortstr()
+	}
+	if flags&BasicFlagMessageID != 0 {
+		p.MessageID = r.shortstr()
+	}
+	if flags&BasicFlagTimestamp != 0 {
+		p.Timestamp = r.timestamp()
+	}
+	if flags&BasicFlagType != 0 {
+		p.Type = r.shortstr()
+	}
+	if flags&BasicFlagUserID != 0 {
+		p.UserID = r.shortstr()
+	}
+	if flags&BasicFlagAppID != 0 {
+		p.AppID = r.shortstr()
+	}
+	if flags&BasicFlagClusterID != 0 {
+		p.ClusterID = r.shortstr()
+	}
+}
+
+// append writes the properties that flags names.
+func (p *Properties) append(w *argWriter, flags uint16) {
+	if flags&BasicFlagContentType != 0 {
+		w.shortstr(p.ContentType)
+	}
+	if flags&BasicFlagContentEncoding != 0 {
+		w.shortstr(p.ContentEncoding)
+	}
+	if flags&BasicFlagHeaders != 0 {
+		w.table(p.Headers)
+	}
+	if flags&BasicFlagDeliveryMode != 0 {
+		w.octet(p.DeliveryMode)
+	}
+	if flags&BasicFlagPriority != 0 {
+		w.octet(p.Priority)
+	}
+	if flags&BasicFlagCorrelationID != 0 {
+		w.shortstr(p.CorrelationID)
+	}
+	if flags&BasicFlagReplyTo != 0 {
+		w.shortstr(p.ReplyTo)
+	}
+	if flags&BasicFlagExpiration != 0 {
+		w.shortstr(p.Expiration)
+	}
+	if flags&BasicFlagMessageID != 0 {
+		w.shortstr(p.MessageID)
+	}
+	if flags&BasicFlagTimestamp != 0 {
+		w.timestamp(p.Timestamp)
+	}
+	if flags&BasicFlagType != 0 {
+		w.shortstr(p.Type)
+	}
+	if flags&BasicFlagUserID != 0 {
+		w.shortstr(p.UserID)
+	}
+	if flags&BasicFlagAppID != 0 {
+		w.shortstr(p.AppID)
+	}
+	if flags&BasicFlagClusterID != 0 {
+		w.shortstr(p.ClusterID)
+	}
+}
+
 // ConnectionStart is connection.start (class 10, method 10).
 // Only servers send it.
 // The peer answers it with connection.start-ok.
