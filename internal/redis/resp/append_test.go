@@ -2,6 +2,8 @@ package resp
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"math"
 	"testing"
 )
@@ -65,6 +67,26 @@ func TestAppendVerbatimRejectsBadFormat(t *testing.T) {
 		}
 	}()
 	AppendVerbatim(nil, RESP3, "text", nil)
+}
+
+// A bad format is a programming error whichever version the client speaks,
+// for the Append function and the Writer alike.
+func TestVerbatimRejectsBadFormatInEveryVersion(t *testing.T) {
+	mustPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s: a 2-byte format did not panic", name)
+			}
+		}()
+		f()
+	}
+	for _, v := range []Version{RESP2, RESP3} {
+		mustPanic(fmt.Sprintf("AppendVerbatim RESP%d", v), func() { AppendVerbatim(nil, v, "md", nil) })
+		w := NewWriter(io.Discard, 0)
+		w.SetVersion(v)
+		mustPanic(fmt.Sprintf("WriteVerbatim RESP%d", v), func() { w.WriteVerbatim("md", nil) })
+	}
 }
 
 func TestAppendIntoSpareCapacityAllocatesNothing(t *testing.T) {

@@ -34,60 +34,40 @@ func (r *Reader) splitInline(line []byte) error {
 			return nil
 		}
 		argStart := write
-		inDouble, inSingle := false, false
+		var quote byte // the open quote, '"' or '\'', or 0 outside quotes
 		for done := false; !done; read++ {
 			c := at(read)
 			switch {
-			case inDouble:
-				switch {
-				case c == '\\' && at(read+1) == 'x' && isHex(at(read+2)) && isHex(at(read+3)):
-					line[write] = unhex(at(read+2))<<4 | unhex(at(read+3))
-					write++
-					read += 3
-				case c == '\\' && at(read+1) != 0:
-					read++
-					line[write] = unescape(line[read])
-					write++
-				case c == '"':
-					if next := at(read + 1); next != 0 && !isCSpace(next) {
-						return protocolError(ErrUnbalancedQuotes)
-					}
-					done = true
-				case c == 0:
-					return protocolError(ErrUnbalancedQuotes)
-				default:
-					line[write] = c
-					write++
-				}
-			case inSingle:
-				switch {
-				case c == '\\' && at(read+1) == '\'':
-					read++
-					line[write] = '\''
-					write++
-				case c == '\'':
-					if next := at(read + 1); next != 0 && !isCSpace(next) {
-						return protocolError(ErrUnbalancedQuotes)
-					}
-					done = true
-				case c == 0:
-					return protocolError(ErrUnbalancedQuotes)
-				default:
-					line[write] = c
-					write++
-				}
-			default:
+			case quote == 0:
 				switch c {
 				case ' ', '\n', '\r', '\t', 0:
 					done = true
-				case '"':
-					inDouble = true
-				case '\'':
-					inSingle = true
+				case '"', '\'':
+					quote = c
 				default:
 					line[write] = c
 					write++
 				}
+			case c == quote:
+				if next := at(read + 1); next != 0 && !isCSpace(next) {
+					return protocolError(ErrUnbalancedQuotes)
+				}
+				done = true
+			case c == 0:
+				return protocolError(ErrUnbalancedQuotes)
+			case quote == '"' && c == '\\' && at(read+1) == 'x' && isHex(at(read+2)) && isHex(at(read+3)):
+				line[write] = unhex(at(read+2))<<4 | unhex(at(read+3))
+				write++
+				read += 3
+			// A backslash escapes the closing quote in either kind of quotes,
+			// and any byte in double quotes.
+			case c == '\\' && (at(read+1) == quote || quote == '"' && at(read+1) != 0):
+				read++
+				line[write] = unescape(line[read])
+				write++
+			default:
+				line[write] = c
+				write++
 			}
 		}
 		// The loop's read++ stepped past the byte that ended the argument;

@@ -3,7 +3,6 @@ package resp
 import (
 	"bufio"
 	"io"
-	"strconv"
 )
 
 // Writer buffers replies for one connection in the protocol version it has
@@ -112,16 +111,12 @@ func (w *Writer) WriteBulkString(s string) {
 
 // WriteVerbatim writes a verbatim string; see AppendVerbatim.
 func (w *Writer) WriteVerbatim(format string, text []byte) {
+	checkVerbatimFormat(format)
 	if w.version < RESP3 {
 		w.WriteBulk(text)
 		return
 	}
-	if len(format) != 3 {
-		panic("resp: verbatim string format must be 3 bytes, got " + strconv.Quote(format))
-	}
-	header := appendHeader(w.bw.AvailableBuffer(), '=', int64(len(format)+1+len(text)))
-	header = append(header, format...)
-	w.bw.Write(append(header, ':'))
+	w.bw.Write(appendVerbatimHeader(w.bw.AvailableBuffer(), format, len(text)))
 	w.bw.Write(text)
 	w.bw.WriteString("\r\n")
 }
