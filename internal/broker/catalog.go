@@ -121,8 +121,8 @@ func (b *Broker) DeclareStream(name string, cfg StreamConfig) (StreamInfo, bool,
 	return StreamInfo{Name: name, Config: cfg}, true, b.commit(seq)
 }
 
-// UpdateStreamAttributes replaces a stream's protocol attributes (SQS
-// SetQueueAttributes, TagQueue) and the settings derived from them.
+// UpdateStream changes a stream's settings through update (SQS
+// SetQueueAttributes, TagQueue); kind and partitions cannot change.
 func (b *Broker) UpdateStream(name string, update func(*StreamConfig) error) (StreamConfig, error) {
 	b.mu.Lock()
 	s, ok := b.streams[name]
@@ -352,11 +352,7 @@ func (b *Broker) checkBindingEnds(c BindingConfig) error {
 func (b *Broker) Bindings(exchange string) []BindingConfig {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	var out []BindingConfig
-	for _, rb := range b.routes.Bindings(exchange) {
-		out = append(out, BindingConfig{Exchange: exchange, Destination: rb.Destination, ToExchange: rb.ToExchange, Key: rb.Key, Args: rb.Args})
-	}
-	return out
+	return b.bindingsLocked(exchange)
 }
 
 // Exchanges lists declared exchanges by name.

@@ -138,12 +138,3 @@ func sortDeliveries(ds []Delivery) {
 		return ds[i].Offset < ds[j].Offset
 	})
 }
-
-func sortRefs(rs []Ref) {
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].Partition != rs[j].Partition {
-			return rs[i].Partition < rs[j].Partition
-		}
-		return rs[i].Offset < rs[j].Offset
-	})
-}

@@ -14,11 +14,14 @@ import (
 //	  'A' settle:  uvarint offset
 //	  'R' release: uvarint offset, uvarint count, varint not-before ms (0 now)
 //	  'N' cursor:  uvarint next offset
+//	  'P' purge:   uvarint from, uvarint to: settle every offset in
+//	      [from, to) that is not pending
 const (
 	opDeliver byte = 'D'
 	opSettle  byte = 'A'
 	opRelease byte = 'R'
 	opCursor  byte = 'N'
+	opPurge   byte = 'P'
 )
 
 var errBadDelta = errors.New("broker: malformed group delta")
@@ -31,6 +34,7 @@ type deltaOp struct {
 	deliveredAt int64 // ms
 	persistent  bool
 	consumer    string
+	to          int64 // opPurge: end of the purged range
 }
 
 func appendDeltaHeader(dst []byte, groupID uint32, partition int32) []byte {
@@ -56,6 +60,8 @@ func appendDeltaOp(dst []byte, o deltaOp) []byte {
 	case opRelease:
 		dst = binary.AppendUvarint(dst, uint64(o.count))
 		dst = binary.AppendVarint(dst, o.deadline)
+	case opPurge:
+		dst = binary.AppendUvarint(dst, uint64(o.to))
 	}
 	return dst
 }
@@ -86,6 +92,8 @@ func decodeDelta(b []byte, fn func(groupID uint32, partition int32, o deltaOp)) 
 		case opRelease:
 			o.count = int32(r.uvarint())
 			o.deadline = r.varint()
+		case opPurge:
+			o.to = int64(r.uvarint())
 		case opSettle, opCursor:
 		default:
 			return errBadDelta

@@ -11,6 +11,7 @@ func TestDeltaRoundTrip(t *testing.T) {
 		{op: opSettle, offset: 7},
 		{op: opRelease, offset: 9, count: 3, deadline: 5},
 		{op: opCursor, offset: 12},
+		{op: opPurge, offset: 3, to: 40},
 	}
 	b := appendDeltaHeader(nil, 42, 3)
 	for _, o := range ops {

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -373,19 +374,32 @@ func (h Group) RemoveConsumer(consumer string) {
 // ReleaseConsumer makes every non-persistent delivery held by consumer
 // deliverable again (an AMQP channel closed with unacked messages).
 func (h Group) ReleaseConsumer(consumer string) int {
-	var refs []Ref
+	n := 0
+	now := h.g.b.now()
+	var work []*deadLetterWork
 	for _, gp := range h.g.parts {
 		gp.mu.Lock()
-		for _, d := range gp.pending {
-			if d.Consumer == consumer && !d.Persistent {
-				refs = append(refs, Ref{Partition: d.Partition, Offset: d.Offset})
+		for off, d := range gp.pending {
+			if d.Consumer != consumer || d.Persistent {
+				continue
 			}
+			gp.takePending(off)
+			if w := gp.releaseLocked(d, 0, now); w != nil {
+				work = append(work, w)
+			}
+			n++
 		}
+		gp.flush()
 		gp.mu.Unlock()
 	}
-	sortRefs(refs)
-	n, _ := h.Release(0, refs...)
+	h.g.deadLetterAll(work)
 	return n
+}
+
+func (g *group) consumerCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.consumers)
 }
 
 // Consumers returns the registered consumers in arrival order.
@@ -396,17 +410,15 @@ func (h Group) Consumers() []string {
 }
 
 // Purge settles every record not in flight and returns how many it removed.
+// It is one journal operation however many records go.
 func (h Group) Purge() (int64, error) {
 	var n int64
 	for _, gp := range h.g.parts {
 		gp.mu.Lock()
-		end := gp.p.log.EndOffset()
-		for off := gp.floor; off < end; off++ {
-			if gp.pending[off] == nil && !gp.limbo[off] && !gp.isSettled(off) {
-				gp.settleLocked(off)
-				n++
-			}
-		}
+		end := max(gp.p.log.EndOffset(), gp.next)
+		from := gp.floor
+		n += gp.purgeLocked(from, end)
+		gp.logOp(deltaOp{op: opPurge, offset: from, to: end})
 		gp.ready, gp.delayed = nil, nil
 		gp.queued = make(map[int64]bool)
 		if gp.next < end {
@@ -417,6 +429,27 @@ func (h Group) Purge() (int64, error) {
 		gp.mu.Unlock()
 	}
 	return n, nil
+}
+
+// purgeLocked settles [from, to) except deliveries in flight or being
+// dead-lettered, and returns how many it settled.
+func (gp *groupPart) purgeLocked(from, to int64) int64 {
+	keep := make([]int64, 0, len(gp.pending)+len(gp.limbo))
+	for off := range gp.pending {
+		keep = append(keep, off)
+	}
+	for off := range gp.limbo {
+		keep = append(keep, off)
+	}
+	slices.Sort(keep)
+	n := gp.settled.settleAllBut(from, to, keep)
+	gp.floor = gp.settled.advance(gp.floor)
+	for off := range gp.counts {
+		if off < to && gp.pending[off] == nil {
+			delete(gp.counts, off)
+		}
+	}
+	return n
 }
 
 // Ref returns the reference that settles this delivery.

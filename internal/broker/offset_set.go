@@ -1,6 +1,10 @@
 package broker
 
-import "sort"
+import (
+	"encoding/json"
+	"errors"
+	"sort"
+)
 
 // offsetSet is a set of offsets kept as sorted, disjoint half-open spans.
 // Settlements mostly arrive in order, so a long run of settled offsets costs
@@ -78,4 +82,84 @@ func (s *offsetSet) advance(floor int64) int64 {
 		s.spans = nil
 	}
 	return floor
+}
+
+// addRange inserts every offset in [from, to) and returns how many were new.
+func (s *offsetSet) addRange(from, to int64) int64 {
+	if from >= to {
+		return 0
+	}
+	i := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].to >= from })
+	j := i
+	merged := span{from, to}
+	added := to - from
+	for ; j < len(s.spans) && s.spans[j].from <= to; j++ {
+		added -= max(0, min(to, s.spans[j].to)-max(from, s.spans[j].from))
+		merged.from = min(merged.from, s.spans[j].from)
+		merged.to = max(merged.to, s.spans[j].to)
+	}
+	s.spans = append(s.spans[:i], append([]span{merged}, s.spans[j:]...)...)
+	return added
+}
+
+// settleAllBut adds every offset in [from, to) except those in keep (sorted
+// ascending) and returns how many were new: a purge that spares deliveries
+// still in flight.
+func (s *offsetSet) settleAllBut(from, to int64, keep []int64) int64 {
+	var n int64
+	for _, k := range keep {
+		if k < from || k >= to {
+			continue
+		}
+		n += s.addRange(from, k)
+		from = k + 1
+	}
+	return n + s.addRange(from, to)
+}
+
+// forEachGap calls fn for every offset in [from, to) not in the set, in
+// order, until fn returns false. It steps over settled runs in one go.
+func (s *offsetSet) forEachGap(from, to int64, fn func(off int64) bool) {
+	i := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].to > from })
+	for off := from; off < to; {
+		if i < len(s.spans) && s.spans[i].from <= off {
+			off = s.spans[i].to
+			i++
+			continue
+		}
+		if !fn(off) {
+			return
+		}
+		off++
+	}
+}
+
+// MarshalJSON writes the set as [[from, to], ...] half-open pairs.
+func (s offsetSet) MarshalJSON() ([]byte, error) {
+	pairs := make([][2]int64, len(s.spans))
+	for i, sp := range s.spans {
+		pairs[i] = [2]int64{sp.from, sp.to}
+	}
+	return json.Marshal(pairs)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote, rejecting empty or
+// overlapping pairs so that a damaged snapshot cannot corrupt the set.
+func (s *offsetSet) UnmarshalJSON(b []byte) error {
+	var pairs [][2]int64
+	if err := json.Unmarshal(b, &pairs); err != nil {
+		return err
+	}
+	s.spans = nil
+	for i, p := range pairs {
+		if p[0] >= p[1] || (i > 0 && p[0] <= pairs[i-1][1]) {
+			return errors.New("broker: malformed offset set")
+		}
+		s.spans = append(s.spans, span{p[0], p[1]})
+	}
+	return nil
+}
+
+func (s *offsetSet) clone() offsetSet {
+	return offsetSet{spans: append([]span(nil), s.spans...)}
 }

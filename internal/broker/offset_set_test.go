@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand"
 	"testing"
 )
@@ -44,5 +46,76 @@ func TestOffsetSetMatchesMap(t *testing.T) {
 		if s.spans[i-1].to >= s.spans[i].from {
 			t.Fatalf("spans overlap or touch: %v", s.spans)
 		}
+	}
+}
+
+func TestOffsetSetRangesAndGapsMatchMap(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	var s offsetSet
+	ref := map[int64]bool{}
+	for i := 0; i < 3000; i++ {
+		from := rng.Int63n(300)
+		to := from + rng.Int63n(20)
+		if rng.Intn(2) == 0 {
+			want := int64(0)
+			for o := from; o < to; o++ {
+				if !ref[o] {
+					want++
+					ref[o] = true
+				}
+			}
+			if got := s.addRange(from, to); got != want {
+				t.Fatalf("addRange(%d,%d) = %d, want %d", from, to, got, want)
+			}
+		} else {
+			var keep []int64
+			for o := from; o < to; o++ {
+				if rng.Intn(4) == 0 {
+					keep = append(keep, o)
+				}
+			}
+			want := int64(0)
+			k := 0
+			for o := from; o < to; o++ {
+				if k < len(keep) && keep[k] == o {
+					k++
+					continue
+				}
+				if !ref[o] {
+					want++
+					ref[o] = true
+				}
+			}
+			if got := s.settleAllBut(from, to, keep); got != want {
+				t.Fatalf("settleAllBut(%d,%d,%v) = %d, want %d", from, to, keep, got, want)
+			}
+		}
+		var gaps []int64
+		s.forEachGap(0, 330, func(o int64) bool { gaps = append(gaps, o); return true })
+		var wantGaps []int64
+		for o := int64(0); o < 330; o++ {
+			if !ref[o] {
+				wantGaps = append(wantGaps, o)
+			}
+		}
+		if fmt.Sprint(gaps) != fmt.Sprint(wantGaps) {
+			t.Fatalf("gaps %v, want %v (spans %v)", gaps, wantGaps, s.spans)
+		}
+		for j := 1; j < len(s.spans); j++ {
+			if s.spans[j-1].to >= s.spans[j].from {
+				t.Fatalf("spans overlap or touch: %v", s.spans)
+			}
+		}
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back offsetSet
+	if err := json.Unmarshal(b, &back); err != nil || fmt.Sprint(back.spans) != fmt.Sprint(s.spans) {
+		t.Fatalf("JSON round trip: %v %v", back.spans, err)
+	}
+	if json.Unmarshal([]byte(`[[5,3]]`), &back) == nil || json.Unmarshal([]byte(`[[1,4],[3,6]]`), &back) == nil {
+		t.Fatal("malformed spans accepted")
 	}
 }

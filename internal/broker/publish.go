@@ -346,13 +346,13 @@ func (gp *groupPart) dropHead(n, end int64) []*deadLetterWork {
 	gp.mu.Lock()
 	defer gp.mu.Unlock()
 	var work []*deadLetterWork
-	for off := gp.floor; off < end && int64(len(work)) < n; off++ {
-		if gp.isSettled(off) || gp.pending[off] != nil || gp.limbo[off] {
-			continue
+	gp.settled.forEachGap(gp.floor, end, func(off int64) bool {
+		if gp.pending[off] == nil && !gp.limbo[off] {
+			gp.limbo[off] = true
+			work = append(work, &deadLetterWork{part: gp, offset: off, reason: ReasonMaxLength})
 		}
-		gp.limbo[off] = true
-		work = append(work, &deadLetterWork{part: gp, offset: off, reason: ReasonMaxLength})
-	}
+		return int64(len(work)) < n
+	})
 	return work
 }
 

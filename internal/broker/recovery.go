@@ -132,7 +132,7 @@ func (gp *groupPart) restore(st *groupPartSnapshot, now time.Time) {
 	if start := gp.p.log.StartOffset(); gp.floor < start && gp.g.stream.own == gp.g {
 		gp.floor = start // a queue's records below the log start were settled
 	}
-	gp.settled = offsetSet{spans: spansFrom(st.Settled)}
+	gp.settled = st.Settled.clone()
 	gp.floor = gp.settled.advance(gp.floor)
 	if st.Next > gp.next {
 		gp.next = st.Next
@@ -146,21 +146,21 @@ func (gp *groupPart) restore(st *groupPartSnapshot, now time.Time) {
 	for off, c := range st.Counts {
 		gp.counts[off] = c
 	}
-	for _, p := range st.Pending {
-		if p.Offset < gp.floor || gp.settled.contains(p.Offset) {
+	for off, p := range st.Pending {
+		if gp.isSettled(off) {
 			continue
 		}
 		if !p.Persistent && p.Deadline == 0 {
-			gp.counts[p.Offset] = p.Count
+			gp.counts[off] = p.Count
 			continue
 		}
-		d := &Delivery{Partition: gp.p.index, Offset: p.Offset, Consumer: p.Consumer, Count: int(p.Count),
+		d := &Delivery{Partition: gp.p.index, Offset: off, Consumer: p.Consumer, Count: int(p.Count),
 			LastDelivered: time.UnixMilli(p.DeliveredAt), Persistent: p.Persistent}
 		if p.Deadline != 0 {
 			d.Deadline = time.UnixMilli(p.Deadline)
 			gp.leases.push(d.Deadline, d.Offset)
 		}
-		gp.pending[p.Offset] = d
+		gp.pending[off] = d
 	}
 	for off, nb := range st.Delayed {
 		if gp.pending[off] == nil && !gp.isSettled(off) {
@@ -168,12 +168,13 @@ func (gp *groupPart) restore(st *groupPartSnapshot, now time.Time) {
 			gp.delayed.push(time.UnixMilli(nb), off)
 		}
 	}
-	for off := gp.floor; off < gp.next; off++ {
-		if !gp.isSettled(off) && gp.pending[off] == nil && !gp.queued[off] {
+	gp.settled.forEachGap(gp.floor, gp.next, func(off int64) bool {
+		if gp.pending[off] == nil && !gp.queued[off] {
 			gp.queued[off] = true
 			gp.ready.push(off)
 		}
-	}
+		return true
+	})
 	// Keyed deliveries still pending keep their keys held.
 	if gp.g.config().OrderByKey {
 		for off, d := range gp.pending {
@@ -219,16 +220,12 @@ func (b *Broker) rebuildDedup(s *stream, now time.Time) {
 // the journal drop everything before the checkpoint began.
 func (b *Broker) checkpoint() error {
 	j := b.journal
+	// The checkpoint begins at the next journal offset. Records still being
+	// flushed are counted in neither EndOffset nor queued, which only moves
+	// start lower: replaying a little more is safe, a little less is not.
 	j.mu.Lock()
 	start := b.state.EndOffset() + int64(len(j.queued))
 	j.bytesSinceSnapshot = 0
-	j.mu.Unlock()
-	// Everything queued before start must be on disk for the offset arithmetic to hold.
-	if err := j.sync(context.Background()); err != nil {
-		return err
-	}
-	j.mu.Lock()
-	start = b.state.EndOffset() + int64(len(j.queued))
 	j.mu.Unlock()
 
 	b.mu.RLock()

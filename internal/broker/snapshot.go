@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 )
 
@@ -19,18 +21,17 @@ type catalogSnapshot struct {
 
 // groupPartSnapshot is one group partition's delivery state.
 type groupPartSnapshot struct {
-	Group     uint32          `json:"group"`
-	Partition int32           `json:"partition"`
-	Floor     int64           `json:"floor"`
-	Next      int64           `json:"next"`
-	Settled   [][2]int64      `json:"settled,omitempty"`
-	Pending   []pendingEntry  `json:"pending,omitempty"`
-	Counts    map[int64]int32 `json:"counts,omitempty"`
-	Delayed   map[int64]int64 `json:"delayed,omitempty"` // offset -> not-before ms
+	Group     uint32                 `json:"group"`
+	Partition int32                  `json:"partition"`
+	Floor     int64                  `json:"floor"`
+	Next      int64                  `json:"next"`
+	Settled   offsetSet              `json:"settled"`
+	Pending   map[int64]pendingEntry `json:"pending,omitempty"`
+	Counts    map[int64]int32        `json:"counts,omitempty"`
+	Delayed   map[int64]int64        `json:"delayed,omitempty"` // offset -> not-before ms
 }
 
 type pendingEntry struct {
-	Offset      int64  `json:"offset"`
 	Count       int32  `json:"count"`
 	Deadline    int64  `json:"deadline,omitempty"`
 	DeliveredAt int64  `json:"delivered_at"`
@@ -105,22 +106,22 @@ func (c *catalogState) partState(gid uint32, part int32, start int64) *groupPart
 func (s *groupPartSnapshot) applyDelta(o deltaOp) {
 	switch o.op {
 	case opDeliver:
-		s.removePending(o.offset)
-		s.Pending = append(s.Pending, pendingEntry{o.offset, o.count, o.deadline, o.deliveredAt, o.persistent, o.consumer})
+		if s.Pending == nil {
+			s.Pending = map[int64]pendingEntry{}
+		}
+		s.Pending[o.offset] = pendingEntry{o.count, o.deadline, o.deliveredAt, o.persistent, o.consumer}
 		delete(s.Counts, o.offset)
 		delete(s.Delayed, o.offset)
 		if o.offset >= s.Next {
 			s.Next = o.offset + 1
 		}
 	case opSettle:
-		s.removePending(o.offset)
+		delete(s.Pending, o.offset)
 		delete(s.Counts, o.offset)
 		delete(s.Delayed, o.offset)
-		set := offsetSet{spans: spansFrom(s.Settled)}
-		set.add(o.offset)
-		s.Settled = spansTo(set.spans)
+		s.Settled.add(o.offset)
 	case opRelease:
-		s.removePending(o.offset)
+		delete(s.Pending, o.offset)
 		if s.Counts == nil {
 			s.Counts = map[int64]int32{}
 		}
@@ -133,32 +134,24 @@ func (s *groupPartSnapshot) applyDelta(o deltaOp) {
 		}
 	case opCursor:
 		s.Next = o.offset
-	}
-}
-
-func (s *groupPartSnapshot) removePending(off int64) {
-	for i, p := range s.Pending {
-		if p.Offset == off {
-			s.Pending = append(s.Pending[:i], s.Pending[i+1:]...)
-			return
+	case opPurge:
+		keep := make([]int64, 0, len(s.Pending))
+		for off := range s.Pending {
+			keep = append(keep, off)
+		}
+		slices.Sort(keep)
+		s.Settled.settleAllBut(o.offset, o.to, keep)
+		for off := range s.Counts {
+			if off < o.to && s.Pending[off].Count == 0 {
+				delete(s.Counts, off)
+			}
+		}
+		for off := range s.Delayed {
+			if off < o.to {
+				delete(s.Delayed, off)
+			}
 		}
 	}
-}
-
-func spansFrom(pairs [][2]int64) []span {
-	out := make([]span, len(pairs))
-	for i, p := range pairs {
-		out[i] = span{p[0], p[1]}
-	}
-	return out
-}
-
-func spansTo(spans []span) [][2]int64 {
-	out := make([][2]int64, len(spans))
-	for i, s := range spans {
-		out[i] = [2]int64{s.from, s.to}
-	}
-	return out
 }
 
 var errBadChange = errors.New("broker: malformed catalog change")
@@ -314,16 +307,15 @@ func (b *Broker) bindingsLocked(exchange string) []BindingConfig {
 
 // snapshotLocked captures a group partition; the caller holds gp.mu.
 func (gp *groupPart) snapshotLocked() groupPartSnapshot {
-	s := groupPartSnapshot{Group: gp.g.id, Partition: gp.p.index, Floor: gp.floor, Next: gp.next, Settled: spansTo(gp.settled.spans)}
-	for _, d := range gp.pending {
-		s.Pending = append(s.Pending, pendingEntry{d.Offset, int32(d.Count), msOrZero(d.Deadline), d.LastDelivered.UnixMilli(), d.Persistent, d.Consumer})
-	}
-	sort.Slice(s.Pending, func(i, j int) bool { return s.Pending[i].Offset < s.Pending[j].Offset })
-	if len(gp.counts) > 0 {
-		s.Counts = make(map[int64]int32, len(gp.counts))
-		for k, v := range gp.counts {
-			s.Counts[k] = v
+	s := groupPartSnapshot{Group: gp.g.id, Partition: gp.p.index, Floor: gp.floor, Next: gp.next, Settled: gp.settled.clone()}
+	if len(gp.pending) > 0 {
+		s.Pending = make(map[int64]pendingEntry, len(gp.pending))
+		for off, d := range gp.pending {
+			s.Pending[off] = pendingEntry{int32(d.Count), msOrZero(d.Deadline), d.LastDelivered.UnixMilli(), d.Persistent, d.Consumer}
 		}
+	}
+	if len(gp.counts) > 0 {
+		s.Counts = maps.Clone(gp.counts)
 	}
 	if len(gp.delayed) > 0 {
 		s.Delayed = make(map[int64]int64, len(gp.delayed))

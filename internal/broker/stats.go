@@ -54,7 +54,7 @@ func (b *Broker) Stats() Stats {
 		}
 		st.DiskBytes += ss.Bytes
 		for _, g := range s.groupList() {
-			gs := GroupStats{Name: g.name, Kind: GroupShared, Consumers: len(Group{g}.Consumers())}
+			gs := GroupStats{Name: g.name, Kind: GroupShared, Consumers: g.consumerCount()}
 			for _, gp := range g.parts {
 				gp.mu.Lock()
 				gs.Backlog += gp.backlogLocked(gp.p.log.EndOffset())
