@@ -17,20 +17,21 @@ import (
 // q. With G groups (fan-out), queue q is a fanout exchange bound to G
 // durable queues, one per group.
 type amqpWorkload struct {
-	cfg Config
-	url string
+	cfg   Config
+	url   string
+	names []string // queue (or, with groups, exchange) names by queue number
 }
 
 func newAMQPWorkload(cfg Config) *amqpWorkload {
-	return &amqpWorkload{cfg: cfg, url: "amqp://guest:guest@" + cfg.Addr + "/"}
+	return &amqpWorkload{cfg: cfg, url: "amqp://guest:guest@" + cfg.Addr + "/", names: cfg.queueNames()}
 }
 
 // route is where a message for queue q is published.
 func (w *amqpWorkload) route(q int) (exchange, key string) {
 	if w.cfg.Groups == 1 {
-		return "", w.cfg.queueName(q)
+		return "", w.names[q]
 	}
-	return w.cfg.queueName(q), ""
+	return w.names[q], ""
 }
 
 // queue is the AMQP queue that group g reads for queue q.
@@ -143,12 +144,30 @@ func (p *amqpProducer) settle(confirms <-chan amqp.Confirmation) {
 
 func (p *amqpProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
 	exchange, key := p.w.route(queue)
+	// done is queued before the publish so that its confirmation, which may
+	// come at once, finds it.
 	p.mu.Lock()
 	p.pending = append(p.pending, done)
 	p.mu.Unlock()
-	return p.ch.PublishWithContext(ctx, exchange, key, false, false, amqp.Publishing{
+	err := p.ch.PublishWithContext(ctx, exchange, key, false, false, amqp.Publishing{
 		DeliveryMode: amqp.Persistent, ContentType: "application/octet-stream", Body: payload,
 	})
+	if err == nil {
+		return nil
+	}
+	// No confirmation will come for a failed publish (amqp091 takes back its
+	// delivery tag), so take done back too: the run settles a message whose
+	// send failed itself, and done must not be called a second time. Sends
+	// are serial and settle takes from the front, so if anything is pending
+	// the last entry is done; if nothing is, the channel has closed and
+	// settle has already failed it.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.pending); n > 0 {
+		p.pending = p.pending[:n-1]
+		return err
+	}
+	return nil
 }
 
 func (p *amqpProducer) flush(context.Context) error { return nil }
@@ -187,50 +206,38 @@ func (w *amqpWorkload) newConsumer(ctx context.Context, group, member int) (cons
 }
 
 func (c *amqpConsumer) run(ctx context.Context, rec *Recorder) error {
-	var feeds []<-chan amqp.Delivery
+	sources := make([]source[amqp.Delivery], 0, len(c.queues))
 	for _, q := range c.queues {
-		d, err := c.ch.ConsumeWithContext(ctx, q, "", false, false, false, false, nil)
+		feed, err := c.ch.ConsumeWithContext(ctx, q, "", false, false, false, false, nil)
 		if err != nil {
 			return fmt.Errorf("basic.consume %s: %w", q, err)
 		}
-		feeds = append(feeds, d)
-	}
-	deliveries := feeds[0]
-	if len(feeds) > 1 {
-		// The recorder belongs to one goroutine, so many queues' feeds are
-		// merged into one channel first.
-		merged := make(chan amqp.Delivery, c.w.cfg.Prefetch)
-		var wg sync.WaitGroup
-		for _, f := range feeds {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for d := range f {
-					select {
-					case merged <- d:
-					case <-ctx.Done():
-						return
+		sources = append(sources, func(ctx context.Context, emit func(amqp.Delivery) bool) error {
+			for {
+				select {
+				case d, ok := <-feed:
+					if !ok {
+						if ctx.Err() != nil {
+							return nil
+						}
+						return fmt.Errorf("basic.consume %s: the deliveries stopped before the run ended", q)
 					}
+					if !emit(d) {
+						return nil
+					}
+				case <-ctx.Done():
+					return nil
 				}
-			}()
-		}
-		go func() { wg.Wait(); close(merged) }()
-		deliveries = merged
-	}
-	for {
-		select {
-		case d, ok := <-deliveries:
-			if !ok {
-				return ctx.Err()
 			}
-			rec.Record(d.Body)
-			if err := d.Ack(false); err != nil {
-				return fmt.Errorf("basic.ack: %w", err)
-			}
-		case <-ctx.Done():
-			return nil
-		}
+		})
 	}
+	return consumeSources(ctx, c.w.cfg.Prefetch, sources, func(d amqp.Delivery) error {
+		rec.Record(d.Body)
+		if err := d.Ack(false); err != nil {
+			return fmt.Errorf("basic.ack: %w", err)
+		}
+		return nil
+	})
 }
 
 func (c *amqpConsumer) close() error { return c.conn.Close() }

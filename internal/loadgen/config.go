@@ -102,6 +102,16 @@ func (c Config) minSize() int {
 // queueName is the name of queue (topic, stream) i of this run.
 func (c Config) queueName(i int) string { return fmt.Sprintf("%s-q%d", c.Prefix, i) }
 
+// queueNames lists the name of every queue of this run, so that paths taken
+// per message index a slice instead of formatting a name.
+func (c Config) queueNames() []string {
+	out := make([]string, c.Queues)
+	for q := range out {
+		out[q] = c.queueName(q)
+	}
+	return out
+}
+
 // groupName is the name of consumer group g of this run.
 func (c Config) groupName(g int) string { return fmt.Sprintf("%s-g%d", c.Prefix, g) }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,10 +14,13 @@ import (
 // with the in-flight window; every group is a durable pull consumer with
 // explicit acks, read with a prefetch of --prefetch messages.
 type natsWorkload struct {
-	cfg Config
+	cfg      Config
+	subjects []string
 }
 
-func newNATSWorkload(cfg Config) *natsWorkload { return &natsWorkload{cfg: cfg} }
+func newNATSWorkload(cfg Config) *natsWorkload {
+	return &natsWorkload{cfg: cfg, subjects: cfg.queueNames()}
+}
 
 func (w *natsWorkload) connect() (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect("nats://"+w.cfg.Addr, nats.MaxReconnects(0))
@@ -80,12 +82,12 @@ type natsPending struct {
 // goroutine; acks come back in publish order, so waiting on them in order
 // costs nothing.
 type natsProducer struct {
-	cfg     Config
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	pending chan natsPending
-	stop    chan struct{}
-	settled chan struct{}
+	subjects []string
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	pending  chan natsPending
+	stop     chan struct{}
+	settled  chan struct{}
 }
 
 func (w *natsWorkload) newProducer(ctx context.Context, id int) (producer, error) {
@@ -94,7 +96,7 @@ func (w *natsWorkload) newProducer(ctx context.Context, id int) (producer, error
 		return nil, err
 	}
 	p := &natsProducer{
-		cfg: w.cfg, nc: nc, js: js, pending: make(chan natsPending, w.cfg.InFlight),
+		subjects: w.subjects, nc: nc, js: js, pending: make(chan natsPending, w.cfg.InFlight),
 		stop: make(chan struct{}), settled: make(chan struct{}),
 	}
 	go p.settle()
@@ -123,7 +125,7 @@ func (p *natsProducer) settle() {
 }
 
 func (p *natsProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
-	f, err := p.js.PublishAsync(p.cfg.queueName(queue), payload)
+	f, err := p.js.PublishAsync(p.subjects[queue], payload)
 	if err != nil {
 		return err
 	}
@@ -163,51 +165,39 @@ func (w *natsWorkload) newConsumer(ctx context.Context, group, member int) (cons
 	return c, nil
 }
 
-// run pulls from each of its streams on its own goroutine and hands the
-// messages to the one goroutine that owns the recorder, which acks them.
+// run pulls from each of its streams and acks every message once recorded.
 func (c *natsConsumer) run(ctx context.Context, rec *Recorder) error {
-	msgs := make(chan jetstream.Msg, c.cfg.Prefetch)
-	errs := make(chan error, len(c.readers))
-	var wg sync.WaitGroup
+	sources := make([]source[jetstream.Msg], 0, len(c.readers))
 	for _, reader := range c.readers {
-		it, err := reader.Messages(jetstream.PullMaxMessages(c.cfg.Prefetch))
-		if err != nil {
-			return err
-		}
-		// Next blocks in the client; stopping the iterator wakes it.
-		go func() { <-ctx.Done(); it.Stop() }()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		sources = append(sources, func(ctx context.Context, emit func(jetstream.Msg) bool) error {
+			it, err := reader.Messages(jetstream.PullMaxMessages(c.cfg.Prefetch))
+			if err != nil {
+				return err
+			}
+			// Next blocks in the client; stopping the iterator wakes it.
+			defer context.AfterFunc(ctx, it.Stop)()
+			defer it.Stop()
 			for {
 				m, err := it.Next()
-				if err != nil {
-					if !errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() == nil {
-						errs <- err
-					}
-					return
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					return nil
 				}
-				select {
-				case msgs <- m:
-				case <-ctx.Done():
-					return
+				if err != nil {
+					return err
+				}
+				if !emit(m) {
+					return nil
 				}
 			}
-		}()
+		})
 	}
-	go func() { wg.Wait(); close(msgs) }()
-	for m := range msgs {
+	return consumeSources(ctx, c.cfg.Prefetch, sources, func(m jetstream.Msg) error {
 		rec.Record(m.Data())
 		if err := m.Ack(); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("ack: %w", err)
 		}
-	}
-	select {
-	case err := <-errs:
-		return err
-	default:
 		return nil
-	}
+	})
 }
 
 func (c *natsConsumer) close() error {

@@ -15,17 +15,12 @@ import (
 // window; every group is a consumer group whose members subscribe to every
 // topic from the earliest offset and commit with franz-go's autocommit.
 type kafkaWorkload struct {
-	cfg Config
+	cfg    Config
+	topics []string
 }
 
-func newKafkaWorkload(cfg Config) *kafkaWorkload { return &kafkaWorkload{cfg: cfg} }
-
-func (w *kafkaWorkload) topics() []string {
-	out := make([]string, w.cfg.Queues)
-	for q := range out {
-		out[q] = w.cfg.queueName(q)
-	}
-	return out
+func newKafkaWorkload(cfg Config) *kafkaWorkload {
+	return &kafkaWorkload{cfg: cfg, topics: cfg.queueNames()}
 }
 
 func (w *kafkaWorkload) setup(ctx context.Context) error {
@@ -34,7 +29,7 @@ func (w *kafkaWorkload) setup(ctx context.Context) error {
 		return err
 	}
 	defer cl.Close()
-	resp, err := kadm.NewClient(cl).CreateTopics(ctx, int32(w.cfg.Partitions), 1, nil, w.topics()...)
+	resp, err := kadm.NewClient(cl).CreateTopics(ctx, int32(w.cfg.Partitions), 1, nil, w.topics...)
 	if err != nil {
 		return err
 	}
@@ -58,8 +53,8 @@ func (w *kafkaWorkload) probe(ctx context.Context) error {
 func (w *kafkaWorkload) close() error { return nil }
 
 type kafkaProducer struct {
-	cfg Config
-	cl  *kgo.Client
+	topics []string
+	cl     *kgo.Client
 }
 
 func (w *kafkaWorkload) newProducer(ctx context.Context, id int) (producer, error) {
@@ -85,11 +80,11 @@ func (w *kafkaWorkload) newProducer(ctx context.Context, id int) (producer, erro
 		cl.Close()
 		return nil, err
 	}
-	return &kafkaProducer{cfg: w.cfg, cl: cl}, nil
+	return &kafkaProducer{topics: w.topics, cl: cl}, nil
 }
 
 func (p *kafkaProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
-	p.cl.Produce(ctx, &kgo.Record{Topic: p.cfg.queueName(queue), Value: payload}, func(_ *kgo.Record, err error) {
+	p.cl.Produce(ctx, &kgo.Record{Topic: p.topics[queue], Value: payload}, func(_ *kgo.Record, err error) {
 		done(err)
 	})
 	return nil
@@ -113,7 +108,7 @@ func (w *kafkaWorkload) newConsumer(ctx context.Context, group, member int) (con
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(w.cfg.Addr),
 		kgo.ConsumerGroup(w.cfg.groupName(group)),
-		kgo.ConsumeTopics(w.topics()...),
+		kgo.ConsumeTopics(w.topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxPartitionBytes(int32(max(w.cfg.Prefetch*w.cfg.Size, 1<<20))),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"math/bits"
+	"sync"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -35,18 +36,6 @@ func (s *seqSet) add(seq uint64) bool {
 	return dup
 }
 
-// union ORs other into s and returns how many bits both held.
-func (s *seqSet) union(other seqSet) (overlap int64) {
-	for uint64(len(*s)) < uint64(len(other)) {
-		*s = append(*s, 0)
-	}
-	for i, w := range other {
-		overlap += int64(bits.OnesCount64((*s)[i] & w))
-		(*s)[i] |= w
-	}
-	return overlap
-}
-
 func (s seqSet) count() (n int64) {
 	for _, w := range s {
 		n += int64(bits.OnesCount64(w))
@@ -54,27 +43,55 @@ func (s seqSet) count() (n int64) {
 	return n
 }
 
-// Recorder is owned by one consumer goroutine, so recording takes no lock;
-// the run merges all recorders of a group once consumers have stopped.
+// groupLedger records which messages one consumer group has received. The
+// members of a group share it, so a redelivery to another member is still
+// known as a duplicate: the drain counts distinct messages, and a broker that
+// hands a message to two members cannot end the drain early.
+type groupLedger struct {
+	mu   sync.Mutex
+	seen map[uint32]*seqSet // by producer
+}
+
+func newGroupLedger() *groupLedger { return &groupLedger{seen: make(map[uint32]*seqSet)} }
+
+// first marks the message and reports whether the group had not had it yet.
+func (l *groupLedger) first(h header) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	set := l.seen[h.Producer]
+	if set == nil {
+		set = new(seqSet)
+		l.seen[h.Producer] = set
+	}
+	return !set.add(h.Seq)
+}
+
+// unique is how many distinct messages the group received.
+func (l *groupLedger) unique() (n int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, set := range l.seen {
+		n += set.count()
+	}
+	return n
+}
+
+// Recorder is owned by one consumer goroutine, so its own counters and
+// histogram take no lock; only the group's ledger is shared. The run merges
+// all recorders once consumers have stopped.
 type Recorder struct {
-	group     int
+	ledger    *groupLedger
 	now       func() time.Time
 	codec     payloadCodec
 	histogram *hdrhistogram.Histogram
-	seen      map[uint32]*seqSet
 	consumed  int64
-	dups      int64
 	malformed int64
-	first     time.Time
 	last      time.Time
 	onConsume func() // tells the run one more distinct message arrived
 }
 
-func newRecorder(group int, codec payloadCodec, now func() time.Time, onConsume func()) *Recorder {
-	return &Recorder{
-		group: group, now: now, codec: codec, histogram: newLatencyHistogram(),
-		seen: make(map[uint32]*seqSet), onConsume: onConsume,
-	}
+func newRecorder(ledger *groupLedger, codec payloadCodec, now func() time.Time, onConsume func()) *Recorder {
+	return &Recorder{ledger: ledger, now: now, codec: codec, histogram: newLatencyHistogram(), onConsume: onConsume}
 }
 
 // Record accounts for one consumed payload.
@@ -85,20 +102,8 @@ func (r *Recorder) Record(payload []byte) {
 		r.malformed++
 		return
 	}
-	if r.consumed == 0 {
-		r.first = now
-	}
 	r.consumed++
 	r.last = now
-	set := r.seen[h.Producer]
-	if set == nil {
-		set = new(seqSet)
-		r.seen[h.Producer] = set
-	}
-	duplicate := set.add(h.Seq)
-	if duplicate {
-		r.dups++
-	}
 	micros := now.Sub(time.Unix(0, h.SentUnixNano)).Microseconds()
 	// Clock steps and clamping keep a value inside the histogram's range
 	// rather than dropping the message from the latency figures.
@@ -106,19 +111,26 @@ func (r *Recorder) Record(payload []byte) {
 	_ = r.histogram.RecordValue(micros)
 	// Only first deliveries move the drain towards its target: counting
 	// redeliveries would end the drain before every message had arrived.
-	if r.onConsume != nil && !duplicate {
+	if r.ledger.first(h) && r.onConsume != nil {
 		r.onConsume()
 	}
 }
 
+// RecordString is Record for client libraries that hand bodies over as
+// strings. Only the header is read, so only the header is copied, on the
+// stack, rather than converting the whole body per message.
+func (r *Recorder) RecordString(payload string) {
+	var head [textHeaderSize]byte
+	r.Record(head[:copy(head[:], payload)])
+}
+
 // Tally is the merged account of every consumer of a run.
 type Tally struct {
-	Consumed   int64 // deliveries, duplicates included, over all groups
-	Unique     int64 // distinct messages summed over groups
-	Duplicates int64 // deliveries of a message its group had already seen
-	Malformed  int64 // payloads without a readable header
-	First      time.Time
-	Last       time.Time
+	Consumed   int64     // deliveries, duplicates included, over all groups
+	Unique     int64     // distinct messages summed over groups
+	Duplicates int64     // deliveries of a message its group had already seen: Consumed - Unique
+	Malformed  int64     // payloads without a readable header
+	Last       time.Time // the latest consumption
 	Histogram  *hdrhistogram.Histogram
 }
 
@@ -126,38 +138,19 @@ type Tally struct {
 // group: with fan-out every group is meant to receive every message once.
 func mergeRecorders(recorders []*Recorder) Tally {
 	t := Tally{Histogram: newLatencyHistogram()}
-	perGroup := map[int]map[uint32]*seqSet{}
+	ledgers := map[*groupLedger]bool{}
 	for _, r := range recorders {
 		t.Consumed += r.consumed
 		t.Malformed += r.malformed
-		t.Duplicates += r.dups
 		t.Histogram.Merge(r.histogram)
-		if r.consumed > 0 {
-			if t.First.IsZero() || r.first.Before(t.First) {
-				t.First = r.first
-			}
-			if r.last.After(t.Last) {
-				t.Last = r.last
-			}
+		if r.last.After(t.Last) {
+			t.Last = r.last
 		}
-		group := perGroup[r.group]
-		if group == nil {
-			group = map[uint32]*seqSet{}
-			perGroup[r.group] = group
-		}
-		for producer, set := range r.seen {
-			merged := group[producer]
-			if merged == nil {
-				merged = new(seqSet)
-				group[producer] = merged
-			}
-			t.Duplicates += merged.union(*set)
+		if !ledgers[r.ledger] {
+			ledgers[r.ledger] = true
+			t.Unique += r.ledger.unique()
 		}
 	}
-	for _, group := range perGroup {
-		for _, set := range group {
-			t.Unique += set.count()
-		}
-	}
+	t.Duplicates = t.Consumed - t.Unique
 	return t
 }

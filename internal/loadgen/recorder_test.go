@@ -17,9 +17,10 @@ func TestRecorderCountsDuplicatesPerGroup(t *testing.T) {
 	base := time.Unix(1000, 0)
 	now := base.Add(time.Millisecond)
 	clock := func() time.Time { return now }
-	g0a := newRecorder(0, payloadCodec{}, clock, nil)
-	g0b := newRecorder(0, payloadCodec{}, clock, nil)
-	g1 := newRecorder(1, payloadCodec{}, clock, nil)
+	group0 := newGroupLedger()
+	g0a := newRecorder(group0, payloadCodec{}, clock, nil)
+	g0b := newRecorder(group0, payloadCodec{}, clock, nil)
+	g1 := newRecorder(newGroupLedger(), payloadCodec{}, clock, nil)
 	for seq := uint64(0); seq < 100; seq++ {
 		g1.Record(stampAt(base, 0, seq)) // group 1 sees every message once
 		if seq%2 == 0 {
@@ -55,8 +56,9 @@ func TestMergedHistogramPercentiles(t *testing.T) {
 	base := time.Unix(2000, 0)
 	var now time.Time
 	clock := func() time.Time { return now }
-	a := newRecorder(0, payloadCodec{}, clock, nil)
-	b := newRecorder(0, payloadCodec{}, clock, nil)
+	group := newGroupLedger()
+	a := newRecorder(group, payloadCodec{}, clock, nil)
+	b := newRecorder(group, payloadCodec{}, clock, nil)
 	// 1..1000 µs split over two recorders: p50 500 µs, p99 990 µs, max 1000 µs.
 	for i := 1; i <= 1000; i++ {
 		now = base.Add(time.Duration(i) * time.Microsecond)
@@ -86,7 +88,7 @@ func TestMergedHistogramPercentiles(t *testing.T) {
 func TestRecorderClampsLatencyIntoRange(t *testing.T) {
 	sent := time.Unix(3000, 0)
 	now := sent.Add(-time.Second) // the consumer's clock is behind the producer's
-	r := newRecorder(0, payloadCodec{}, func() time.Time { return now }, nil)
+	r := newRecorder(newGroupLedger(), payloadCodec{}, func() time.Time { return now }, nil)
 	r.Record(stampAt(sent, 0, 0))
 	if got := r.histogram.TotalCount(); got != 1 {
 		t.Fatalf("a negative latency was dropped: %d values recorded", got)
@@ -96,21 +98,53 @@ func TestRecorderClampsLatencyIntoRange(t *testing.T) {
 	}
 }
 
-func TestSeqSetUnionCountsOverlap(t *testing.T) {
-	var a, b seqSet
+func TestSeqSetAddReportsWhatItHolds(t *testing.T) {
+	var a seqSet
 	for _, s := range []uint64{0, 63, 64, 1000} {
-		a.add(s)
+		if a.add(s) {
+			t.Errorf("%d reported present before it was added", s)
+		}
 	}
+	overlap := 0
 	for _, s := range []uint64{63, 1000, 5000} {
-		b.add(s)
+		if a.add(s) {
+			overlap++
+		}
 	}
-	if overlap := a.union(b); overlap != 2 {
+	if overlap != 2 {
 		t.Errorf("overlap = %d, want 2", overlap)
 	}
 	if n := a.count(); n != 5 {
-		t.Errorf("union holds %d sequences, want 5", n)
+		t.Errorf("set holds %d sequences, want 5", n)
 	}
 	if !a.add(5000) {
-		t.Error("5000 is in the union but add reported it new")
+		t.Error("5000 is in the set but add reported it new")
+	}
+}
+
+// The drain ends on the count onConsume keeps, so that count must be of
+// distinct messages per group even when a redelivery reaches another member.
+func TestRecorderSignalsEachMessageOncePerGroup(t *testing.T) {
+	base := time.Unix(4000, 0)
+	clock := func() time.Time { return base }
+	var firsts int
+	count := func() { firsts++ }
+	ledger0 := newGroupLedger()
+	group0 := []*Recorder{newRecorder(ledger0, payloadCodec{}, clock, count), newRecorder(ledger0, payloadCodec{}, clock, count)}
+	group1 := []*Recorder{newRecorder(newGroupLedger(), payloadCodec{}, clock, count)}
+	for seq := uint64(0); seq < 10; seq++ {
+		group0[0].Record(stampAt(base, 0, seq))
+		group1[0].Record(stampAt(base, 0, seq))
+	}
+	for seq := uint64(0); seq < 5; seq++ {
+		group0[1].Record(stampAt(base, 0, seq)) // redelivered to the other member
+		group0[0].Record(stampAt(base, 0, seq)) // and to the same one
+	}
+	if firsts != 20 {
+		t.Errorf("onConsume called %d times, want 20 (10 messages × 2 groups)", firsts)
+	}
+	tally := mergeRecorders(append(group0, group1...))
+	if tally.Consumed != 30 || tally.Unique != 20 || tally.Duplicates != 10 {
+		t.Errorf("consumed %d unique %d duplicates %d, want 30, 20, 10", tally.Consumed, tally.Unique, tally.Duplicates)
 	}
 }

@@ -15,8 +15,9 @@ import (
 // batch with one XACK per stream. Every queue is a stream, every group a
 // consumer group created on every stream.
 type redisWorkload struct {
-	cfg   Config
-	admin *redis.Client
+	cfg     Config
+	streams []string
+	admin   *redis.Client
 }
 
 // redisPayloadField is the one field of every entry.
@@ -26,7 +27,9 @@ const redisPayloadField = "d"
 // the wait happens in the server, not in a client loop.
 const redisBlock = 200 * time.Millisecond
 
-func newRedisWorkload(cfg Config) *redisWorkload { return &redisWorkload{cfg: cfg} }
+func newRedisWorkload(cfg Config) *redisWorkload {
+	return &redisWorkload{cfg: cfg, streams: cfg.queueNames()}
+}
 
 func (w *redisWorkload) client(poolSize int) *redis.Client {
 	return redis.NewClient(&redis.Options{
@@ -68,6 +71,7 @@ func (w *redisWorkload) close() error {
 
 type redisProducer struct {
 	cfg     Config
+	streams []string
 	client  *redis.Client
 	pipe    redis.Pipeliner
 	pending []func(error)
@@ -79,11 +83,11 @@ func (w *redisWorkload) newProducer(ctx context.Context, id int) (producer, erro
 		c.Close()
 		return nil, err
 	}
-	return &redisProducer{cfg: w.cfg, client: c, pipe: c.Pipeline()}, nil
+	return &redisProducer{cfg: w.cfg, streams: w.streams, client: c, pipe: c.Pipeline()}, nil
 }
 
 func (p *redisProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
-	p.pipe.XAdd(ctx, &redis.XAddArgs{Stream: p.cfg.queueName(queue), Values: []any{redisPayloadField, payload}})
+	p.pipe.XAdd(ctx, &redis.XAddArgs{Stream: p.streams[queue], Values: []any{redisPayloadField, payload}})
 	p.pending = append(p.pending, done)
 	if len(p.pending) >= p.cfg.InFlight {
 		return p.flush(ctx)
@@ -157,9 +161,9 @@ func (c *redisConsumer) run(ctx context.Context, rec *Recorder) error {
 		for _, stream := range got {
 			ids := make([]string, 0, len(stream.Messages))
 			for _, m := range stream.Messages {
-				if s, ok := m.Values[redisPayloadField].(string); ok {
-					rec.Record([]byte(s))
-				}
+				// An entry without the field is recorded as malformed.
+				body, _ := m.Values[redisPayloadField].(string)
+				rec.RecordString(body)
 				ids = append(ids, m.ID)
 			}
 			if len(ids) > 0 {

@@ -70,8 +70,8 @@ type runState struct {
 	failed    atomic.Int64
 	firstErr  atomic.Pointer[error]
 
-	consumed    atomic.Int64
-	target      atomic.Int64 // deliveries that end the drain; MaxInt64 until known
+	consumed    atomic.Int64 // distinct messages per group, as the recorders' ledgers decide
+	target      atomic.Int64 // distinct messages that end the drain; MaxInt64 until known
 	reached     chan struct{}
 	reachedOnce sync.Once
 }
@@ -86,8 +86,8 @@ func (r *runState) noteErr(err error) {
 	r.firstErr.CompareAndSwap(nil, &err)
 }
 
-// onConsume is called by every recorder; it closes reached once the
-// deliveries reach the target, so the drain waits on a channel, not a poll.
+// onConsume is called by every recorder for each message new to its group;
+// it closes reached once those reach the target, so the drain waits on a channel, not a poll.
 func (r *runState) onConsume() {
 	if r.consumed.Add(1) >= r.target.Load() {
 		r.reachedOnce.Do(func() { close(r.reached) })
@@ -246,13 +246,14 @@ type consumerSet struct {
 
 func (s *consumerSet) start(ctx context.Context, r *runState, cfg Config) error {
 	for g := 0; g < cfg.Groups; g++ {
+		ledger := newGroupLedger()
 		for m := 0; m < cfg.Consumers; m++ {
 			c, err := r.w.newConsumer(ctx, g, m)
 			if err != nil {
 				return fmt.Errorf("opening consumer %d of group %d: %w", m, g, err)
 			}
 			s.opened = append(s.opened, c)
-			rec := newRecorder(g, r.codec, r.now, r.onConsume)
+			rec := newRecorder(ledger, r.codec, r.now, r.onConsume)
 			s.recorders = append(s.recorders, rec)
 			s.wg.Add(1)
 			go func() {

@@ -156,36 +156,25 @@ func (w *sqsWorkload) newConsumer(ctx context.Context, group, member int) (consu
 	return &sqsConsumer{w: w, queues: queuesOf(member, w.cfg.Consumers, w.cfg.Queues)}, nil
 }
 
-// run long-polls each of its queues on its own goroutine and hands the
-// bodies to the one goroutine that owns the recorder.
+// run long-polls each of its queues and records every body.
 func (c *sqsConsumer) run(ctx context.Context, rec *Recorder) error {
-	bodies := make(chan []string, len(c.queues))
-	errs := make(chan error, len(c.queues))
-	var wg sync.WaitGroup
+	sources := make([]source[[]types.Message], 0, len(c.queues))
 	for _, q := range c.queues {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.poll(ctx, c.w.urls[q], bodies); err != nil && ctx.Err() == nil {
-				errs <- err
-			}
-		}()
+		sources = append(sources, func(ctx context.Context, emit func([]types.Message) bool) error {
+			return c.poll(ctx, c.w.urls[q], emit)
+		})
 	}
-	go func() { wg.Wait(); close(bodies) }()
-	for batch := range bodies {
-		for _, b := range batch {
-			rec.Record([]byte(b))
+	return consumeSources(ctx, len(c.queues), sources, func(batch []types.Message) error {
+		for _, m := range batch {
+			rec.RecordString(aws.ToString(m.Body))
 		}
-	}
-	select {
-	case err := <-errs:
-		return err
-	default:
 		return nil
-	}
+	})
 }
 
-func (c *sqsConsumer) poll(ctx context.Context, url string, bodies chan<- []string) error {
+// poll receives batches from one queue, hands each to emit and then deletes
+// it.
+func (c *sqsConsumer) poll(ctx context.Context, url string, emit func([]types.Message) bool) error {
 	maxMessages := int32(min(sqsMaxBatch, c.w.cfg.Prefetch))
 	for ctx.Err() == nil {
 		out, err := c.w.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
@@ -197,19 +186,23 @@ func (c *sqsConsumer) poll(ctx context.Context, url string, bodies chan<- []stri
 		if len(out.Messages) == 0 {
 			continue
 		}
-		batch := make([]string, 0, len(out.Messages))
 		entries := make([]types.DeleteMessageBatchRequestEntry, 0, len(out.Messages))
 		for i, m := range out.Messages {
-			batch = append(batch, aws.ToString(m.Body))
 			entries = append(entries, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
 		}
-		select {
-		case bodies <- batch:
-		case <-ctx.Done():
+		if !emit(out.Messages) {
 			return nil
 		}
-		if _, err := c.w.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil {
+		deleted, err := c.w.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+		if err != nil {
 			return fmt.Errorf("DeleteMessageBatch: %w", err)
+		}
+		// A batch call succeeds even when entries fail; an undeleted message
+		// would come back as a duplicate after its visibility timeout.
+		if len(deleted.Failed) > 0 {
+			f := deleted.Failed[0]
+			return fmt.Errorf("DeleteMessageBatch: %d of %d entries failed, first: %s %s",
+				len(deleted.Failed), len(entries), aws.ToString(f.Code), aws.ToString(f.Message))
 		}
 	}
 	return nil

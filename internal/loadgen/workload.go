@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -72,4 +73,65 @@ func queuesOf(member, members, queues int) []int {
 // starting at a different queue per producer.
 func queueFor(producer int, seq int64, queues int) int {
 	return int((int64(producer) + seq) % int64(queues))
+}
+
+// A source delivers one queue's messages to emit until ctx ends or emit
+// reports false (the consumer has stopped), then returns.
+type source[T any] func(ctx context.Context, emit func(T) bool) error
+
+// consumeSources hands every item of every source to handle, always on the
+// calling goroutine: a consumer's Recorder belongs to one goroutine. A single
+// source runs inline; several run on goroutines of their own and meet in a
+// channel of the given buffer. It returns when ctx ends or every source has
+// returned, or with the first error of a source or of handle.
+func consumeSources[T any](ctx context.Context, buffer int, sources []source[T], handle func(T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if len(sources) == 1 {
+		var handleErr error
+		err := sources[0](ctx, func(v T) bool {
+			handleErr = handle(v)
+			return handleErr == nil && ctx.Err() == nil
+		})
+		return errors.Join(err, handleErr)
+	}
+	items := make(chan T, buffer)
+	ended := make(chan error, len(sources))
+	emit := func(v T) bool {
+		select {
+		case items <- v:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for _, src := range sources {
+		go func() { ended <- src(ctx, emit) }()
+	}
+	for running := len(sources); running > 0; {
+		select {
+		case v := <-items:
+			if err := handle(v); err != nil {
+				return err
+			}
+		case err := <-ended:
+			if err != nil {
+				return err
+			}
+			running--
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	// Every source has returned: hand on what they left in the channel.
+	for {
+		select {
+		case v := <-items:
+			if err := handle(v); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
 }
