@@ -270,3 +270,29 @@ func BenchmarkDecodeUncompressed(b *testing.B) {
 		dst, _ = Decode(buf, dst[:0])
 	}
 }
+
+// TestDecoderReuseAfterError decodes a damaged batch and then a good one
+// with the same Decoder for every codec: codec state reused across calls
+// must not carry an error or stale data from one batch to the next.
+func TestDecoderReuseAfterError(t *testing.T) {
+	var d Decoder
+	defer d.Close()
+	for _, c := range []Compression{Gzip, Snappy, LZ4, Zstd} {
+		good, err := Append(nil, 7, sampleRecords(), EncodeOptions{Compression: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		records := bytes.Clone(good[HeaderSize:])
+		records = records[:len(records)/2] // truncated compressed block
+		if _, err := d.Decode(rewrap(good, int16(c), records), nil); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("%v: truncated block: %v", c, err)
+		}
+		want, _ := Decode(good, nil)
+		for range 2 {
+			got, err := d.Decode(good, nil)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%v: reused decoder: %v", c, err)
+			}
+		}
+	}
+}

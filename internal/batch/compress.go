@@ -58,26 +58,42 @@ func compress(dst, plain []byte, c Compression) ([]byte, error) {
 }
 
 // decompress returns the records block of a batch, at most limit bytes.
+// Every codec stops once limit is passed, before producing the rest.
 func (d *Decoder) decompress(src []byte, c Compression, limit int) ([]byte, error) {
+	d.src.Reset(src)
+	defer d.src.Reset(nil) // do not pin the caller's batch in a pooled Decoder
 	switch c {
 	case Gzip:
-		r, err := gzip.NewReader(bytes.NewReader(src))
-		if err != nil {
+		if d.gzip == nil {
+			d.gzip = new(gzip.Reader)
+		}
+		if err := d.gzip.Reset(&d.src); err != nil {
 			return nil, fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
 		}
-		return readLimited(r, limit, "gzip")
+		return readLimited(d.gzip, limit, "gzip")
 	case Snappy:
 		if bytes.HasPrefix(src, xerialMagic) {
 			return decodeXerial(src, limit)
 		}
 		return decodeSnappyBlock(nil, src, limit)
 	case LZ4:
-		return readLimited(lz4.NewReader(bytes.NewReader(src)), limit, "lz4")
+		if d.lz4 == nil {
+			d.lz4 = lz4.NewReader(nil)
+		}
+		d.lz4.Reset(&d.src)
+		out, err := readLimited(d.lz4, limit, "lz4")
+		// Hand the frame's block buffers (megabytes, sized by the
+		// frame header) back to lz4's pool on every path: the reader
+		// only returns them itself after a clean end of stream.
+		d.lz4.Reset(nil)
+		return out, err
 	case Zstd:
 		if d.zstd == nil || d.zstdLimit != limit {
 			if d.zstd != nil {
 				d.zstd.Close()
 			}
+			// WithDecoderMaxMemory also caps the window and is checked
+			// block by block while decoding.
 			zd, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
 				zstd.WithDecoderMaxMemory(uint64(limit)), zstd.WithDecoderLowmem(true))
 			if err != nil {
@@ -86,14 +102,11 @@ func (d *Decoder) decompress(src []byte, c Compression, limit int) ([]byte, erro
 			d.zstd, d.zstdLimit = zd, limit
 		}
 		out, err := d.zstd.DecodeAll(src, nil)
-		if errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
 			return nil, fmt.Errorf("%w: zstd block over %d bytes", ErrTooLarge, limit)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
-		}
-		if len(out) > limit {
-			return nil, fmt.Errorf("%w: zstd block over %d bytes", ErrTooLarge, limit)
 		}
 		return out, nil
 	}

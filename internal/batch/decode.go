@@ -1,10 +1,13 @@
 package batch
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 // minRecordSize is the smallest encoded record: a one-byte length and six
@@ -21,6 +24,9 @@ type Decoder struct {
 	// 0 means DefaultMaxDecompressed.
 	MaxDecompressed int
 
+	src       bytes.Reader // the compressed block, for the streaming codecs
+	gzip      *gzip.Reader
+	lz4       *lz4.Reader
 	zstd      *zstd.Decoder
 	zstdLimit int
 }
