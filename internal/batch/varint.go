@@ -14,8 +14,6 @@ func appendVarlong(dst []byte, v int64) []byte {
 	return append(dst, byte(u))
 }
 
-func appendVarint(dst []byte, v int32) []byte { return appendVarlong(dst, int64(v)) }
-
 // varlongSize is the encoded size of v.
 func varlongSize(v int64) int {
 	u := uint64(v<<1) ^ uint64(v>>63)
