@@ -60,23 +60,33 @@ func (l *Log) Append(recs []batch.Record) (Appended, error) {
 		return Appended{}, ErrEmpty
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err := l.waitWritableLocked(); err != nil {
-		l.mu.Unlock()
 		return Appended{}, err
 	}
-	var err error
-	l.scratch, err = batch.Append(l.scratch[:0], l.next, recs, batch.EncodeOptions{
+	// Encode straight into the active segment's pending buffer, with the
+	// offsets and leader epoch (0) the log stores.
+	active := l.segments[len(l.segments)-1]
+	start := len(active.pending)
+	buf, err := batch.Append(active.pending, l.next, recs, batch.EncodeOptions{
 		ProducerID: batch.NoProducer, ProducerEpoch: -1, BaseSequence: -1,
 		ZeroTimestamp: l.opts.Now().UnixMilli(),
 	})
 	if err != nil {
-		l.mu.Unlock()
 		return Appended{}, fmt.Errorf("storage: encode batch: %w", err)
 	}
-	h, _ := batch.ParseHeader(l.scratch)
-	a, err := l.storeLocked(l.scratch, h)
-	l.mu.Unlock()
-	return a, err
+	raw := buf[start:]
+	h, _ := batch.ParseHeader(raw)
+	seg, err := l.placeLocked(int64(len(raw)), h.LastOffsetDelta)
+	if err != nil {
+		return Appended{}, err
+	}
+	if seg == active {
+		seg.pending = buf
+	} else { // the batch opens a new segment; active.pending keeps its old length
+		seg.pending = append(seg.pending, raw...)
+	}
+	return l.commitLocked(seg, h, int64(len(raw)))
 }
 
 // AppendBatch stores a complete v2 batch from a Kafka producer, compressed or
@@ -90,35 +100,43 @@ func (l *Log) AppendBatch(raw []byte) (Appended, error) {
 		return Appended{}, err
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err := l.waitWritableLocked(); err != nil {
-		l.mu.Unlock()
 		return Appended{}, err
 	}
-	a, err := l.storeLocked(raw, h)
-	l.mu.Unlock()
-	return a, err
+	seg, err := l.placeLocked(int64(len(raw)), h.LastOffsetDelta)
+	if err != nil {
+		return Appended{}, err
+	}
+	start := len(seg.pending)
+	seg.pending = append(seg.pending, raw...)
+	stored := seg.pending[start:]
+	batch.SetBaseOffset(stored, l.next)
+	binary.BigEndian.PutUint32(stored[12:16], 0) // leader epoch; recovery expects 0
+	return l.commitLocked(seg, h, int64(len(raw)))
 }
 
+// validateBatch checks a producer's batch: Decode verifies its length and
+// CRC and decodes every record, and the offsets must run base, base+1, ...
 func (l *Log) validateBatch(raw []byte) (batch.BatchHeader, error) {
-	h, err := batch.Verify(raw)
-	if err != nil {
-		return h, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+	d := l.decoders.Get().(*decoderState)
+	defer func() {
+		clear(d.recs) // do not pin the caller's buffer
+		l.decoders.Put(d)
+	}()
+	var err error
+	if d.recs, err = d.dec.Decode(raw, d.recs[:0]); err != nil {
+		return batch.BatchHeader{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
 	}
+	h, _ := batch.ParseHeader(raw) // cannot fail once Decode succeeded
 	if h.RecordCount == 0 || int64(h.LastOffsetDelta) != int64(h.RecordCount)-1 {
 		return h, fmt.Errorf("%w: %d records with last offset delta %d", ErrInvalidBatch, h.RecordCount, h.LastOffsetDelta)
-	}
-	d := l.decoders.Get().(*decoderState)
-	defer l.decoders.Put(d)
-	d.recs, err = d.dec.Decode(raw, d.recs[:0])
-	if err != nil {
-		return h, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
 	}
 	for i := range d.recs {
 		if d.recs[i].Offset != h.BaseOffset+int64(i) {
 			return h, fmt.Errorf("%w: record %d has offset delta %d", ErrInvalidBatch, i, d.recs[i].Offset-h.BaseOffset)
 		}
 	}
-	clear(d.recs) // do not pin the caller's buffer
 	return h, nil
 }
 
@@ -139,23 +157,22 @@ func (l *Log) waitWritableLocked() error {
 	}
 }
 
-// storeLocked assigns offsets to the encoded batch raw, copies it into the
-// active segment's pending buffer and indexes it.
-func (l *Log) storeLocked(raw []byte, h batch.BatchHeader) (Appended, error) {
-	n := int64(len(raw))
+// placeLocked returns the segment for the next batch, of n bytes and with
+// last offset delta lastDelta: the active one, or a new one if the active
+// one is full.
+func (l *Log) placeLocked(n int64, lastDelta int32) (*segment, error) {
 	seg := l.segments[len(l.segments)-1]
-	lastRel := l.next - seg.base + int64(h.LastOffsetDelta)
+	lastRel := l.next - seg.base + int64(lastDelta)
 	if seg.size > 0 && (seg.size+n > l.opts.SegmentBytes || lastRel > math.MaxUint32) {
-		var err error
-		if seg, err = l.rollLocked(); err != nil {
-			return Appended{}, err
-		}
+		return l.rollLocked()
 	}
-	start := len(seg.pending)
-	seg.pending = append(seg.pending, raw...)
-	stored := seg.pending[start:]
-	batch.SetBaseOffset(stored, l.next)
-	binary.BigEndian.PutUint32(stored[12:16], 0) // leader epoch; recovery expects 0
+	return seg, nil
+}
+
+// commitLocked takes the batch of n bytes just added to the end of
+// seg.pending, with header h, at offset l.next: it indexes it, advances the
+// log and hands it to the flusher.
+func (l *Log) commitLocked(seg *segment, h batch.BatchHeader, n int64) (Appended, error) {
 	h.BaseOffset = l.next
 	seg.noteBatch(h, seg.size, n, l.opts.IndexIntervalBytes)
 	base := l.next

@@ -45,7 +45,7 @@ func returnBuffersLocked(jobs []flushJob) {
 }
 
 // persist writes jobs to their files. With syncData every written file is
-// fsynced; sealed segments are always fsynced, trimmed to their size and
+// fsynced; sealed segments are always trimmed to their size, fsynced and
 // given index files, and new files get their directory entry fsynced.
 func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 	var written int64
@@ -56,7 +56,8 @@ func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 			}
 			written += int64(len(j.data))
 		}
-		if (syncData && len(j.data) > 0) || j.seal {
+		// A sealed segment is fsynced by finalize, after its trim.
+		if syncData && len(j.data) > 0 && !j.seal {
 			if err := j.seg.file.Sync(); err != nil {
 				return written, fmt.Errorf("fsync %s: %w", j.seg.path, err)
 			}

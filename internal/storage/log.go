@@ -33,7 +33,6 @@ type Log struct {
 	pendingBytes int
 	unsynced     int64 // bytes written but not fsynced (SyncInterval)
 	changed      chan struct{}
-	scratch      []byte
 	flushJobs    []flushJob
 	stats        struct{ appends, records, bytes, syncs int64 }
 

@@ -106,8 +106,11 @@ func (l *Log) ReadRecords(from int64, maxBytes int, dst []batch.Record) ([]batch
 	defer l.decoders.Put(d)
 	for len(raw) > 0 {
 		h, err := batch.ParseHeader(raw)
-		if err != nil || h.Size() > len(raw) {
-			return dst, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		if err == nil && h.Size() > len(raw) {
+			err = batch.ErrShort
+		}
+		if err != nil {
+			return dst, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 		one := raw[:h.Size()]
 		raw = raw[h.Size():]
