@@ -96,7 +96,9 @@ func readBatches(s *segment, pos, limit int64, maxBytes int) ([]byte, error) {
 
 // ReadRecords is Read followed by decoding: it appends the records at or
 // after from to dst. Every batch's CRC is checked; a corrupt batch yields
-// ErrCorrupt and none of its records.
+// ErrCorrupt and none of its records. The records' keys, values and headers
+// point into memory allocated for this call and never reused, so callers
+// may keep and hand them on without copying.
 func (l *Log) ReadRecords(from int64, maxBytes int, dst []batch.Record) ([]batch.Record, error) {
 	raw, err := l.Read(from, maxBytes)
 	if err != nil || raw == nil {
