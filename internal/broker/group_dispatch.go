@@ -158,7 +158,6 @@ func (gp *groupPart) nextRecord() (batch.Record, bool, error) {
 }
 
 func (gp *groupPart) deliverLocked(rec batch.Record, opts ReceiveOptions, now time.Time) Delivered {
-	rec = copyRecord(rec)
 	count := int(gp.counts[rec.Offset]) + 1
 	delete(gp.counts, rec.Offset)
 	d := &Delivery{
@@ -193,23 +192,4 @@ func msOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixMilli()
-}
-
-// copyRecord detaches a record from the read buffer it was decoded into.
-func copyRecord(r batch.Record) batch.Record {
-	r.Key = cloneBytes(r.Key)
-	r.Value = cloneBytes(r.Value)
-	hs := make([]batch.Header, len(r.Headers))
-	for i, h := range r.Headers {
-		hs[i] = batch.Header{Key: h.Key, Value: cloneBytes(h.Value)}
-	}
-	r.Headers = hs
-	return r
-}
-
-func cloneBytes(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append([]byte(nil), b...)
 }
