@@ -16,3 +16,6 @@ func NewWithFrontends(cfg config.Config, logger *slog.Logger, constructors map[s
 // Core exposes the running broker so that tests can drive it directly and
 // watch the effect on /metrics.
 func (s *Server) Core() *broker.Broker { return s.core.Load() }
+
+// Built reports whether the protocol's front-end is in the production table.
+func Built(protocol string) bool { _, ok := builtFrontends()[protocol]; return ok }

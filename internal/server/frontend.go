@@ -63,10 +63,11 @@ func protocolListeners(cfg config.Config) []protocolListener {
 	}
 }
 
-// builtFrontends maps a protocol to its front-end constructor. It is empty
-// because no front-end is built yet; each one adds its line here when it
-// lands (for example "amqp": amqp.NewFrontend). A configured listener with no
-// entry is logged and not started.
+// builtFrontends maps a protocol to its front-end constructor. A configured
+// listener with no entry is logged and not started.
 func builtFrontends() map[string]NewFrontend {
-	return map[string]NewFrontend{}
+	return map[string]NewFrontend{
+		// One entry per built front-end, each adapting FrontendDeps to the
+		// package's own constructor (front-ends do not import this package).
+	}
 }
