@@ -12,10 +12,10 @@
 //	00000000000000000000.timeindex  time index of a sealed segment
 //	meta                            durable start offset
 //
-// Segments are preallocated to SegmentBytes (fallocate, or a sparse
-// truncate where unsupported), so the tail of the active segment reads as
-// zeros; recovery treats the first header that does not parse (magic 0) as
-// the end. A segment rolls when the next batch would pass SegmentBytes; the
+// Segments are preallocated ahead of their data (fallocate, or a sparse
+// truncate where unsupported), starting at 1 MiB and doubling up to
+// SegmentBytes, so the tail of the active segment reads as zeros;
+// recovery treats the first header that does not parse (magic 0) as the end. A segment rolls when the next batch would pass SegmentBytes; the
 // sealed file is fsynced, trimmed to its data, and then gets its index
 // files, each written to a temporary file, fsynced and renamed.
 //

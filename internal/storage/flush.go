@@ -51,6 +51,9 @@ func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 	var written int64
 	for _, j := range jobs {
 		if len(j.data) > 0 {
+			if err := l.growAllocation(j.seg, j.end); err != nil {
+				return written, err
+			}
 			if _, err := j.seg.file.WriteAt(j.data, j.pos); err != nil {
 				return written, fmt.Errorf("write %s: %w", j.seg.path, err)
 			}

@@ -209,16 +209,17 @@ func (l *Log) closeSegments(bases []int64) []*segment {
 }
 
 // prepareTail cuts the tail segment after its last good batch, zero-fills
-// the rest by preallocating it again, and makes that durable before any new
-// append can land next to stale bytes.
+// what follows by preallocating again, and makes that durable before any new
+// append can land next to stale bytes. A clean tail keeps its allocation:
+// everything past its data already reads as zeros.
 func (l *Log) prepareTail(s *segment, res scanResult, fileSize int64) error {
-	if !res.clean || fileSize < l.opts.SegmentBytes {
-		if !res.clean {
-			if err := s.file.Truncate(res.validSize); err != nil {
-				return fmt.Errorf("storage: cut torn tail of %s: %w", s.path, err)
-			}
+	s.allocated = fileSize
+	if !res.clean {
+		if err := s.file.Truncate(res.validSize); err != nil {
+			return fmt.Errorf("storage: cut torn tail of %s: %w", s.path, err)
 		}
-		if err := preallocate(s.file, max(l.opts.SegmentBytes, res.validSize)); err != nil {
+		s.allocated = max(l.initialAllocation(), res.validSize)
+		if err := preallocate(s.file, s.allocated); err != nil {
 			return fmt.Errorf("storage: preallocate %s: %w", s.path, err)
 		}
 		if err := s.file.Sync(); err != nil {
@@ -230,17 +231,42 @@ func (l *Log) prepareTail(s *segment, res scanResult, fileSize int64) error {
 	return nil
 }
 
+// initialAllocation is what a new segment reserves. Segments grow by
+// doubling up to SegmentBytes (see growAllocation), so a thousand idle
+// queues cost a thousand small files, not a thousand full segments.
+func (l *Log) initialAllocation() int64 { return min(l.opts.SegmentBytes, initialSegmentAllocation) }
+
+const initialSegmentAllocation = 1 << 20
+
+// growAllocation reserves room for the segment's bytes up to end before
+// they are written: double the allocation, capped at SegmentBytes but never
+// below end. Only the flusher calls it. The size change costs one inode
+// update in the next fdatasync, a handful of times per segment.
+func (l *Log) growAllocation(s *segment, end int64) error {
+	if end <= s.allocated {
+		return nil
+	}
+	size := max(end, min(l.opts.SegmentBytes, 2*s.allocated))
+	if err := preallocate(s.file, size); err != nil {
+		return fmt.Errorf("preallocate %s: %w", s.path, err)
+	}
+	s.allocated = size
+	return nil
+}
+
 func (l *Log) createSegment(base int64) (*segment, error) {
 	path := segmentName(l.dir, base, ".log")
 	f, err := l.opts.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("storage: create segment: %w", err)
 	}
-	if err := preallocate(f, l.opts.SegmentBytes); err != nil {
+	if err := preallocate(f, l.initialAllocation()); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("storage: preallocate %s: %w", path, err)
 	}
-	return newSegment(l.dir, base, f), nil
+	seg := newSegment(l.dir, base, f)
+	seg.allocated = l.initialAllocation()
+	return seg, nil
 }
 
 // preallocate reserves the segment's blocks up front so appends do not

@@ -29,10 +29,13 @@ type segment struct {
 
 	size    int64 // mu: bytes assigned to this segment, pending included
 	written int64 // bytes handed to the file; the flusher's cursor
-	visible int64 // mu: bytes readers may see
-	end     int64 // mu: offset after the last batch assigned
-	maxTS   int64 // mu: largest batch timestamp; math.MinInt64 when empty
-	entries []indexEntry
+	// allocated is the file's reserved size (flusher only); the bytes past
+	// the data read as zeros, which recovery takes as the end.
+	allocated int64
+	visible   int64 // mu: bytes readers may see
+	end       int64 // mu: offset after the last batch assigned
+	maxTS     int64 // mu: largest batch timestamp; math.MinInt64 when empty
+	entries   []indexEntry
 
 	lastBatchPos int64 // mu: position of the last batch, for the seal entry
 	lastBatchRel uint32
