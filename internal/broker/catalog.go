@@ -116,6 +116,10 @@ func (b *Broker) DeclareStream(name string, cfg StreamConfig) (StreamInfo, bool,
 		g := b.attachGroup(s, decl)
 		s.own = g
 		seq = b.logCatalog(catalogChange{Op: "create-group", Group: &decl})
+		if err := s.trackQueueBytes(); err != nil { // a new log: nothing to read
+			b.mu.Unlock()
+			return StreamInfo{}, false, err
+		}
 	}
 	b.mu.Unlock()
 	return StreamInfo{Name: name, Config: cfg}, true, b.commit(seq)

@@ -444,6 +444,13 @@ func (gp *groupPart) purgeLocked(from, to int64) int64 {
 	slices.Sort(keep)
 	n := gp.settled.settleAllBut(from, to, keep)
 	gp.floor = gp.settled.advance(gp.floor)
+	if gp.bytes != nil {
+		for off := range gp.bytes.sizes {
+			if off >= from && off < to && gp.pending[off] == nil && !gp.limbo[off] {
+				gp.bytes.remove(off)
+			}
+		}
+	}
 	for off := range gp.counts {
 		if off < to && gp.pending[off] == nil {
 			delete(gp.counts, off)

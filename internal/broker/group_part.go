@@ -51,6 +51,8 @@ type groupPart struct {
 	lookahead []batch.Record
 	delta     []byte
 	deltaOps  int
+	// bytes counts unsettled body bytes; nil unless the queue has MaxLengthBytes.
+	bytes *byteBacklog
 }
 
 func newGroupPart(g *group, p *partition, start int64, c clock.Clock) *groupPart {
@@ -71,6 +73,7 @@ type deadLetterWork struct {
 	part   *groupPart
 	offset int64
 	count  int
+	size   int32 // body bytes taken off a byte-limited backlog by drop-head
 	reason string
 	record *batch.Record // nil until read
 }
@@ -100,6 +103,9 @@ func (gp *groupPart) settleLocked(off int64) {
 	gp.settled.add(off)
 	gp.floor = gp.settled.advance(gp.floor)
 	delete(gp.counts, off)
+	if gp.bytes != nil {
+		gp.bytes.remove(off)
+	}
 	gp.logOp(deltaOp{op: opSettle, offset: off})
 }
 

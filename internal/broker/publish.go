@@ -250,34 +250,47 @@ func (b *Broker) appendToPartition(s *stream, partition int32, msgs []Message, n
 	return Receipt{Routed: 1, Base: a.Base, Partition: partition, appended: []storage.Appended{a}}, nil
 }
 
-// append enforces a queue's max length around the append it guards and
-// returns the records that drop-head pushed out, for the caller to
-// dead-letter once the lock is released.
+// append enforces a queue's max length (records and body bytes) around the
+// append it guards and returns the records that drop-head pushed out, for
+// the caller to dead-letter once the lock is released.
 func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetterWork, error) {
 	s := p.stream
-	if s.own == nil || s.cfg.MaxLength <= 0 {
+	if s.own == nil || s.cfg.MaxLength <= 0 && s.cfg.MaxLengthBytes <= 0 {
 		a, err := p.log.Append(recs)
 		return a, nil, mapStorageErr(err)
 	}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	gp := s.own.parts[p.index]
+	bodies := make([]int, len(recs))
+	var size int64
+	for i := range recs {
+		bodies[i] = len(recs[i].Value)
+		size += int64(bodies[i])
+	}
 	// Count what has been written, not only what is durable: appends still
 	// waiting for their fsync already occupy the queue.
 	end := max(p.written, p.log.EndOffset())
 	var dropped []*deadLetterWork
-	if over := gp.backlog(end) + int64(len(recs)) - s.cfg.MaxLength; over > 0 {
+	gp.mu.Lock()
+	overRecords, overBytes := gp.overLimitLocked(s.cfg, end, len(recs), size)
+	if overRecords > 0 || overBytes > 0 {
 		if s.cfg.Overflow == OverflowRejectPublish {
+			gp.mu.Unlock()
 			return storage.Appended{}, nil, ErrQueueFull
 		}
-		dropped = gp.dropHead(over, end)
+		dropped = gp.dropHeadLocked(overRecords, overBytes, end)
 	}
+	gp.mu.Unlock()
 	a, err := p.log.Append(recs)
 	if err != nil {
 		gp.unmarkLimbo(dropped) // nothing was added, so nothing needs to go
 		return a, nil, mapStorageErr(err)
 	}
 	p.written = a.End
+	if gp.bytes != nil {
+		gp.noteAppended(a.Base, bodies)
+	}
 	return a, dropped, nil
 }
 
@@ -325,14 +338,9 @@ func murmur2(data []byte) uint32 {
 	return h
 }
 
-// backlog counts records below end not yet settled: ready, delayed and in
-// flight. Records being dead-lettered are on their way out and not counted.
-func (gp *groupPart) backlog(end int64) int64 {
-	gp.mu.Lock()
-	defer gp.mu.Unlock()
-	return gp.backlogLocked(end)
-}
-
+// backlogLocked counts records below end not yet settled: ready, delayed
+// and in flight. Records being dead-lettered are on their way out and not
+// counted.
 func (gp *groupPart) backlogLocked(end int64) int64 {
 	if end <= gp.floor {
 		return 0
@@ -340,18 +348,23 @@ func (gp *groupPart) backlogLocked(end int64) int64 {
 	return end - gp.floor - gp.settled.countFrom(gp.floor) - int64(len(gp.limbo))
 }
 
-// dropHead marks the n oldest records that are not in flight for
-// dead-lettering with reason maxlen (RabbitMQ's drop-head overflow).
-func (gp *groupPart) dropHead(n, end int64) []*deadLetterWork {
-	gp.mu.Lock()
-	defer gp.mu.Unlock()
+// dropHeadLocked marks the oldest records that are not in flight for
+// dead-lettering with reason maxlen (RabbitMQ's drop-head overflow) until
+// at least records records and bytes body bytes are gone.
+func (gp *groupPart) dropHeadLocked(records, bytes, end int64) []*deadLetterWork {
 	var work []*deadLetterWork
+	var freed int64
 	gp.settled.forEachGap(gp.floor, end, func(off int64) bool {
 		if gp.pending[off] == nil && !gp.limbo[off] {
 			gp.limbo[off] = true
-			work = append(work, &deadLetterWork{part: gp, offset: off, reason: ReasonMaxLength})
+			w := &deadLetterWork{part: gp, offset: off, reason: ReasonMaxLength}
+			if gp.bytes != nil {
+				w.size = gp.bytes.remove(off)
+				freed += int64(w.size)
+			}
+			work = append(work, w)
 		}
-		return int64(len(work)) < n
+		return int64(len(work)) < records || freed < bytes
 	})
 	return work
 }
@@ -361,5 +374,8 @@ func (gp *groupPart) unmarkLimbo(work []*deadLetterWork) {
 	defer gp.mu.Unlock()
 	for _, w := range work {
 		delete(gp.limbo, w.offset)
+		if gp.bytes != nil && w.size > 0 {
+			gp.bytes.add(w.offset, int(w.size))
+		}
 	}
 }
