@@ -102,6 +102,7 @@ func (b *Broker) DeclareStream(name string, cfg StreamConfig) (StreamInfo, bool,
 		if !s.cfg.equivalent(cfg) {
 			return StreamInfo{Name: name, Config: s.cfg}, false, ErrExists
 		}
+		s.touch(b.now())
 		return StreamInfo{Name: name, Config: s.cfg}, false, nil
 	}
 	s, err := b.openStream(name, cfg)
@@ -121,6 +122,7 @@ func (b *Broker) DeclareStream(name string, cfg StreamConfig) (StreamInfo, bool,
 			return StreamInfo{}, false, err
 		}
 	}
+	b.armExpiry(s)
 	b.mu.Unlock()
 	return StreamInfo{Name: name, Config: cfg}, true, b.commit(seq)
 }
@@ -197,14 +199,19 @@ func (b *Broker) Streams() []StreamInfo {
 }
 
 // DeleteStream removes a stream, its groups, its bindings and its data.
-func (b *Broker) DeleteStream(name string) error {
+func (b *Broker) DeleteStream(name string) error { return b.deleteStream(name, nil) }
+
+// deleteStream deletes name if it is only (any stream when only is nil), so
+// a timer of a deleted stream cannot delete a new one of the same name.
+func (b *Broker) deleteStream(name string, only *stream) error {
 	b.mu.Lock()
 	s, ok := b.streams[name]
-	if !ok {
+	if !ok || only != nil && s != only {
 		b.mu.Unlock()
 		return &NotFoundError{"stream", name}
 	}
 	delete(b.streams, name)
+	s.stopExpiry()
 	for _, g := range s.groupList() {
 		delete(b.groupIDs, g.id)
 		g.close()

@@ -40,7 +40,11 @@ type GroupConfig struct {
 // StreamConfig configures a stream when it is declared.
 type StreamConfig struct {
 	Kind       StreamKind `json:"kind"`
-	Partitions int        `json:"partitions"` // 0 means 1; queues have exactly 1
+	Partitions int        `json:"partitions"` // 0 means 1; queues have MaxPriority+1
+	// MaxPriority makes a queue a priority queue (x-max-priority): one
+	// partition per level 0..MaxPriority, and receives drain higher levels
+	// first. A message's level is its priority header, capped here.
+	MaxPriority int `json:"max_priority,omitempty"`
 	// Durable streams survive a restart; others are deleted when the broker starts.
 	Durable bool `json:"durable"`
 	// Owner, when set, names the connection that owns an exclusive queue;
@@ -55,6 +59,10 @@ type StreamConfig struct {
 	MaxLength      int64    `json:"max_length,omitempty"`
 	MaxLengthBytes int64    `json:"max_length_bytes,omitempty"`
 	Overflow       Overflow `json:"overflow,omitempty"`
+
+	// Expires deletes the stream once it has gone this long without a
+	// consumer, a receive or a redeclaration (x-expires); 0 keeps it.
+	Expires time.Duration `json:"expires,omitempty"`
 
 	// DedupWindow drops a second message with the same message-id header
 	// arriving within the window; 0 turns dedup off.
@@ -71,6 +79,9 @@ type StreamConfig struct {
 func (c StreamConfig) normalized() StreamConfig {
 	if c.Partitions <= 0 || c.Kind == KindQueue {
 		c.Partitions = 1
+	}
+	if c.Kind == KindQueue && c.MaxPriority > 0 {
+		c.Partitions = c.MaxPriority + 1
 	}
 	if c.Kind == KindQueue {
 		c.Group.Kind = GroupShared
@@ -97,13 +108,17 @@ func (c StreamConfig) validate() error {
 		return &InvalidArgumentError{"kind", "unknown stream kind"}
 	case c.Partitions > 10000:
 		return &InvalidArgumentError{"partitions", "at most 10000"}
+	case c.MaxPriority < 0 || c.MaxPriority > MaxPriorityLevel:
+		return &InvalidArgumentError{"max priority", "must be between 0 and 255"}
+	case c.MaxPriority > 0 && c.Kind != KindQueue:
+		return &InvalidArgumentError{"max priority", "only queues have priorities"}
 	case c.MaxLength < 0 || c.MaxLengthBytes < 0:
 		return &InvalidArgumentError{"max length", "must not be negative"}
 	case c.Overflow != "" && c.Overflow != OverflowDropHead && c.Overflow != OverflowRejectPublish:
 		return &InvalidArgumentError{"overflow", "must be drop-head or reject-publish"}
 	case c.Group.DeliveryLimit < 0:
 		return &InvalidArgumentError{"delivery limit", "must not be negative"}
-	case c.Group.MessageTTL < 0 || c.DedupWindow < 0 || c.RetentionAge < 0:
+	case c.Group.MessageTTL < 0 || c.DedupWindow < 0 || c.RetentionAge < 0 || c.Expires < 0:
 		return &InvalidArgumentError{"duration", "must not be negative"}
 	}
 	return nil

@@ -121,6 +121,7 @@ func (h Group) Receive(ctx context.Context, opts ReceiveOptions) ([]Delivered, e
 	if max <= 0 {
 		max = 1
 	}
+	g.stream.touch(g.b.now())
 	for {
 		if g.isClosed() {
 			return nil, ErrClosed
@@ -163,10 +164,14 @@ func (g *group) receiveOnce(opts ReceiveOptions, max int) ([]Delivered, []<-chan
 	start := g.rr
 	g.rr = (g.rr + 1) % len(g.parts)
 	g.mu.Unlock()
+	priority := g.stream.cfg.MaxPriority > 0
 	now := g.b.now()
 	var err error
 	for i := 0; i < len(g.parts) && len(out) < max; i++ {
 		gp := g.parts[(start+i)%len(g.parts)]
+		if priority { // highest level first, every time
+			gp = g.parts[len(g.parts)-1-i]
+		}
 		changed = append(changed, gp.p.log.Changed())
 		gp.mu.Lock()
 		var got []Delivered
@@ -364,6 +369,7 @@ func (h Group) RemoveConsumer(consumer string) {
 	}
 	empty := len(g.consumers) == 0 && g.hadConsumer
 	g.mu.Unlock()
+	g.stream.touch(g.b.now()) // the idle period of x-expires starts now
 	h.ReleaseConsumer(consumer)
 	g.signal()
 	if empty && g.stream.own == g && g.stream.cfg.AutoDelete {

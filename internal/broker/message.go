@@ -34,6 +34,9 @@ const (
 	HeaderCorrelationID = "correlation-id" // request/reply
 	HeaderReplyTo       = "reply-to"       // request/reply
 	HeaderContentType   = "content-type"
+	// HeaderPriority is a message's priority, a decimal 0-255 (AMQP
+	// priority); priority queues store each level in its own partition.
+	HeaderPriority = "priority"
 
 	// HeaderExchange and HeaderRoutingKey record how a message was routed;
 	// AMQP deliveries report them and dead-lettering reuses the routing key.
@@ -124,4 +127,20 @@ func (m *Message) clone() Message {
 	c := *m
 	c.Headers = append([]Header(nil), m.Headers...)
 	return c
+}
+
+// MaxPriorityLevel is the highest message priority (AMQP's octet).
+const MaxPriorityLevel = 255
+
+// priority reads the priority header; absent or malformed is 0.
+func (m *Message) priority() int {
+	v, ok := m.HeaderValue(HeaderPriority)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(string(v))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return min(n, MaxPriorityLevel)
 }

@@ -174,7 +174,7 @@ func (b *Broker) appendTo(s *stream, partition int32, msgs []Message, now time.T
 	byPartition := make([][]Message, len(s.parts))
 	var order []int32 // partitions in order of first use
 	for i := range msgs {
-		p := s.pickPartition(msgs[i].Key)
+		p := s.pickPartition(&msgs[i])
 		if byPartition[p] == nil {
 			order = append(order, p)
 		}
@@ -294,13 +294,18 @@ func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetter
 	return a, dropped, nil
 }
 
-// pickPartition hashes a key the way Kafka's default partitioner does
+// pickPartition places a message: a priority queue by its priority level,
+// anything else by hashing its key the way Kafka's default partitioner does
 // (murmur2, positive), so every protocol agrees on where a key lives.
-func (s *stream) pickPartition(key []byte) int32 {
+func (s *stream) pickPartition(msg *Message) int32 {
 	n := len(s.parts)
 	if n <= 1 {
 		return 0
 	}
+	if s.cfg.MaxPriority > 0 {
+		return int32(min(msg.priority(), s.cfg.MaxPriority))
+	}
+	key := msg.Key
 	if key == nil {
 		return int32(s.roundRobin.Add(1) % uint32(n))
 	}

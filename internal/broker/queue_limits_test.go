@@ -1,8 +1,10 @@
 package broker_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
 )
@@ -44,4 +46,91 @@ func TestMaxLengthBytesRejectPublishAndPurge(t *testing.T) {
 	}
 	h.publish("", "strict", "defgh", broker.PublishOptions{}) // fits only if the purge freed its bytes
 	expectBodies(t, h.receive(q, "c", 10, 0), "defgh")
+}
+
+func TestExpiresDeletesAnUnusedQueue(t *testing.T) {
+	h := newHarness(t)
+	cfg := broker.StreamConfig{Expires: 10 * time.Second}
+	exists := func() bool {
+		_, err := h.b.Stream("idle")
+		return err == nil
+	}
+	h.queue("idle", cfg)
+	h.clock.Advance(6 * time.Second)
+	h.publish("", "idle", "publishing is not use", broker.PublishOptions{})
+	h.queue("idle", cfg) // a redeclaration is use: the period starts again
+	h.clock.Advance(6 * time.Second)
+	if !exists() {
+		t.Fatal("deleted 6s after a redeclaration, want 10s")
+	}
+	q, _ := h.b.Queue("idle")
+	h.receive(q, "c", 1, 0) // a receive (basic.get) is use
+	q.AddConsumer("c")
+	h.clock.Advance(30 * time.Second)
+	if !exists() {
+		t.Fatal("deleted while it had a consumer")
+	}
+	q.RemoveConsumer("c")
+	h.clock.Advance(9 * time.Second)
+	if !exists() {
+		t.Fatal("deleted 9s after its consumer left, want 10s")
+	}
+	h.clock.Advance(2 * time.Second)
+	if exists() {
+		t.Fatal("an unused queue outlived x-expires")
+	}
+	// A new queue of the same name is not touched by the old timer.
+	h.queue("idle", broker.StreamConfig{})
+	h.clock.Advance(time.Minute)
+	if !exists() {
+		t.Fatal("a queue without Expires was deleted")
+	}
+}
+
+func TestExpiresStartsAgainAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	h.queue("idle", broker.StreamConfig{Expires: 10 * time.Second})
+	h.clock.Advance(8 * time.Second)
+	h.restart()
+	h.clock.Advance(8 * time.Second)
+	if _, err := h.b.Stream("idle"); err != nil {
+		t.Fatalf("deleted 8s after a restart: %v", err)
+	}
+	h.clock.Advance(3 * time.Second)
+	if _, err := h.b.Stream("idle"); !errors.Is(err, broker.ErrNotFound) {
+		t.Fatalf("Stream after expiry: %v, want not found", err)
+	}
+}
+
+func TestPriorityQueueDeliversHigherLevelsFirst(t *testing.T) {
+	h := newHarness(t)
+	q := h.queue("jobs", broker.StreamConfig{MaxPriority: 5})
+	publish := func(body, priority string) {
+		msg := broker.Message{Value: []byte(body)}
+		if priority != "" {
+			msg.Headers = []broker.Header{{Key: broker.HeaderPriority, Value: []byte(priority)}}
+		}
+		r, err := h.b.Publish("", "jobs", msg, broker.PublishOptions{})
+		if err != nil || r.Routed != 1 {
+			t.Fatalf("Publish %s: %+v %v", body, r, err)
+		}
+		if err := r.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("none", "")
+	publish("low", "0")
+	publish("high", "5")
+	publish("capped", "9") // above the maximum counts as the maximum
+	publish("mid", "3")
+	h.restart()
+	q, _ = h.b.Queue("jobs")
+	first := h.receive(q, "c", 1, 0)
+	expectBodies(t, first, "high")
+	publish("urgent", "4")
+	expectBodies(t, h.receive(q, "c", 10, 0), "capped", "urgent", "mid", "none", "low")
+
+	if _, _, err := h.b.DeclareStream("bad", broker.StreamConfig{Kind: broker.KindQueue, MaxPriority: 256}); err == nil {
+		t.Fatal("MaxPriority 256 accepted")
+	}
 }

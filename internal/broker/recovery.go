@@ -89,6 +89,7 @@ func (b *Broker) recover() error {
 	}
 	for _, s := range b.streams {
 		b.rebuildDedup(s, now)
+		b.armExpiry(s)
 		if err := s.trackQueueBytes(); err != nil {
 			return fmt.Errorf("broker: counting the bytes of queue %q: %w", s.name, err)
 		}

@@ -27,6 +27,8 @@ type stream struct {
 
 	groupsMu sync.Mutex
 	groups   map[string]*group
+
+	expiry streamExpiry
 }
 
 // partition is one log of a stream.
@@ -89,6 +91,7 @@ func (s *stream) removeLogs() error {
 }
 
 func (s *stream) stopTimers() {
+	s.stopExpiry()
 	s.groupsMu.Lock()
 	defer s.groupsMu.Unlock()
 	for _, g := range s.groups {

@@ -1,0 +1,73 @@
+package broker
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/clock"
+)
+
+// streamExpiry deletes a stream left unused for StreamConfig.Expires
+// (RabbitMQ's x-expires): no consumer, no receive and no redeclaration for
+// that long. Publishing is not use, as in RabbitMQ. The idle period starts
+// again when the broker restarts, as it does for RabbitMQ's classic queues.
+type streamExpiry struct {
+	lastUsed atomic.Int64 // Unix ms of the last use
+	mu       sync.Mutex
+	timer    clock.Timer
+	stopped  bool
+}
+
+// touch records a use of the stream.
+func (s *stream) touch(now time.Time) {
+	if s.cfg.Expires > 0 {
+		s.expiry.lastUsed.Store(now.UnixMilli())
+	}
+}
+
+// armExpiry starts the idle timer of a stream with Expires; the caller has
+// just declared or recovered it.
+func (b *Broker) armExpiry(s *stream) {
+	if s.cfg.Expires <= 0 {
+		return
+	}
+	s.touch(b.now())
+	b.scheduleExpiry(s, s.cfg.Expires)
+}
+
+func (b *Broker) scheduleExpiry(s *stream, after time.Duration) {
+	s.expiry.mu.Lock()
+	defer s.expiry.mu.Unlock()
+	if s.expiry.stopped {
+		return
+	}
+	s.expiry.timer = b.clock.AfterFunc(after, func() { b.expireIfUnused(s) })
+}
+
+func (s *stream) stopExpiry() {
+	s.expiry.mu.Lock()
+	defer s.expiry.mu.Unlock()
+	s.expiry.stopped = true
+	if s.expiry.timer != nil {
+		s.expiry.timer.Stop()
+	}
+}
+
+// expireIfUnused deletes s if it has been idle for its whole Expires period,
+// and otherwise checks again when the period could next be over.
+func (b *Broker) expireIfUnused(s *stream) {
+	now := b.now()
+	if s.own != nil && s.own.consumerCount() > 0 {
+		s.touch(now) // a consumer is use; the idle period starts when it leaves
+	}
+	idle := now.Sub(time.UnixMilli(s.expiry.lastUsed.Load()))
+	if idle < s.cfg.Expires {
+		b.scheduleExpiry(s, s.cfg.Expires-idle)
+		return
+	}
+	if err := b.deleteStream(s.name, s); err != nil && !errors.Is(err, ErrNotFound) {
+		b.opts.Logger.Warn("deleting an expired stream failed", "stream", s.name, "err", err)
+	}
+}
