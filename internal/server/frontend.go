@@ -9,6 +9,7 @@ import (
 
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/config"
+	"github.com/gannet-mq/gannet/internal/kafka"
 )
 
 // Frontend serves one wire protocol (AMQP, Kafka, Redis, SQS) on a listener
@@ -69,5 +70,10 @@ func builtFrontends() map[string]NewFrontend {
 	return map[string]NewFrontend{
 		// One entry per built front-end, each adapting FrontendDeps to the
 		// package's own constructor (front-ends do not import this package).
+		"kafka": func(d FrontendDeps) (Frontend, error) {
+			return kafka.New(kafka.Config{Broker: d.Broker, Logger: d.Logger, Registerer: d.Registerer,
+				Connections: d.Connections, Addr: d.Addr, AdvertisedAddr: d.AdvertisedAddr,
+				MaxMessageBytes: d.MaxMessageBytes})
+		},
 	}
 }

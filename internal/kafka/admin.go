@@ -1,0 +1,192 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+)
+
+// Topic configs the front-end maps onto the stream's settings; the others
+// are reported read-only with the value Gannet behaves by.
+const (
+	cfgRetentionMs     = "retention.ms"
+	cfgRetentionBytes  = "retention.bytes"
+	cfgMaxMessageBytes = "max.message.bytes"
+)
+
+var errUnknownConfig = errors.New("kafka: config not supported")
+
+// setTopicConfig applies one Kafka topic config; nil resets it.
+func setTopicConfig(cfg *broker.StreamConfig, name string, value *string) error {
+	var n int64
+	if value != nil {
+		var err error
+		if n, err = strconv.ParseInt(*value, 10, 64); err != nil {
+			return fmt.Errorf("%w: %s=%q is not a number", errInvalidConfig, name, *value)
+		}
+	}
+	switch name {
+	case cfgRetentionMs:
+		cfg.RetentionAge = 0
+		if n > 0 {
+			cfg.RetentionAge = time.Duration(n) * time.Millisecond
+		}
+	case cfgRetentionBytes:
+		cfg.RetentionBytes = max(n, 0)
+	case cfgMaxMessageBytes:
+		if n < 0 || n > 1<<30 {
+			return fmt.Errorf("%w: %s=%d out of range", errInvalidConfig, name, n)
+		}
+		cfg.MaxMessageBytes = int(n)
+	case "cleanup.policy":
+		if value != nil && *value != "delete" {
+			return fmt.Errorf("%w: cleanup.policy %q (only delete)", errUnknownConfig, *value)
+		}
+	default:
+		return fmt.Errorf("%w: %s", errUnknownConfig, name)
+	}
+	return nil
+}
+
+var errInvalidConfig = errors.New("kafka: invalid config value")
+
+func configErrorCode(err error) int16 {
+	if errors.Is(err, errUnknownConfig) || errors.Is(err, errInvalidConfig) {
+		return kerr.InvalidConfig.Code
+	}
+	return errorCode(err)
+}
+
+func (s *Server) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewCreateTopicsResponseTopic()
+		rt.Topic, rt.TopicID = t.Topic, topicID(t.Topic)
+		partitions := int(t.NumPartitions)
+		if partitions == -1 {
+			partitions = s.cfg.DefaultPartitions
+		}
+		if len(t.ReplicaAssignment) > 0 {
+			partitions = len(t.ReplicaAssignment)
+		}
+		configs := make(map[string]*string, len(t.Configs))
+		for _, c := range t.Configs {
+			configs[c.Name] = c.Value
+		}
+		var err error
+		switch {
+		case !validTopicName(t.Topic):
+			rt.ErrorCode = kerr.InvalidTopicException.Code
+		case partitions <= 0 || partitions > 10000:
+			rt.ErrorCode = kerr.InvalidPartitions.Code
+		case req.ValidateOnly:
+			if _, err = s.b.Stream(t.Topic); err == nil {
+				rt.ErrorCode = kerr.TopicAlreadyExists.Code
+			} else {
+				var cfg broker.StreamConfig
+				for k, v := range configs {
+					if err = setTopicConfig(&cfg, k, v); err != nil {
+						rt.ErrorCode = configErrorCode(err)
+					}
+				}
+			}
+		default:
+			if _, serr := s.b.Stream(t.Topic); serr == nil {
+				err = broker.ErrExists
+			} else {
+				err = s.createTopic(t.Topic, partitions, configs)
+			}
+			rt.ErrorCode = configErrorCode(err)
+		}
+		if err != nil && rt.ErrorCode != 0 {
+			rt.ErrorMessage = kmsg.StringPtr(err.Error())
+		}
+		if rt.ErrorCode == 0 {
+			rt.NumPartitions, rt.ReplicationFactor = int32(partitions), 1
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+func (s *Server) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	names := req.TopicNames
+	for _, t := range req.Topics {
+		if t.Topic != nil {
+			names = append(names, *t.Topic)
+		}
+	}
+	for _, name := range names {
+		rt := kmsg.NewDeleteTopicsResponseTopic()
+		rt.Topic, rt.TopicID = kmsg.StringPtr(name), topicID(name)
+		if err := s.b.DeleteStream(name); err != nil {
+			rt.ErrorCode = errorCode(err)
+			rt.ErrorMessage = kmsg.StringPtr(err.Error())
+		} else {
+			s.prod.forgetTopic(name)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// createPartitions cannot grow a topic: the core fixes a stream's partition
+// count when it is declared. It answers the way Kafka answers a count that
+// is not larger, and says why.
+func (s *Server) createPartitions(req *kmsg.CreatePartitionsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewCreatePartitionsResponseTopic()
+		rt.Topic = t.Topic
+		info, err := s.b.Stream(t.Topic)
+		switch {
+		case err != nil:
+			rt.ErrorCode = errorCode(err)
+		case int(t.Count) == info.Config.Partitions:
+			rt.ErrorCode = kerr.InvalidPartitions.Code
+			rt.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("topic already has %d partitions", t.Count))
+		default:
+			rt.ErrorCode = kerr.InvalidPartitions.Code
+			rt.ErrorMessage = kmsg.StringPtr(fmt.Sprintf(
+				"Gannet cannot change the partition count of a topic (it has %d); create a new topic", info.Config.Partitions))
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+func (s *Server) deleteRecords(req *kmsg.DeleteRecordsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewDeleteRecordsResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewDeleteRecordsResponseTopicPartition()
+			rp.Partition = p.Partition
+			part, err := s.b.Partition(t.Topic, p.Partition)
+			if err == nil {
+				off := p.Offset
+				if off == -1 {
+					off = part.EndOffset()
+				}
+				if off < 0 || off > part.EndOffset() {
+					err = broker.ErrOffsetOutOfRange
+				} else if off > part.StartOffset() {
+					err = part.SetStartOffset(off)
+				}
+				rp.LowWatermark = part.StartOffset()
+			}
+			rp.ErrorCode = errorCode(err)
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}

@@ -1,0 +1,112 @@
+package kafka
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+)
+
+// rawBatch encodes n records as a producer's batch.
+func rawBatch(t testing.TB, pid int64, epoch int16, seq int32, n int, opts ...func(*batch.EncodeOptions)) []byte {
+	t.Helper()
+	recs := make([]batch.Record, n)
+	for i := range recs {
+		recs[i] = batch.Record{Offset: int64(i), Timestamp: 1700000000000, Value: []byte(fmt.Sprint("seq ", int(seq)+i))}
+	}
+	o := batch.EncodeOptions{ProducerID: pid, ProducerEpoch: epoch, BaseSequence: seq}
+	for _, f := range opts {
+		f(&o)
+	}
+	raw, err := batch.Append(nil, 0, recs, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// produceRaw sends one batch to topic/0 and returns the partition's answer.
+func produceRaw(t testing.TB, cl *kgo.Client, topic string, raw []byte) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = 0, raw
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(testCtx(t), cl.Broker(int(nodeID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Topics[0].Partitions[0]
+}
+
+func initPID(t testing.TB, cl *kgo.Client) (int64, int16) {
+	t.Helper()
+	resp, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(testCtx(t), cl)
+	if err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("init producer id: %v %v", err, kerr.ErrorForCode(resp.ErrorCode))
+	}
+	return resp.ProducerID, resp.ProducerEpoch
+}
+
+func TestIdempotentSequences(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("idem", 1)
+	cl := tb.client()
+	pid, epoch := initPID(t, cl)
+	expect := func(raw []byte, code int16, base int64) {
+		t.Helper()
+		got := produceRaw(t, cl, "idem", raw)
+		if got.ErrorCode != code || (code == 0 && got.BaseOffset != base) {
+			t.Fatalf("got error %v base %d, want %v base %d", kerr.ErrorForCode(got.ErrorCode), got.BaseOffset, kerr.ErrorForCode(code), base)
+		}
+	}
+	expect(rawBatch(t, pid, epoch, 0, 5), 0, 0)
+	expect(rawBatch(t, pid, epoch, 5, 5), 0, 5)
+	expect(rawBatch(t, pid, epoch, 0, 5), 0, 0) // a retry of the first: acknowledged again, not written
+	expect(rawBatch(t, pid, epoch, 5, 5), 0, 5)
+	expect(rawBatch(t, pid, epoch, 12, 3), kerr.OutOfOrderSequenceNumber.Code, 0) // a gap
+	expect(rawBatch(t, pid, epoch, 10, 3), 0, 10)
+	expect(rawBatch(t, pid, epoch-1, 13, 1), kerr.InvalidProducerEpoch.Code, 0)
+	if end := tb.endOffset("idem", 0); end != 13 {
+		t.Fatalf("end offset %d, want 13: duplicates were written", end)
+	}
+
+	// After a restart the state comes back from the log.
+	tb.stop()
+	tb = startBroker(t, tb.dir)
+	cl = tb.client()
+	expect(rawBatch(t, pid, epoch, 10, 3), 0, 10)
+	expect(rawBatch(t, pid, epoch, 14, 1), kerr.OutOfOrderSequenceNumber.Code, 0)
+	expect(rawBatch(t, pid, epoch, 13, 1), 0, 13)
+}
+
+func (tb *testBroker) endOffset(topic string, partition int32) int64 {
+	p, err := tb.b.Partition(topic, partition)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	return p.EndOffset()
+}
+
+func TestBadCRCIsCorruptMessage(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("crc", 1)
+	cl := tb.client()
+	raw := rawBatch(t, -1, -1, -1, 3)
+	raw[len(raw)-1] ^= 0xff
+	if got := produceRaw(t, cl, "crc", raw); got.ErrorCode != kerr.CorruptMessage.Code {
+		t.Fatalf("bad crc: got %v", kerr.ErrorForCode(got.ErrorCode))
+	}
+	// The connection and the broker carry on.
+	if got := produceRaw(t, cl, "crc", rawBatch(t, -1, -1, -1, 3)); got.ErrorCode != 0 || got.BaseOffset != 0 {
+		t.Fatalf("good batch after a bad one: %v at %d", kerr.ErrorForCode(got.ErrorCode), got.BaseOffset)
+	}
+}

@@ -1,0 +1,104 @@
+package kafka
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+	"github.com/gannet-mq/gannet/internal/broker"
+)
+
+// produce appends every partition's batch now, in request order, and
+// answers once they are all durable: the appends of pipelined requests
+// share one group commit instead of waiting for each other's fsync.
+func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	type pending struct {
+		rp      *kmsg.ProduceResponseTopicPartition
+		receipt broker.Receipt
+	}
+	var waits []pending
+	failed := false
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for i, t := range req.Topics {
+		rt := &resp.Topics[i]
+		*rt = kmsg.NewProduceResponseTopic()
+		rt.Topic = t.Topic
+		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
+		for j, p := range t.Partitions {
+			rp := &rt.Partitions[j]
+			*rp = kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = -1, -1, -1
+			res := s.producePartition(req.TransactionID, t.Topic, p.Partition, p.Records)
+			rp.ErrorCode = res.code
+			failed = failed || res.code != 0
+			if res.code == 0 {
+				rp.BaseOffset = res.base
+				waits = append(waits, pending{rp, res.receipt})
+			} else if res.msg != "" {
+				rp.ErrorMessage = kmsg.StringPtr(res.msg)
+			}
+		}
+	}
+	if req.Acks == 0 {
+		return reply{none: true, hangUp: failed}
+	}
+	if len(waits) == 0 {
+		return reply{resp: resp}
+	}
+	return reply{wait: func() kmsg.Response {
+		for _, w := range waits {
+			if err := w.receipt.Wait(c.ctx); err != nil {
+				w.rp.ErrorCode, w.rp.BaseOffset = kerr.KafkaStorageError.Code, -1
+				if errors.Is(err, c.ctx.Err()) {
+					w.rp.ErrorCode = kerr.RequestTimedOut.Code
+				}
+			}
+		}
+		for i := range resp.Topics {
+			for j := range resp.Topics[i].Partitions {
+				rp := &resp.Topics[i].Partitions[j]
+				if part, err := s.b.Partition(resp.Topics[i].Topic, rp.Partition); err == nil {
+					rp.LogStartOffset = part.StartOffset()
+				}
+			}
+		}
+		return resp
+	}}
+}
+
+type produceResult struct {
+	appendResult
+	msg string
+}
+
+// producePartition checks one partition's records and appends them.
+func (s *Server) producePartition(txnID *string, topic string, partition int32, records []byte) produceResult {
+	part, err := s.b.Partition(topic, partition)
+	if err != nil {
+		return produceResult{appendResult: appendResult{code: errorCode(err)}}
+	}
+	// A v3+ produce carries exactly one RecordBatch v2 per partition.
+	h, err := batch.Verify(records)
+	if err != nil {
+		code := kerr.CorruptMessage.Code
+		if errors.Is(err, batch.ErrUnsupported) {
+			code = kerr.UnsupportedForMessageFormat.Code
+		}
+		return produceResult{appendResult{code: code}, err.Error()}
+	}
+	if h.Control() {
+		return produceResult{appendResult{code: kerr.InvalidRecord.Code}, "producers cannot write control batches"}
+	}
+	if h.Transactional() != (txnID != nil) {
+		return produceResult{appendResult{code: kerr.InvalidRecord.Code}, "transactional batches need a transactional id, and only they"}
+	}
+	if h.Transactional() {
+		return produceResult{appendResult: s.produceTxn(*txnID, topic, part, partition, h, records)}
+	}
+	res := s.appendBatch(topic, part, partition, h, records)
+	return produceResult{appendResult: res}
+}

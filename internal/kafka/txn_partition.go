@@ -1,0 +1,169 @@
+package kafka
+
+import (
+	"encoding/binary"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+	"github.com/gannet-mq/gannet/internal/broker"
+)
+
+// Per-partition transaction state: where each open transaction began (the
+// last stable offset is the smallest of those) and the ranges of aborted
+// transactions, which read_committed consumers skip. It is rebuilt from the
+// log's batch headers and control records the first time a partition is
+// read with read_committed or written transactionally after a restart;
+// transactions still open in the log then are aborted, since their
+// producers' coordinator state died with the process.
+
+type abortedTxn struct {
+	pid         int64
+	first, last int64 // last is the abort marker's offset
+}
+
+type txnPartition struct {
+	topic     string
+	partition int32
+	open      map[int64]int64 // producer id -> first offset of its open transaction
+	aborted   []abortedTxn    // ordered by last
+}
+
+// Control record types (the key's second int16).
+const (
+	controlAbort  = 0
+	controlCommit = 1
+)
+
+// controlBatch encodes a transaction marker.
+func controlBatch(pid int64, epoch int16, commit bool) []byte {
+	key := []byte{0, 0, 0, controlAbort}
+	if commit {
+		key[3] = controlCommit
+	}
+	value := []byte{0, 0, 0, 0, 0, 0} // version 0, coordinator epoch 0
+	raw, err := batch.Append(nil, 0, []batch.Record{{Key: key, Value: value}}, batch.EncodeOptions{
+		ProducerID: pid, ProducerEpoch: epoch, BaseSequence: -1, Transactional: true, Control: true,
+	})
+	if err != nil {
+		panic("kafka: encoding a control batch: " + err.Error())
+	}
+	return raw
+}
+
+// partLocked returns a partition's state, loading it on first use; t.mu
+// must be held.
+func (t *txnCoordinator) partLocked(topic string, partition int32, part broker.Partition) *txnPartition {
+	tp := t.parts[part]
+	if tp == nil {
+		tp = &txnPartition{topic: topic, partition: partition, open: map[int64]int64{}}
+		t.parts[part] = tp
+		t.scan(tp, part)
+	}
+	return tp
+}
+
+// scan rebuilds tp from the log.
+func (t *txnCoordinator) scan(tp *txnPartition, part broker.Partition) {
+	epochs := map[int64]int16{}
+	for from, end := part.StartOffset(), part.EndOffset(); from < end; {
+		raw, err := part.ReadRaw(from, 1<<20)
+		if err != nil || len(raw) == 0 {
+			break
+		}
+		for len(raw) >= batch.HeaderSize {
+			h, err := batch.ParseHeader(raw)
+			if err != nil || h.Size() > len(raw) {
+				raw = nil
+				break
+			}
+			one := raw[:h.Size()]
+			raw = raw[h.Size():]
+			from = h.NextOffset()
+			if !h.Transactional() {
+				continue
+			}
+			if !h.Control() {
+				if _, ok := tp.open[h.ProducerID]; !ok {
+					tp.open[h.ProducerID] = h.BaseOffset
+				}
+				epochs[h.ProducerID] = h.ProducerEpoch
+				continue
+			}
+			recs, err := batch.Decode(one, nil)
+			if err != nil || len(recs) == 0 || len(recs[0].Key) < 4 {
+				continue
+			}
+			first, ok := tp.open[h.ProducerID]
+			delete(tp.open, h.ProducerID)
+			if ok && binary.BigEndian.Uint16(recs[0].Key[2:]) == controlAbort {
+				tp.aborted = append(tp.aborted, abortedTxn{h.ProducerID, first, h.BaseOffset})
+			}
+		}
+	}
+	for pid := range tp.open {
+		t.abortPartition(tp, pid, epochs[pid])
+	}
+}
+
+// abortPartition writes an abort marker for pid and records the range; the
+// marker need not be durable before the range hides the data.
+func (t *txnCoordinator) abortPartition(tp *txnPartition, pid int64, epoch int16) (broker.Receipt, error) {
+	r, err := t.s.b.AppendBatch(tp.topic, tp.partition, controlBatch(pid, epoch, false))
+	if err != nil {
+		return r, err
+	}
+	if first, ok := tp.open[pid]; ok {
+		tp.aborted = append(tp.aborted, abortedTxn{pid, first, r.Base})
+	}
+	delete(tp.open, pid)
+	return r, nil
+}
+
+// lastStable is the partition's last stable offset: the first offset of
+// its oldest open transaction, or end. A partition never read committed
+// nor written transactionally since the start is not scanned for it.
+func (t *txnCoordinator) lastStable(part broker.Partition, end int64) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return lastStableOf(t.parts[part], end)
+}
+
+func lastStableOf(tp *txnPartition, end int64) int64 {
+	if tp == nil {
+		return end
+	}
+	for _, first := range tp.open {
+		end = min(end, first)
+	}
+	return end
+}
+
+// committedView loads a partition's state for a read_committed reader and
+// returns its last stable offset.
+func (t *txnCoordinator) committedView(topic string, partition int32, part broker.Partition) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return lastStableOf(t.partLocked(topic, partition, part), part.EndOffset())
+}
+
+// aborted lists the aborted transactions overlapping [from, to).
+func (t *txnCoordinator) aborted(part broker.Partition, from, to int64) []kmsg.FetchResponseTopicPartitionAbortedTransaction {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+	tp := t.parts[part]
+	if tp == nil {
+		return out
+	}
+	i := sort.Search(len(tp.aborted), func(i int) bool { return tp.aborted[i].last >= from })
+	for ; i < len(tp.aborted); i++ {
+		if a := tp.aborted[i]; a.first < to {
+			at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+			at.ProducerID, at.FirstOffset = a.pid, a.first
+			out = append(out, at)
+		}
+	}
+	return out
+}
