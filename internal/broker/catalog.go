@@ -155,10 +155,12 @@ func (b *Broker) UpdateStream(name string, update func(*StreamConfig) error) (St
 		return StreamConfig{}, &InvalidArgumentError{"stream config", "kind and partitions cannot change here"}
 	}
 	cfg = cfg.normalized()
+	old := s.cfg
 	s.cfg = cfg
 	if s.own != nil {
 		s.own.setConfig(cfg.Group)
 	}
+	b.applyLiveSettings(s, old)
 	seq := b.logCatalog(catalogChange{Op: "update-stream", Stream: name, Config: &cfg})
 	b.mu.Unlock()
 	return cfg, b.commit(seq)

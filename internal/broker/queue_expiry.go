@@ -55,6 +55,25 @@ func (s *stream) stopExpiry() {
 	}
 }
 
+// applyLiveSettings puts changed settings of an open stream into effect:
+// retention in its logs, byte counting for a new MaxLengthBytes, the idle
+// timer for a new Expires. The caller holds b.mu.
+func (b *Broker) applyLiveSettings(s *stream, old StreamConfig) {
+	if s.cfg.RetentionAge != old.RetentionAge || s.cfg.RetentionBytes != old.RetentionBytes {
+		for _, p := range s.parts {
+			p.log.SetRetention(s.cfg.RetentionAge, s.cfg.RetentionBytes)
+		}
+	}
+	if s.cfg.MaxLengthBytes > 0 && old.MaxLengthBytes <= 0 {
+		if err := s.trackQueueBytes(); err != nil {
+			b.opts.Logger.Warn("counting queue bytes failed", "stream", s.name, "err", err)
+		}
+	}
+	if s.cfg.Expires > 0 && old.Expires <= 0 {
+		b.armExpiry(s)
+	}
+}
+
 // expireIfUnused deletes s if it has been idle for its whole Expires period,
 // and otherwise checks again when the period could next be over.
 func (b *Broker) expireIfUnused(s *stream) {

@@ -338,3 +338,18 @@ func TestRemoveDeletesDirectory(t *testing.T) {
 		t.Fatalf("directory still there: %v", err)
 	}
 }
+
+func TestSetRetentionAppliesToAnOpenLog(t *testing.T) {
+	l := openLog(t, t.TempDir(), Options{SegmentBytes: 1024})
+	appendN(t, l, 0, 100)
+	if err := l.EnforceRetention(); err != nil || l.StartOffset() != 0 {
+		t.Fatalf("without limits retention removed data: start %d, %v", l.StartOffset(), err)
+	}
+	l.SetRetention(0, 3000)
+	if err := l.EnforceRetention(); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.StartOffset == 0 || st.SizeBytes > 3000+1100 {
+		t.Fatalf("after SetRetention(0, 3000): %+v", st)
+	}
+}

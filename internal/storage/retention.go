@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // The meta file holds the durable start offset: int64 big-endian followed
@@ -68,6 +69,14 @@ func (l *Log) SetStartOffset(off int64) error {
 	victims := l.detachBelowLocked(off)
 	l.mu.Unlock()
 	return removeSegmentFiles(l.dir, victims)
+}
+
+// SetRetention changes the limits EnforceRetention applies (a topic's
+// retention altered while it is open).
+func (l *Log) SetRetention(age time.Duration, bytes int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.opts.RetentionAge, l.opts.RetentionBytes = age, bytes
 }
 
 // EnforceRetention deletes the oldest segments while they are older than
