@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gannet-mq/gannet/internal/amqp"
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/config"
 	"github.com/gannet-mq/gannet/internal/kafka"
@@ -70,6 +71,10 @@ func builtFrontends() map[string]NewFrontend {
 	return map[string]NewFrontend{
 		// One entry per built front-end, each adapting FrontendDeps to the
 		// package's own constructor (front-ends do not import this package).
+		"amqp": func(d FrontendDeps) (Frontend, error) {
+			return amqp.New(amqp.Config{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,
+				MaxMessageBytes: d.MaxMessageBytes})
+		},
 		"kafka": func(d FrontendDeps) (Frontend, error) {
 			return kafka.New(kafka.Config{Broker: d.Broker, Logger: d.Logger, Registerer: d.Registerer,
 				Connections: d.Connections, Addr: d.Addr, AdvertisedAddr: d.AdvertisedAddr,

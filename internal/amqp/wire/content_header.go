@@ -90,3 +90,7 @@ func AppendContentHeaderFrame(dst []byte, channel uint16, h *ContentHeader) ([]b
 	}
 	return finishFrame(dst, start), nil
 }
+
+// Present returns the flags of the properties that encoding would write:
+// those flagged in Flags and those with a non-zero value.
+func (p *Properties) Present() uint16 { return p.presentFlags() }

@@ -1,0 +1,298 @@
+package amqp
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/amqp/wire"
+	"github.com/gannet-mq/gannet/internal/broker"
+)
+
+// noAckBatch is how many records a no-ack consumer takes per receive; the
+// writer's limit holds it back when the client reads slowly.
+const noAckBatch = 256
+
+// consumer is one basic.consume. Its goroutine receives batches from the
+// queue's group, as many as the prefetch window has room for.
+type consumer struct {
+	ch       *channel
+	tag      string
+	queue    string
+	group    broker.Group
+	coreID   string
+	noAck    bool
+	prefetch int // per-consumer window; 0 is unlimited
+	stream   *streamCursor
+
+	// Guarded by ch.mu.
+	unacked   int // deliveries and reservations
+	cancelled bool
+
+	credit chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	direct bool // the amq.rabbitmq.reply-to pseudo-consumer
+}
+
+func (cs *consumer) wake() {
+	select {
+	case cs.credit <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends the consumer's goroutine and waits for it.
+func (cs *consumer) stop() {
+	if cs.cancel != nil {
+		cs.cancel()
+		<-cs.done
+	}
+}
+
+// leaveCore unregisters the consumer, which releases what it still holds.
+func (cs *consumer) leaveCore() {
+	if cs.direct || cs.stream != nil {
+		return
+	}
+	cs.group.RemoveConsumer(cs.coreID)
+	cs.ch.c.s.releaseExclusiveConsumer(cs.queue, cs.coreID)
+}
+
+func (ch *channel) onConsume(m *wire.BasicConsume) error {
+	tag := m.ConsumerTag
+	if tag == "" {
+		tag = randomName("amq.ctag-")
+	}
+	ch.mu.Lock()
+	_, dup := ch.consumers[tag]
+	ch.mu.Unlock()
+	if dup {
+		return newError(wire.ReplyNotAllowed, "attempt to reuse consumer tag '%s'", tag)
+	}
+	if m.Queue == directReplyTo {
+		return ch.consumeDirectReply(m, tag)
+	}
+	info, err := ch.c.s.b.Stream(m.Queue)
+	if err != nil {
+		return notFound("queue", m.Queue)
+	}
+	if err := ch.c.checkOwner(info); err != nil {
+		return err
+	}
+	cs := &consumer{ch: ch, tag: tag, queue: m.Queue, noAck: m.NoAck,
+		coreID: ch.c.id + "/" + strconv.Itoa(int(ch.id)) + "/" + tag,
+		credit: make(chan struct{}, 1), done: make(chan struct{})}
+	if info.Config.Kind == broker.KindTopic {
+		sc, err := ch.newStreamCursor(m, info)
+		if err != nil {
+			return err
+		}
+		cs.stream = sc
+	} else {
+		g, err := ch.c.s.b.Queue(m.Queue)
+		if err != nil {
+			return notFound("queue", m.Queue)
+		}
+		cs.group = g
+		if err := ch.c.s.claimConsumer(m.Queue, cs.coreID, m.Exclusive, len(g.Consumers()) > 0); err != nil {
+			return err
+		}
+		g.AddConsumer(cs.coreID)
+	}
+	ch.mu.Lock()
+	cs.prefetch = ch.consumerPrefetch
+	ch.consumers[tag] = cs
+	ch.mu.Unlock()
+	if !m.NoWait {
+		if err := ch.c.send(ch.id, &wire.BasicConsumeOK{ConsumerTag: tag}); err != nil {
+			return err
+		}
+	}
+	cs.ctx, cs.cancel = context.WithCancel(context.Background())
+	if cs.stream != nil {
+		go cs.runStream()
+	} else {
+		go cs.run()
+	}
+	return nil
+}
+
+func (ch *channel) onCancel(m *wire.BasicCancel) error {
+	ch.mu.Lock()
+	cs := ch.consumers[m.ConsumerTag]
+	ch.mu.Unlock()
+	if cs != nil {
+		cs.stop()
+		ch.mu.Lock()
+		cs.cancelled = true
+		// Unacked deliveries stay with the channel (the client may still
+		// ack them); the consumer leaves the queue once they are settled.
+		leave := cs.unacked == 0
+		if leave {
+			delete(ch.consumers, m.ConsumerTag)
+		}
+		ch.mu.Unlock()
+		if cs.direct {
+			ch.c.s.unregisterReplyTo(ch.replyTo)
+			ch.replyTo = ""
+		}
+		if leave {
+			cs.leaveCore()
+		}
+	}
+	if m.NoWait {
+		return nil
+	}
+	return ch.c.send(ch.id, &wire.BasicCancelOK{ConsumerTag: m.ConsumerTag})
+}
+
+// reserve takes room in the prefetch windows for up to want deliveries.
+func (ch *channel) reserve(cs *consumer, want int) int {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.shut || cs.cancelled || !ch.flowActive {
+		return 0
+	}
+	room, limit := want, 0
+	if cs.prefetch > 0 {
+		room, limit = min(room, cs.prefetch-cs.unacked), cs.prefetch
+	}
+	if ch.channelPrefetch > 0 {
+		room = min(room, ch.channelPrefetch-ch.unackedTotal)
+		if limit == 0 || ch.channelPrefetch < limit {
+			limit = ch.channelPrefetch
+		}
+	}
+	if room <= 0 {
+		return 0
+	}
+	// While the client still holds a good part of its window, wait until a
+	// quarter of it is free and refill it in one batch: the client then
+	// reads many deliveries per syscall instead of one per ack, and its
+	// pipeline never runs dry.
+	if cs.unacked > 0 && room < limit/4 {
+		return 0
+	}
+	cs.unacked += room
+	ch.unackedTotal += room
+	return room
+}
+
+// run is the consumer's goroutine: reserve room, receive, deliver.
+func (cs *consumer) run() {
+	defer close(cs.done)
+	ch := cs.ch
+	for {
+		want := noAckBatch
+		room := want
+		if cs.noAck && !ch.flowing() {
+			select {
+			case <-cs.credit:
+				continue
+			case <-cs.ctx.Done():
+				return
+			}
+		}
+		if !cs.noAck {
+			room = ch.reserve(cs, want)
+			if room == 0 {
+				select {
+				case <-cs.credit:
+					continue
+				case <-cs.ctx.Done():
+					return
+				}
+			}
+		}
+		ds, err := cs.group.Receive(cs.ctx, broker.ReceiveOptions{Consumer: cs.coreID, Max: room, Wait: true})
+		if !cs.noAck {
+			ch.unreserve(cs, room-len(ds))
+		}
+		if err != nil {
+			if cs.ctx.Err() == nil && errors.Is(err, broker.ErrClosed) {
+				cs.queueGone()
+			}
+			if len(ds) == 0 {
+				return
+			}
+		}
+		if !ch.deliver(cs, ds) {
+			cs.group.ReleaseConsumer(cs.coreID)
+			return
+		}
+	}
+}
+
+// flowing reports whether channel.flow lets deliveries go.
+func (ch *channel) flowing() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.flowActive && !ch.shut
+}
+
+func (ch *channel) unreserve(cs *consumer, n int) {
+	if n == 0 {
+		return
+	}
+	ch.mu.Lock()
+	cs.unacked -= n
+	ch.unackedTotal -= n
+	ch.mu.Unlock()
+}
+
+// queueGone tells a client whose queue was deleted that its consumer is
+// cancelled (consumer_cancel_notify).
+func (cs *consumer) queueGone() {
+	ch := cs.ch
+	ch.mu.Lock()
+	if ch.shut {
+		ch.mu.Unlock()
+		return
+	}
+	delete(ch.consumers, cs.tag)
+	ch.mu.Unlock()
+	ch.c.send(ch.id, &wire.BasicCancel{ConsumerTag: cs.tag, NoWait: true})
+}
+
+// deliver sends a batch to the client and records what awaits an ack. It
+// reports false when the channel has closed meanwhile.
+func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) bool {
+	if len(ds) == 0 {
+		return true
+	}
+	buf, ok := ch.c.out.lockRoom()
+	if !ok {
+		ch.c.out.unlock(buf)
+		return false
+	}
+	ch.mu.Lock()
+	if ch.shut {
+		ch.mu.Unlock()
+		ch.c.out.unlock(buf)
+		return false
+	}
+	now := time.Now().UnixNano()
+	for i := range ds {
+		d := &ds[i]
+		ch.nextTag++
+		if !cs.noAck {
+			ch.unacked[ch.nextTag] = &unackedDelivery{consumer: cs, group: cs.group, ref: refOf(d), at: now}
+		}
+		dl := fromRecord(&d.Record, d.Count, cs.queue)
+		buf = appendContent(buf, ch.id, &wire.BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: ch.nextTag,
+			Redelivered: d.Redelivered, Exchange: dl.exchange, RoutingKey: dl.routingKey}, &dl.props, d.Value, ch.c.frameMax)
+	}
+	ch.mu.Unlock()
+	ch.c.out.unlock(buf)
+	if cs.noAck {
+		refs := make([]broker.Ref, len(ds))
+		for i := range ds {
+			refs[i] = refOf(&ds[i])
+		}
+		cs.group.Ack(refs...)
+	}
+	return true
+}

@@ -1,0 +1,138 @@
+package amqp
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/crashtest"
+)
+
+// crashChildEnv makes the test binary act as the crash test's child: the
+// core, this front-end and an amqp091-go publisher in confirm mode.
+const crashChildEnv = "GANNET_AMQP_CRASH_DIR"
+
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(profileServeEnv); addr != "" {
+		profileServe(addr)
+		return
+	}
+	if dir := os.Getenv(crashChildEnv); dir != "" {
+		runCrashChild(dir, os.Getenv("GANNET_AMQP_CRASH_ROUND"))
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func crashFail(what string, err error) {
+	fmt.Fprintln(os.Stderr, what+":", err)
+	os.Exit(1)
+}
+
+// runCrashChild publishes persistent messages through a durable exchange
+// and prints "ACK <body>" for each one the broker confirmed.
+func runCrashChild(dir, round string) {
+	b, err := broker.Open(broker.Options{DataDir: dir})
+	if err != nil {
+		crashFail("open", err)
+	}
+	srv, err := New(Config{Broker: b})
+	if err != nil {
+		crashFail("new", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		crashFail("listen", err)
+	}
+	go srv.Serve(l)
+	conn, err := amqp091.Dial("amqp://guest:guest@" + l.Addr().String() + "/")
+	if err != nil {
+		crashFail("dial", err)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		crashFail("channel", err)
+	}
+	if err := ch.ExchangeDeclare("crash-x", "direct", true, false, false, false, nil); err != nil {
+		crashFail("exchange", err)
+	}
+	if _, err := ch.QueueDeclare("crash-q", true, false, false, false, nil); err != nil {
+		crashFail("queue", err)
+	}
+	if err := ch.QueueBind("crash-q", "k", "crash-x", false, nil); err != nil {
+		crashFail("bind", err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		crashFail("confirm", err)
+	}
+	confirms := ch.NotifyPublish(make(chan amqp091.Confirmation, 512))
+	bodies := make(map[uint64]string)
+	var seq uint64
+	for i := 0; ; i++ {
+		body := fmt.Sprintf("r%s-%d", round, i)
+		seq++
+		bodies[seq] = body
+		err := ch.PublishWithContext(context.Background(), "crash-x", "k", false, false,
+			amqp091.Publishing{DeliveryMode: amqp091.Persistent, Body: []byte(body)})
+		if err != nil {
+			crashFail("publish", err)
+		}
+		for len(bodies) >= 128 {
+			c := <-confirms
+			if c.Ack {
+				fmt.Println("ACK " + bodies[c.DeliveryTag])
+			}
+			delete(bodies, c.DeliveryTag)
+		}
+	}
+}
+
+func TestSIGKILLLosesNothingConfirmed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills child processes")
+	}
+	dir := t.TempDir()
+	acks := crashtest.Run(t, crashtest.Options{
+		Rounds: 6, MinAcks: 200, Seed: 3, MaxDelay: 200 * time.Millisecond,
+		Command: func(round int) *exec.Cmd {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, "GANNET_AMQP_CRASH_ROUND="+strconv.Itoa(round))
+			return cmd
+		},
+	})
+	if len(acks) < 6*200 {
+		t.Fatalf("only %d confirms collected", len(acks))
+	}
+	tb := startBrokerIn(t, dir)
+	_, ch := tb.channel()
+	q, err := ch.QueueDeclarePassive("crash-q", true, false, false, false, nil)
+	must(t, err)
+	must(t, ch.Qos(500, 0, false))
+	ds, err := ch.Consume("crash-q", "", false, false, false, false, nil)
+	must(t, err)
+	seen := make(map[string]bool, q.Messages)
+	for i := 0; i < q.Messages; i++ {
+		d := next(t, ds)
+		seen[string(d.Body)] = true
+		must(t, d.Ack(false))
+	}
+	for _, a := range acks {
+		if !seen[a] {
+			t.Fatalf("confirmed message %q lost (%d confirmed, %d in the queue)", a, len(acks), q.Messages)
+		}
+	}
+	// The durable exchange and binding survived too.
+	must(t, ch.PublishWithContext(context.Background(), "crash-x", "k", false, false, amqp091.Publishing{Body: []byte("after")}))
+	if d := next(t, ds); string(d.Body) != "after" {
+		t.Fatalf("binding lost: got %q", d.Body)
+	}
+	t.Logf("%d confirmed messages, all found among %d", len(acks), q.Messages)
+}

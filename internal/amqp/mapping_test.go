@@ -1,0 +1,59 @@
+package amqp
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+)
+
+// TestMappingBothWays checks the documented mapping: what AMQP writes, the
+// core (and so every other protocol) reads under the neutral names, and a
+// message appended by another protocol reaches an AMQP consumer intact.
+func TestMappingBothWays(t *testing.T) {
+	tb := startBroker(t)
+	_, ch := tb.channel()
+	_, err := ch.QueueDeclare("shared", true, false, false, false, nil)
+	must(t, err)
+	must(t, ch.Confirm(false))
+	confirms := ch.NotifyPublish(make(chan amqp091.Confirmation, 1))
+	publish(t, ch, "", "shared", amqp091.Publishing{MessageId: "m-1", CorrelationId: "c-1", ReplyTo: "r",
+		ContentType: "text/plain", Priority: 4, Headers: amqp091.Table{"tenant": "acme", "n": int64(7)}, Body: []byte("hi")})
+	<-confirms
+	p, err := tb.b.Partition("shared", 0)
+	must(t, err)
+	recs, err := p.Read(0, 1<<20, 10)
+	must(t, err)
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	want := map[string]string{broker.HeaderMessageID: "m-1", broker.HeaderCorrelationID: "c-1", broker.HeaderReplyTo: "r",
+		broker.HeaderContentType: "text/plain", broker.HeaderPriority: "4", "tenant": "acme", "n": "7",
+		broker.HeaderExchange: "", broker.HeaderRoutingKey: "shared"}
+	for k, v := range want {
+		if got, ok := recs[0].HeaderValue(k); !ok || string(got) != v {
+			t.Errorf("core header %s = %q, want %q", k, got, v)
+		}
+	}
+	// The other way: a message appended as Redis or SQS would.
+	_, err = tb.b.Append("shared", -1, []broker.Message{{Value: []byte("from elsewhere"), Headers: []broker.Header{
+		{Key: broker.HeaderCorrelationID, Value: []byte("c-2")}, {Key: "origin", Value: []byte("redis")}}}}, broker.PublishOptions{})
+	must(t, err)
+	ds, err := ch.Consume("shared", "", false, false, false, false, nil)
+	must(t, err)
+	first := next(t, ds)
+	if first.Headers["n"] != int64(7) || first.Priority != 4 {
+		t.Fatalf("typed header or priority lost: %#v %d", first.Headers, first.Priority)
+	}
+	d := next(t, ds)
+	if string(d.Body) != "from elsewhere" || d.CorrelationId != "c-2" || d.Headers["origin"] != "redis" ||
+		d.RoutingKey != "shared" || d.Exchange != "" {
+		t.Fatalf("foreign message: %+v", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	must(t, ch.PublishWithContext(ctx, "", "shared", false, false, amqp091.Publishing{}))
+}

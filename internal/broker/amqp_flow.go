@@ -1,0 +1,18 @@
+package broker
+
+// Ready returns how many records of the group wait for a consumer: neither
+// settled nor in flight. The AMQP front-end reads it to pace publishers
+// while consumers drain a backlog.
+func (h Group) Ready() int64 {
+	var n int64
+	for _, gp := range h.g.parts {
+		end := gp.p.log.EndOffset()
+		gp.mu.Lock()
+		n += gp.backlogLocked(end) - int64(len(gp.pending))
+		gp.mu.Unlock()
+	}
+	return max(n, 0)
+}
+
+// ConsumerCount returns how many consumers are registered.
+func (h Group) ConsumerCount() int { return h.g.consumerCount() }
