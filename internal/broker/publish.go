@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/batch"
@@ -37,7 +38,10 @@ func (r Receipt) Wait(ctx context.Context) error {
 
 // Publish routes a message through an exchange ("" is the default exchange,
 // which delivers to the stream named by routingKey) and appends it to every
-// stream it reaches. Routed is 0 when it reached none (AMQP mandatory).
+// stream it reaches. Routed is 0 when it reached none (AMQP mandatory). A
+// full reject-publish queue among several makes it return ErrQueueFull with
+// a receipt for the streams that took the message, as RabbitMQ still
+// delivers to the others while it nacks the publish.
 func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishOptions) (Receipt, error) {
 	var targets []string
 	var streams []*stream
@@ -78,8 +82,15 @@ func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishO
 		msg.setUnixMillis(HeaderNotBefore, now.Add(opts.Delay).UnixMilli())
 	}
 	var receipt Receipt
+	var refused error
 	for _, s := range streams {
 		r, err := b.appendTo(s, -1, []Message{msg}, now)
+		if errors.Is(err, ErrQueueFull) {
+			// RabbitMQ: a full reject-publish queue refuses the message
+			// (the confirm is a nack) but the other queues still get it.
+			refused = err
+			continue
+		}
 		if err != nil {
 			return receipt, err
 		}
@@ -90,7 +101,7 @@ func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishO
 		receipt.Base, receipt.Partition = r.Base, r.Partition
 		receipt.Routed++
 	}
-	return receipt, nil
+	return receipt, refused
 }
 
 func toRoutingHeaders(hs []Header) []routing.Header {

@@ -134,3 +134,25 @@ func TestPriorityQueueDeliversHigherLevelsFirst(t *testing.T) {
 		t.Fatal("MaxPriority 256 accepted")
 	}
 }
+
+func TestFullQueueInAFanOutDoesNotStopTheOthers(t *testing.T) {
+	h := newHarness(t)
+	h.b.DeclareExchange(broker.ExchangeConfig{Name: "fan", Kind: "fanout", Durable: true})
+	full := h.queue("a-full", broker.StreamConfig{MaxLength: 1, Overflow: broker.OverflowRejectPublish})
+	open := h.queue("b-open", broker.StreamConfig{})
+	h.publish("", "a-full", "first", broker.PublishOptions{})
+	for _, q := range []string{"a-full", "b-open"} {
+		if err := h.b.Bind(broker.BindingConfig{Exchange: "fan", Destination: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := h.b.Publish("fan", "", broker.Message{Value: []byte("second")}, broker.PublishOptions{})
+	if !errors.Is(err, broker.ErrQueueFull) || r.Routed != 1 {
+		t.Fatalf("Publish to a fan-out with a full queue: routed %d, %v; want 1 and ErrQueueFull", r.Routed, err)
+	}
+	if err := r.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	expectBodies(t, h.receive(open, "c", 10, 0), "second")
+	expectBodies(t, h.receive(full, "c", 10, 0), "first")
+}
