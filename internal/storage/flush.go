@@ -58,6 +58,11 @@ func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 				return written, fmt.Errorf("write %s: %w", j.seg.path, err)
 			}
 			written += int64(len(j.data))
+			if !j.seal {
+				if err := l.zeroAhead(j.seg, j.end); err != nil {
+					return written, err
+				}
+			}
 		}
 		// A sealed segment is fsynced by finalize, after its trim.
 		if syncData && len(j.data) > 0 && !j.seal {

@@ -214,6 +214,7 @@ func (l *Log) closeSegments(bases []int64) []*segment {
 // everything past its data already reads as zeros.
 func (l *Log) prepareTail(s *segment, res scanResult, fileSize int64) error {
 	s.allocated = fileSize
+	s.zeroed = res.validSize
 	if !res.clean {
 		if err := s.file.Truncate(res.validSize); err != nil {
 			return fmt.Errorf("storage: cut torn tail of %s: %w", s.path, err)
@@ -237,6 +238,44 @@ func (l *Log) prepareTail(s *segment, res scanResult, fileSize int64) error {
 func (l *Log) initialAllocation() int64 { return min(l.opts.SegmentBytes, initialSegmentAllocation) }
 
 const initialSegmentAllocation = 1 << 20
+
+// zeroAhead writes zeros just past the data, so that the blocks the next
+// appends land in are already written. fallocate leaves "unwritten"
+// extents, and on ext4 and XFS the first write into one makes fdatasync
+// commit a metadata journal transaction as well as the data: measured here,
+// a 64 KiB write plus fdatasync took 300us into fallocated space and 175-235us
+// into written space. Zeroing a chunk at a time moves that cost to one sync
+// per zeroAheadBytes. Only the flusher calls it, after writing the data up to
+// end and before the sync, so zeros never land on data: everything later is
+// written by this same goroutine afterwards.
+func (l *Log) zeroAhead(s *segment, end int64) error {
+	if s.zeroed >= end+zeroAheadBytes/2 || s.zeroed >= l.opts.SegmentBytes {
+		return nil
+	}
+	from := max(s.zeroed, end)
+	// Whole aligned chunks, at least half a chunk ahead of the data: an
+	// idle log stays inside its initial allocation.
+	to := min((end+zeroAheadBytes/2+zeroAheadBytes-1)/zeroAheadBytes*zeroAheadBytes, l.opts.SegmentBytes)
+	if to <= from {
+		return nil
+	}
+	if err := l.growAllocation(s, to); err != nil {
+		return err
+	}
+	for from < to {
+		n := min(to-from, zeroAheadBytes)
+		if _, err := s.file.WriteAt(zeroChunk[:n], from); err != nil {
+			return fmt.Errorf("zero-fill %s: %w", s.path, err)
+		}
+		from += n
+	}
+	s.zeroed = to
+	return nil
+}
+
+const zeroAheadBytes = 1 << 20
+
+var zeroChunk = make([]byte, zeroAheadBytes)
 
 // growAllocation reserves room for the segment's bytes up to end before
 // they are written: double the allocation, capped at SegmentBytes but never

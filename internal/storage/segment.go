@@ -32,6 +32,8 @@ type segment struct {
 	// allocated is the file's reserved size (flusher only); the bytes past
 	// the data read as zeros, which recovery takes as the end.
 	allocated int64
+	// zeroed is where the flusher's zero-fill ahead of the data ends.
+	zeroed int64
 	visible   int64 // mu: bytes readers may see
 	end       int64 // mu: offset after the last batch assigned
 	maxTS     int64 // mu: largest batch timestamp; math.MinInt64 when empty
