@@ -83,6 +83,10 @@ type ReceiveOptions struct {
 	// Persistent deliveries stay pending when the consumer leaves and across
 	// restarts, until settled or claimed (Redis consumer groups).
 	Persistent bool
+	// KeyBatches lets one receive take several records of a key in order
+	// under OrderByKey (an SQS FIFO receive returns a message group's
+	// messages together); the key is then held until all are settled.
+	KeyBatches bool
 }
 
 // Ref names one delivery for settlement. Count, when not zero, must match

@@ -59,6 +59,9 @@ type dispatch struct {
 	out     []Delivered
 	work    []*deadLetterWork
 	blocked []int64 // keyed records held back; back into ready afterwards
+	// batched counts, per key, the records this very receive delivered
+	// (ReceiveOptions.KeyBatches).
+	batched map[string]int
 }
 
 // dispatchLocked hands out up to max records: released ones first, in offset
@@ -121,9 +124,21 @@ func (gp *groupPart) place(d *dispatch, rec batch.Record, opts ReceiveOptions, n
 	case verdictDelay:
 		gp.requeueLocked(off, delay, now)
 	case verdictBlocked:
-		d.blocked = append(d.blocked, off)
+		// With KeyBatches a key held only by this receive's own
+		// deliveries stays open: the batch takes its records in order.
+		if !opts.KeyBatches || d.batched[string(rec.Key)] != gp.held[string(rec.Key)] {
+			d.blocked = append(d.blocked, off)
+			return
+		}
+		fallthrough
 	default:
 		d.out = append(d.out, gp.deliverLocked(rec, opts, now))
+		if opts.KeyBatches && rec.Key != nil {
+			if d.batched == nil {
+				d.batched = map[string]int{}
+			}
+			d.batched[string(rec.Key)]++
+		}
 	}
 }
 

@@ -1,9 +1,11 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -39,7 +41,7 @@ func newSQSWorkload(cfg Config) *sqsWorkload {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String("http://" + cfg.Addr),
 		Credentials:  credentials.NewStaticCredentialsProvider("gannet-bench", "gannet-bench", ""),
-		HTTPClient:   &http.Client{Transport: transport},
+		HTTPClient:   &http.Client{Transport: detachTransport{transport}},
 		// Retries would hide failures; the run counts them instead.
 		RetryMaxAttempts: 1,
 	})
@@ -209,3 +211,20 @@ func (c *sqsConsumer) poll(ctx context.Context, url string, emit func([]types.Me
 }
 
 func (c *sqsConsumer) close() error { return nil }
+
+// detachTransport hands the transport a request body of its own. The SDK
+// (smithy-go) closes the body it built as soon as the response is in, and
+// its closed body's WriteTo then returns io.EOF; when a fast server answers
+// before net/http's write loop has finished with the body, that error makes
+// the transport close the connection under a response still being read
+// ("use of closed network connection"). Copying the small body avoids the race.
+type detachTransport struct{ *http.Transport }
+
+func (d detachTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return d.Transport.RoundTrip(r)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/config"
 	"github.com/gannet-mq/gannet/internal/kafka"
+	"github.com/gannet-mq/gannet/internal/sqs"
 )
 
 // Frontend serves one wire protocol (AMQP, Kafka, Redis, SQS) on a listener
@@ -78,6 +79,10 @@ func builtFrontends() map[string]NewFrontend {
 		"kafka": func(d FrontendDeps) (Frontend, error) {
 			return kafka.New(kafka.Config{Broker: d.Broker, Logger: d.Logger, Registerer: d.Registerer,
 				Connections: d.Connections, Addr: d.Addr, AdvertisedAddr: d.AdvertisedAddr,
+				MaxMessageBytes: d.MaxMessageBytes})
+		},
+		"sqs": func(d FrontendDeps) (Frontend, error) {
+			return sqs.New(sqs.Config{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,
 				MaxMessageBytes: d.MaxMessageBytes})
 		},
 	}

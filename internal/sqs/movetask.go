@@ -1,0 +1,291 @@
+package sqs
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/sqs/wire"
+)
+
+// Message move task statuses, as AWS names them.
+const (
+	taskRunning    = "RUNNING"
+	taskCompleted  = "COMPLETED"
+	taskCancelling = "CANCELLING"
+	taskCancelled  = "CANCELLED"
+	taskFailed     = "FAILED"
+)
+
+// maxMoveRate is AWS' ceiling on MaxNumberOfMessagesPerSecond.
+const maxMoveRate = 500
+
+// keptTasks is how many finished tasks per source ListMessageMoveTasks shows.
+const keptTasks = 10
+
+// moveTask moves messages out of a dead-letter queue: back to the queue
+// each came from (its dead-letter history names it) or to a destination.
+// Tasks live in memory: a restart ends them.
+type moveTask struct {
+	handle  string
+	source  string
+	dest    string // "" moves each message back to its source
+	rate    int64  // messages per second; 0 is as fast as possible
+	started time.Time
+	toMove  int64
+	moved   atomic.Int64
+	cancel  context.CancelFunc
+
+	// status and failure are guarded by Server.mu.
+	status  string
+	failure string
+}
+
+func (s *Server) isDeadLetterQueue(name string) bool {
+	sources := s.queueNames(func(i broker.StreamInfo) bool {
+		v := i.Config.Attributes[attrPrefix+"RedrivePolicy"]
+		p, err := parseRedrivePolicy(v)
+		return v != "" && err == nil && arnName(p.DeadLetterTargetArn) == name
+	})
+	return len(sources) > 0
+}
+
+func (s *Server) startMoveTask(req *request, in *wire.StartMessageMoveTaskInput) (any, error) {
+	if in.SourceArn == "" {
+		return nil, wire.Missing("SourceArn")
+	}
+	src, err := s.queueByArn(in.SourceArn)
+	if err != nil {
+		return nil, wire.Errorf(wire.KindResourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+	}
+	if !s.isDeadLetterQueue(src.name) {
+		return nil, wire.InvalidParameter("SourceArn", in.SourceArn, "Source queue must be configured as a Dead Letter Queue.")
+	}
+	t := &moveTask{source: src.name, started: s.clock.Now()}
+	if in.DestinationArn != "" {
+		dst, err := s.queueByArn(in.DestinationArn)
+		if err != nil {
+			return nil, wire.Errorf(wire.KindResourceNotFound, "The resource that you specified for the DestinationArn parameter doesn't exist.")
+		}
+		if dst.fifo != src.fifo || dst.name == src.name {
+			return nil, wire.InvalidParameter("DestinationArn", in.DestinationArn, "The destination must be another queue of the same type as the source.")
+		}
+		t.dest = dst.name
+	}
+	if in.MaxNumberOfMessagesPerSecond.Set {
+		r := in.MaxNumberOfMessagesPerSecond.Value
+		if r < 1 || r > maxMoveRate {
+			return nil, wire.InvalidParameter("MaxNumberOfMessagesPerSecond", strconv.FormatInt(r, 10), "Value must be between 1 and 500.")
+		}
+		t.rate = r
+	}
+	visible, _ := s.queueCounts(src.name)
+	t.toMove = visible
+	g, err := s.b.Queue(src.name)
+	if err != nil {
+		return nil, wire.NonExistentQueue()
+	}
+	s.mu.Lock()
+	for _, other := range s.tasks[src.name] {
+		if other.status == taskRunning || other.status == taskCancelling {
+			s.mu.Unlock()
+			return nil, wire.Errorf(wire.KindUnsupportedOperation, "There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
+		}
+	}
+	t.handle = base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%s:%d", src.name, t.started.UnixNano()))
+	t.status = taskRunning
+	ctx, cancel := context.WithCancel(s.ctx)
+	t.cancel = cancel
+	list := append([]*moveTask{t}, s.tasks[src.name]...)
+	if len(list) > keptTasks {
+		list = list[:keptTasks]
+	}
+	s.tasks[src.name] = list
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.runMoveTask(ctx, t, g)
+	return wire.StartMessageMoveTaskOutput{TaskHandle: t.handle}, nil
+}
+
+// queueCounts returns a queue's visible and in-flight message counts.
+func (s *Server) queueCounts(name string) (visible, inFlight int64) {
+	for _, st := range s.b.Stats().Streams {
+		if st.Name != name {
+			continue
+		}
+		for _, g := range st.Groups {
+			if g.Kind == broker.GroupShared && g.Name == "" {
+				return g.Backlog - g.InFlight, g.InFlight
+			}
+		}
+	}
+	return 0, 0
+}
+
+func (s *Server) runMoveTask(ctx context.Context, t *moveTask, g broker.Group) {
+	defer s.wg.Done()
+	defer t.cancel()
+	err := s.moveMessages(ctx, t, g)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case t.status == taskCancelling || errors.Is(err, context.Canceled):
+		t.status = taskCancelled
+	case err != nil:
+		t.status, t.failure = taskFailed, err.Error()
+	default:
+		t.status = taskCompleted
+	}
+}
+
+func (s *Server) moveMessages(ctx context.Context, t *moveTask, g broker.Group) error {
+	start := time.Now()
+	for t.moved.Load() < t.toMove {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		want := min(int64(maxBatchEntries), t.toMove-t.moved.Load())
+		if t.rate > 0 {
+			// Hold the average at the rate: the next batch may start once
+			// the messages moved so far have had their share of time.
+			due := start.Add(time.Duration(float64(t.moved.Load()) / float64(t.rate) * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			want = min(want, t.rate)
+		}
+		ds, err := g.Receive(ctx, broker.ReceiveOptions{Consumer: "sqs-move-task", Max: int(want), Lease: time.Minute})
+		if err != nil {
+			return err
+		}
+		if len(ds) == 0 {
+			return nil
+		}
+		for i := range ds {
+			if err := s.moveOne(ctx, t, g, &ds[i]); err != nil {
+				g.Release(0, refsOf(ds[i:])...)
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func refsOf(ds []broker.Delivered) []broker.Ref {
+	refs := make([]broker.Ref, len(ds))
+	for i := range ds {
+		refs[i] = refOf(&ds[i])
+	}
+	return refs
+}
+
+// moveOne appends one dead letter to its destination, waits until it is on
+// disk, and only then deletes it from the dead-letter queue.
+func (s *Server) moveOne(ctx context.Context, t *moveTask, g broker.Group, d *broker.Delivered) error {
+	dest := t.dest
+	if dest == "" {
+		deaths := d.Deaths()
+		if len(deaths) == 0 {
+			return fmt.Errorf("message %s has no source queue to go back to; give a DestinationArn", messageID(&queue{name: t.source}, &d.Record))
+		}
+		dest = deaths[0].Queue
+	}
+	msg := broker.Message{Key: d.Key, Value: d.Value, Timestamp: d.Timestamp}
+	for _, h := range d.Headers {
+		// A moved message starts afresh: no dead-letter history (the core
+		// would take a second trip to the same dead-letter queue for a
+		// cycle), no delay, and no dedup id that would drop it as a
+		// duplicate of itself.
+		if h.Key == broker.HeaderDeaths || h.Key == broker.HeaderNotBefore || h.Key == broker.HeaderMessageID {
+			continue
+		}
+		msg.Headers = append(msg.Headers, h)
+	}
+	r, err := s.b.Append(dest, 0, []broker.Message{msg}, broker.PublishOptions{})
+	if err != nil {
+		return fmt.Errorf("moving to %s: %w", dest, err)
+	}
+	if err := r.Wait(ctx); err != nil {
+		return err
+	}
+	if _, err := g.Ack(refOf(d)); err != nil {
+		return err
+	}
+	t.moved.Add(1)
+	return nil
+}
+
+func (s *Server) listMoveTasks(req *request, in *wire.ListMessageMoveTasksInput) (any, error) {
+	if in.SourceArn == "" {
+		return nil, wire.Missing("SourceArn")
+	}
+	src, err := s.queueByArn(in.SourceArn)
+	if err != nil {
+		return nil, wire.Errorf(wire.KindResourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
+	}
+	max := in.MaxResults.Or(1)
+	if max < 1 || max > 10 {
+		return nil, wire.InvalidParameter("MaxResults", strconv.FormatInt(max, 10), "Value must be between 1 and 10.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := wire.ListMessageMoveTasksOutput{Results: []wire.MoveTask{}}
+	for _, t := range s.tasks[src.name] {
+		if int64(len(out.Results)) >= max {
+			break
+		}
+		r := wire.MoveTask{
+			Status:                           t.status,
+			SourceArn:                        s.arn(t.source),
+			ApproximateNumberOfMessagesMoved: t.moved.Load(),
+			FailureReason:                    t.failure,
+			StartedTimestamp:                 t.started.UnixMilli(),
+		}
+		if t.status == taskRunning {
+			r.TaskHandle = t.handle
+		}
+		if t.dest != "" {
+			r.DestinationArn = s.arn(t.dest)
+		}
+		if t.rate > 0 {
+			rate := t.rate
+			r.MaxNumberOfMessagesPerSecond = &rate
+		}
+		toMove := t.toMove
+		r.ApproximateNumberOfMessagesToMove = &toMove
+		out.Results = append(out.Results, r)
+	}
+	return out, nil
+}
+
+func (s *Server) cancelMoveTask(req *request, in *wire.CancelMessageMoveTaskInput) (any, error) {
+	if in.TaskHandle == "" {
+		return nil, wire.Missing("TaskHandle")
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(in.TaskHandle)
+	source, _, _ := strings.Cut(string(raw), ":")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tasks[source] {
+		if t.handle != in.TaskHandle {
+			continue
+		}
+		if t.status != taskRunning {
+			return nil, wire.Errorf(wire.KindUnsupportedOperation, "Only active tasks can be cancelled.")
+		}
+		t.status = taskCancelling
+		t.cancel()
+		return wire.CancelMessageMoveTaskOutput{ApproximateNumberOfMessagesMoved: t.moved.Load()}, nil
+	}
+	return nil, wire.Errorf(wire.KindResourceNotFound, "The resource that you specified for the TaskHandle parameter doesn't exist.")
+}

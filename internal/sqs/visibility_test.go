@@ -1,0 +1,210 @@
+package sqs
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+func (e *testEnv) receive(url string, max int32, extra ...func(*sqs.ReceiveMessageInput)) []types.Message {
+	e.t.Helper()
+	in := &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: max,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"}, MessageAttributeNames: []string{"All"}}
+	for _, f := range extra {
+		f(in)
+	}
+	out, err := e.client.ReceiveMessage(e.ctx(), in)
+	if err != nil {
+		e.t.Fatalf("ReceiveMessage: %v", err)
+	}
+	return out.Messages
+}
+
+func (e *testEnv) send(url, body string) *sqs.SendMessageOutput {
+	e.t.Helper()
+	out, err := e.client.SendMessage(e.ctx(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)})
+	if err != nil {
+		e.t.Fatalf("SendMessage: %v", err)
+	}
+	return out
+}
+
+func TestVisibilityTimeoutAndReceiveCount(t *testing.T) {
+	e := startEnv(t)
+	url := e.createQueue("work", map[string]string{"VisibilityTimeout": "30"})
+	e.send(url, "job")
+	first := e.receive(url, 1)
+	if len(first) != 1 || first[0].Attributes["ApproximateReceiveCount"] != "1" {
+		t.Fatalf("first receive = %+v", first)
+	}
+	if got := e.receive(url, 1); len(got) != 0 {
+		t.Fatalf("in-flight message delivered again: %+v", got)
+	}
+	e.clock.Advance(29 * time.Second)
+	if got := e.receive(url, 1); len(got) != 0 {
+		t.Fatal("message visible before its timeout")
+	}
+	e.clock.Advance(2 * time.Second)
+	second := e.receive(url, 1)
+	if len(second) != 1 || second[0].Attributes["ApproximateReceiveCount"] != "2" {
+		t.Fatalf("after expiry = %+v", second)
+	}
+	if second[0].Attributes["ApproximateFirstReceiveTimestamp"] != first[0].Attributes["ApproximateFirstReceiveTimestamp"] {
+		t.Errorf("first receive timestamp changed: %v vs %v", second[0].Attributes, first[0].Attributes)
+	}
+	// The old handle no longer settles the new delivery.
+	if _, err := e.client.ChangeMessageVisibility(e.ctx(), &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(url), ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 0}); err == nil {
+		t.Fatal("stale handle changed visibility")
+	} else {
+		wantCode(t, err, "AWS.SimpleQueueService.MessageNotInflight")
+	}
+	// Extending the lease keeps it hidden; 0 makes it visible at once.
+	if _, err := e.client.ChangeMessageVisibility(e.ctx(), &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(url), ReceiptHandle: second[0].ReceiptHandle, VisibilityTimeout: 120}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(60 * time.Second)
+	if got := e.receive(url, 1); len(got) != 0 {
+		t.Fatal("extended message visible early")
+	}
+	if _, err := e.client.ChangeMessageVisibility(e.ctx(), &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(url), ReceiptHandle: second[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+		t.Fatal(err)
+	}
+	third := e.receive(url, 1, func(in *sqs.ReceiveMessageInput) { in.VisibilityTimeout = 5 })
+	if len(third) != 1 || third[0].Attributes["ApproximateReceiveCount"] != "3" {
+		t.Fatalf("after visibility 0 = %+v", third)
+	}
+	e.clock.Advance(6 * time.Second) // the per-receive timeout of 5 s, not the queue's 30
+	if got := e.receive(url, 1); len(got) != 1 || got[0].Attributes["ApproximateReceiveCount"] != "4" {
+		t.Fatalf("per-receive visibility not applied: %+v", got)
+	}
+}
+
+func TestRedriveAfterMaxReceiveCountAndMoveBack(t *testing.T) {
+	e := startEnv(t)
+	dlqURL := e.createQueue("orders-dlq", nil)
+	dlqArn := e.queueArn(dlqURL)
+	policy, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqArn, "maxReceiveCount": 2})
+	url := e.createQueue("orders", map[string]string{"RedrivePolicy": string(policy), "VisibilityTimeout": "10"})
+	sent := e.send(url, "poison")
+	for i := 1; i <= 2; i++ {
+		got := e.receive(url, 1)
+		if len(got) != 1 {
+			t.Fatalf("receive %d got nothing", i)
+		}
+		e.clock.Advance(11 * time.Second)
+	}
+	if got := e.receive(url, 1); len(got) != 0 {
+		t.Fatalf("message received a third time: %+v", got)
+	}
+	dead := e.receive(dlqURL, 1)
+	if len(dead) != 1 || aws.ToString(dead[0].Body) != "poison" || aws.ToString(dead[0].MessageId) != aws.ToString(sent.MessageId) {
+		t.Fatalf("dead letter = %+v", dead)
+	}
+	if src := dead[0].Attributes["DeadLetterQueueSourceArn"]; src != e.queueArn(url) {
+		t.Errorf("DeadLetterQueueSourceArn = %q", src)
+	}
+	sources, err := e.client.ListDeadLetterSourceQueues(e.ctx(), &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: aws.String(dlqURL)})
+	if err != nil || len(sources.QueueUrls) != 1 || sources.QueueUrls[0] != url {
+		t.Fatalf("ListDeadLetterSourceQueues = %+v, %v", sources, err)
+	}
+	// Make it visible in the DLQ again, then move it back to its source.
+	if _, err := e.client.ChangeMessageVisibility(e.ctx(), &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(dlqURL), ReceiptHandle: dead[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+		t.Fatal(err)
+	}
+	task, err := e.client.StartMessageMoveTask(e.ctx(), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn), MaxNumberOfMessagesPerSecond: aws.Int32(100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, err := e.client.ListMessageMoveTasks(e.ctx(), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Results) != 1 {
+			t.Fatalf("tasks = %+v", list.Results)
+		}
+		r := list.Results[0]
+		if aws.ToString(r.Status) == "COMPLETED" {
+			if r.ApproximateNumberOfMessagesMoved != 1 || aws.ToInt64(r.ApproximateNumberOfMessagesToMove) != 1 {
+				t.Fatalf("task counters = %+v", r)
+			}
+			break
+		}
+		if aws.ToString(r.Status) != "RUNNING" || aws.ToString(r.TaskHandle) != aws.ToString(task.TaskHandle) {
+			t.Fatalf("task = %+v", r)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("move task never completed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	back := e.receive(url, 1)
+	if len(back) != 1 || aws.ToString(back[0].Body) != "poison" || back[0].Attributes["ApproximateReceiveCount"] != "1" {
+		t.Fatalf("moved message = %+v", back)
+	}
+	// Cancelling a finished task is refused; an unknown one is not found.
+	_, err = e.client.CancelMessageMoveTask(e.ctx(), &sqs.CancelMessageMoveTaskInput{TaskHandle: task.TaskHandle})
+	wantCode(t, err, "AWS.SimpleQueueService.UnsupportedOperation")
+	_, err = e.client.CancelMessageMoveTask(e.ctx(), &sqs.CancelMessageMoveTaskInput{TaskHandle: aws.String("bm9wZQ")})
+	wantCode(t, err, "ResourceNotFoundException")
+	// A queue that is nobody's DLQ cannot be a move source.
+	_, err = e.client.StartMessageMoveTask(e.ctx(), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(e.queueArn(url))})
+	wantCode(t, err, "InvalidParameterValue")
+}
+
+func TestCancelMessageMoveTask(t *testing.T) {
+	e := startEnv(t)
+	dlqURL := e.createQueue("slow-dlq", nil)
+	dlqArn := e.queueArn(dlqURL)
+	policy, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqArn, "maxReceiveCount": "1"})
+	e.createQueue("slow", map[string]string{"RedrivePolicy": string(policy)})
+	dest := e.createQueue("elsewhere", nil)
+	for i := 0; i < 20; i++ {
+		e.send(dlqURL, "x")
+	}
+	task, err := e.client.StartMessageMoveTask(e.ctx(), &sqs.StartMessageMoveTaskInput{
+		SourceArn: aws.String(dlqArn), DestinationArn: aws.String(e.queueArn(dest)), MaxNumberOfMessagesPerSecond: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.StartMessageMoveTask(e.ctx(), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)})
+	wantCode(t, err, "AWS.SimpleQueueService.UnsupportedOperation")
+	if _, err := e.client.CancelMessageMoveTask(e.ctx(), &sqs.CancelMessageMoveTaskInput{TaskHandle: task.TaskHandle}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list, err := e.client.ListMessageMoveTasks(e.ctx(), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn), MaxResults: aws.Int32(10)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := aws.ToString(list.Results[0].Status); s == "CANCELLED" {
+			if list.Results[0].ApproximateNumberOfMessagesMoved >= 20 {
+				t.Fatalf("cancelled task moved everything: %+v", list.Results[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task not cancelled: %+v", list.Results[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (e *testEnv) queueArn(url string) string {
+	e.t.Helper()
+	out, err := e.client.GetQueueAttributes(e.ctx(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []types.QueueAttributeName{"QueueArn"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.Attributes["QueueArn"]
+}
