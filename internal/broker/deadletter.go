@@ -67,6 +67,7 @@ func (g *group) deadLetter(w *deadLetterWork) {
 			Exchange: string(origExchange), RoutingKeys: []string{string(origKey)},
 		})
 		msg.DeleteHeader(HeaderExpiresAt) // RabbitMQ drops the per-message TTL on dead-lettering
+		msg.DeleteHeader(HeaderStreamEntryID)
 		msg.Timestamp = time.Time{}
 		receipt, err := g.b.Publish(cfg.DeadLetter.Exchange, routingKey, msg, PublishOptions{})
 		if err == nil {

@@ -54,6 +54,9 @@ func (b *Broker) Stats() Stats {
 		}
 		st.DiskBytes += ss.Bytes
 		for _, g := range s.groupList() {
+			if isInternalGroup(g.name) {
+				continue
+			}
 			gs := GroupStats{Name: g.name, Kind: GroupShared, Consumers: g.consumerCount()}
 			for _, gp := range g.parts {
 				gp.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/config"
 	"github.com/gannet-mq/gannet/internal/kafka"
+	redisserver "github.com/gannet-mq/gannet/internal/redis/server"
 	"github.com/gannet-mq/gannet/internal/sqs"
 )
 
@@ -79,6 +80,10 @@ func builtFrontends() map[string]NewFrontend {
 		"kafka": func(d FrontendDeps) (Frontend, error) {
 			return kafka.New(kafka.Config{Broker: d.Broker, Logger: d.Logger, Registerer: d.Registerer,
 				Connections: d.Connections, Addr: d.Addr, AdvertisedAddr: d.AdvertisedAddr,
+				MaxMessageBytes: d.MaxMessageBytes})
+		},
+		"redis": func(d FrontendDeps) (Frontend, error) {
+			return redisserver.New(redisserver.Deps{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,
 				MaxMessageBytes: d.MaxMessageBytes})
 		},
 		"sqs": func(d FrontendDeps) (Frontend, error) {

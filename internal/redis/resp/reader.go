@@ -76,11 +76,20 @@ type Reader struct {
 
 	spans           []span
 	lastCommandSize int
+	baseSize        int // the size shrink returns to
 }
 
 // NewReader returns a Reader of requests from src.
 func NewReader(src io.Reader, limits Limits) *Reader {
-	return &Reader{src: src, limits: limits.withDefaults(), buf: make([]byte, initialBufferSize)}
+	return NewReaderSize(src, limits, initialBufferSize)
+}
+
+// NewReaderSize returns a Reader whose buffer starts at size bytes (at
+// least 16 KiB): a server expecting large pipelines reads them in fewer
+// system calls.
+func NewReaderSize(src io.Reader, limits Limits, size int) *Reader {
+	size = max(size, initialBufferSize)
+	return &Reader{src: src, limits: limits.withDefaults(), buf: make([]byte, size), baseSize: size}
 }
 
 // Buffered reports how many bytes of input have been read from the source but
@@ -318,10 +327,10 @@ func (r *Reader) fill() error {
 // commands still fill is kept, so a stream of big values does not reallocate.
 func (r *Reader) shrink() {
 	unread := r.end - r.start
-	if len(r.buf) <= initialBufferSize || unread > initialBufferSize/2 || r.lastCommandSize >= len(r.buf)/4 {
+	if len(r.buf) <= r.baseSize || unread > r.baseSize/2 || r.lastCommandSize >= len(r.buf)/4 {
 		return
 	}
-	small := make([]byte, initialBufferSize)
+	small := make([]byte, r.baseSize)
 	r.end = copy(small, r.buf[r.start:r.end])
 	r.start = 0
 	r.buf = small

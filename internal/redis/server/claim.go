@@ -1,0 +1,392 @@
+package server
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/redis/resp"
+)
+
+var appendNullArray = resp.AppendNullArray
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+func cmdXPending(c *conn, args [][]byte) {
+	key, group := args[1], args[2]
+	if len(args) != 3 && len(args) < 6 {
+		c.syntaxError()
+		return
+	}
+	var minIdle time.Duration
+	var start, end streamID
+	count := int64(-1)
+	consumer := ""
+	extended := len(args) >= 6
+	if extended {
+		i := 3
+		if equalFold(args[i], "idle") {
+			ms, ok := parseInt(args[i+1])
+			if !ok {
+				c.notInteger()
+				return
+			}
+			minIdle = time.Duration(ms) * time.Millisecond
+			i += 2
+			if len(args) < i+3 {
+				c.syntaxError()
+				return
+			}
+		}
+		var startEx, endEx, ok bool
+		if start, startEx, ok = parseRangeID(args[i], true); !ok {
+			c.err(errInvalidID)
+			return
+		}
+		if startEx {
+			if start, ok = start.incr(); !ok {
+				c.err("ERR invalid start ID for the interval")
+				return
+			}
+		}
+		if end, endEx, ok = parseRangeID(args[i+1], false); !ok {
+			c.err(errInvalidID)
+			return
+		}
+		if endEx {
+			if end, ok = end.decr(); !ok {
+				c.err("ERR invalid end ID for the interval")
+				return
+			}
+		}
+		n, okN := parseInt(args[i+2])
+		if !okN {
+			c.notInteger()
+			return
+		}
+		if n < 0 {
+			n = 0
+		}
+		count = n
+		i += 3
+		if i < len(args) {
+			consumer = string(args[i])
+			i++
+		}
+		if i < len(args) {
+			c.syntaxError()
+			return
+		}
+	}
+	g, part, gs, ok := c.group(key, group)
+	if !ok {
+		c.noGroup(key, group)
+		return
+	}
+	pending := g.Pending(consumer)
+	type row struct {
+		id streamID
+		d  broker.Delivery
+	}
+	rows := make([]row, 0, len(pending))
+	for _, d := range pending {
+		id, ok := c.idOf(part, gs, d.Offset)
+		if !ok {
+			continue // trimmed away and never seen: no id to show
+		}
+		rows = append(rows, row{id, d})
+	}
+	if !extended {
+		if len(rows) == 0 {
+			c.array(4)
+			c.integer(0)
+			c.null()
+			c.null()
+			c.nullArray()
+			return
+		}
+		per := map[string]int{}
+		var names []string
+		for _, r := range rows {
+			if per[r.d.Consumer] == 0 {
+				names = append(names, r.d.Consumer)
+			}
+			per[r.d.Consumer]++
+		}
+		sortStrings(names)
+		c.array(4)
+		c.integer(int64(len(rows)))
+		c.entryID(rows[0].id)
+		c.entryID(rows[len(rows)-1].id)
+		c.array(len(names))
+		for _, n := range names {
+			c.array(2)
+			c.bulkString(n)
+			c.bulkString(strconv.Itoa(per[n]))
+		}
+		return
+	}
+	now := time.Now()
+	var body []byte
+	n := 0
+	for _, r := range rows {
+		if int64(n) >= count {
+			break
+		}
+		if r.id.less(start) || end.less(r.id) {
+			continue
+		}
+		idle := now.Sub(r.d.LastDelivered)
+		if minIdle > 0 && idle < minIdle {
+			continue
+		}
+		body = append(body, "*4\r\n"...)
+		body = appendIDBulk(body, r.id)
+		body = appendBulkString(body, r.d.Consumer)
+		body = resp.AppendInt(body, idle.Milliseconds())
+		body = resp.AppendInt(body, int64(r.d.Count))
+		n++
+	}
+	c.array(n)
+	c.out = append(c.out, body...)
+}
+
+func cmdXClaim(c *conn, args [][]byte) {
+	key, group, consumer := args[1], args[2], string(args[3])
+	minIdleMs, ok := parseInt(args[4])
+	if !ok {
+		c.err("ERR Invalid min-idle-time argument for XCLAIM")
+		return
+	}
+	if minIdleMs < 0 {
+		minIdleMs = 0
+	}
+	var ids []streamID
+	j := 5
+	for ; j < len(args); j++ {
+		id, _, ok := parseID(args[j], 0, false)
+		if !ok {
+			break
+		}
+		ids = append(ids, id)
+	}
+	opts := broker.ClaimOptions{Consumer: consumer, MinIdle: time.Duration(minIdleMs) * time.Millisecond, RetryCount: -1}
+	justID := false
+	var lastID streamID
+	hasLastID := false
+	now := time.Now()
+	for ; j < len(args); j++ {
+		more := len(args) - 1 - j
+		o := args[j]
+		switch {
+		case equalFold(o, "force"):
+			opts.Force = true
+		case equalFold(o, "justid"):
+			justID = true
+		case equalFold(o, "idle") && more >= 1:
+			ms, ok := parseInt(args[j+1])
+			if !ok {
+				c.err("ERR Invalid IDLE option argument for XCLAIM")
+				return
+			}
+			opts.DeliveredAt = now.Add(-time.Duration(ms) * time.Millisecond)
+			j++
+		case equalFold(o, "time") && more >= 1:
+			ms, ok := parseInt(args[j+1])
+			if !ok {
+				c.err("ERR Invalid TIME option argument for XCLAIM")
+				return
+			}
+			opts.DeliveredAt = time.UnixMilli(ms)
+			j++
+		case equalFold(o, "retrycount") && more >= 1:
+			n, ok := parseInt(args[j+1])
+			if !ok {
+				c.err("ERR Invalid RETRYCOUNT option argument for XCLAIM")
+				return
+			}
+			opts.RetryCount = int(n)
+			j++
+		case equalFold(o, "lastid") && more >= 1:
+			id, _, ok := parseID(args[j+1], 0, false)
+			if !ok {
+				c.err(errInvalidID)
+				return
+			}
+			lastID, hasLastID = id, true
+			j++
+		default:
+			c.errorf("ERR Unrecognized XCLAIM option '%s'", o)
+			return
+		}
+	}
+	if !opts.DeliveredAt.IsZero() && opts.DeliveredAt.After(now) {
+		opts.DeliveredAt = now
+	}
+	opts.KeepCount = justID
+	g, part, gs, ok := c.group(key, group)
+	if !ok {
+		c.noGroup(key, group)
+		return
+	}
+	if hasLastID {
+		// LASTID moves the group's last delivered id forward, as Redis
+		// does (used when replicating XCLAIM): entries up to it count as read.
+		if next, ok := lastID.incr(); ok {
+			if off := seek(part, next); off > g.Next(0) {
+				g.MoveNext(0, off)
+			}
+		}
+	}
+	refs := make([]broker.Ref, 0, len(ids))
+	for _, id := range ids {
+		if off, ok := c.offsetOf(part, gs, id); ok {
+			refs = append(refs, broker.Ref{Offset: off})
+		}
+	}
+	res, err := g.Claim(refs, opts)
+	if err != nil {
+		c.err("ERR " + err.Error())
+		return
+	}
+	res.Claimed, _ = c.dropDeletedClaims(key, g, res.Claimed)
+	gs.mu.Lock()
+	gs.touch(consumer)
+	gs.mu.Unlock()
+	c.syncState = true
+	c.writeClaimed(part, gs, res.Claimed, justID)
+}
+
+// dropDeletedClaims takes entries XDEL deleted off the pending list, as
+// Redis 7 does when a claim meets them, and returns them apart.
+func (c *conn) dropDeletedClaims(key []byte, g broker.Group, claimed []broker.Delivery) ([]broker.Delivery, []broker.Ref) {
+	tomb := c.s.tombstones(string(key))
+	if !tomb.ok {
+		return claimed, nil
+	}
+	kept := claimed[:0]
+	var gone []broker.Ref
+	for _, d := range claimed {
+		if tomb.deleted(d.Offset) {
+			gone = append(gone, broker.Ref{Partition: d.Partition, Offset: d.Offset})
+		} else {
+			kept = append(kept, d)
+		}
+	}
+	if len(gone) > 0 {
+		g.Ack(gone...)
+	}
+	return kept, gone
+}
+
+func (c *conn) writeClaimed(part broker.Partition, gs *groupState, claimed []broker.Delivery, justID bool) {
+	var body []byte
+	n := 0
+	for _, d := range claimed {
+		if justID {
+			id, ok := c.idOf(part, gs, d.Offset)
+			if !ok {
+				continue
+			}
+			body = appendIDBulk(body, id)
+		} else {
+			rec, id, ok := c.entryAt(part, gs, d.Offset)
+			if !ok {
+				continue
+			}
+			body = appendEntry(body, id, rec)
+		}
+		n++
+	}
+	c.array(n)
+	c.out = append(c.out, body...)
+}
+
+func cmdXAutoClaim(c *conn, args [][]byte) {
+	key, group, consumer := args[1], args[2], string(args[3])
+	minIdleMs, ok := parseInt(args[4])
+	if !ok {
+		c.err("ERR Invalid min-idle-time argument for XAUTOCLAIM")
+		return
+	}
+	if minIdleMs < 0 {
+		minIdleMs = 0
+	}
+	start, startEx, ok := parseRangeID(args[5], true)
+	if !ok {
+		c.err(errInvalidID)
+		return
+	}
+	if startEx {
+		if start, ok = start.incr(); !ok {
+			c.err("ERR invalid start ID for the interval")
+			return
+		}
+	}
+	count := int64(100)
+	justID := false
+	for j := 6; j < len(args); j++ {
+		more := len(args) - 1 - j
+		switch {
+		case equalFold(args[j], "count") && more >= 1:
+			n, ok := parseInt(args[j+1])
+			if !ok || n < 1 || n > (1<<63-1)/(10*16) {
+				c.err("ERR COUNT must be > 0")
+				return
+			}
+			count = n
+			j++
+		case equalFold(args[j], "justid"):
+			justID = true
+		default:
+			c.syntaxError()
+			return
+		}
+	}
+	g, part, gs, ok := c.group(key, group)
+	if !ok {
+		c.noGroup(key, group)
+		return
+	}
+	opts := broker.ClaimOptions{Consumer: consumer, MinIdle: time.Duration(minIdleMs) * time.Millisecond,
+		RetryCount: -1, KeepCount: justID}
+	from := seek(part, start)
+	if from <= part.StartOffset() {
+		// Pending entries trimmed away lie below the log start; their ids
+		// precede every retained one, so a scan from the first retained
+		// entry or earlier includes them.
+		from = 0
+	}
+	res, next, err := g.AutoClaim(0, from, int(count), opts)
+	if err != nil {
+		c.err("ERR " + err.Error())
+		return
+	}
+	var deleted []broker.Ref
+	res.Claimed, deleted = c.dropDeletedClaims(key, g, res.Claimed)
+	res.Gone = append(res.Gone, deleted...)
+	gs.mu.Lock()
+	gs.touch(consumer)
+	gs.mu.Unlock()
+	c.syncState = true
+	c.array(3)
+	nextID := streamID{}
+	if next >= 0 {
+		if id, ok := c.idOf(part, gs, next); ok {
+			nextID = id
+		}
+	}
+	c.entryID(nextID)
+	c.writeClaimed(part, gs, res.Claimed, justID)
+	var gone []streamID
+	for _, r := range res.Gone {
+		if id, ok := c.idOf(part, gs, r.Offset); ok {
+			gone = append(gone, id)
+		}
+	}
+	c.array(len(gone))
+	for _, id := range gone {
+		c.entryID(id)
+	}
+}

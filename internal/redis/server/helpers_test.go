@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+)
+
+// testServer is a broker in a temp dir with the Redis front-end on a
+// random loopback port.
+type testServer struct {
+	t      *testing.T
+	dir    string
+	broker *broker.Broker
+	srv    *Server
+	addr   string
+	done   chan error
+}
+
+func startServer(t *testing.T, dir string) *testServer {
+	t.Helper()
+	return startServerWith(t, dir, nil)
+}
+
+func startServerWith(t *testing.T, dir string, configure func(*Deps)) *testServer {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	b, err := broker.Open(broker.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := Deps{Broker: b}
+	if configure != nil {
+		configure(&deps)
+	}
+	srv, err := New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{t: t, dir: dir, broker: b, srv: srv, addr: l.Addr().String(), done: make(chan error, 1)}
+	go func() { ts.done <- srv.Serve(l) }()
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+func (ts *testServer) stop() {
+	if ts.srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ts.srv.Shutdown(ctx)
+	<-ts.done
+	ts.broker.Close()
+	ts.srv = nil
+}
+
+func (ts *testServer) client(protocol int) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: ts.addr, Protocol: protocol, MaxRetries: -1})
+	ts.t.Cleanup(func() { c.Close() })
+	return c
+}
