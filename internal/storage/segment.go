@@ -33,11 +33,11 @@ type segment struct {
 	// the data read as zeros, which recovery takes as the end.
 	allocated int64
 	// zeroed is where the flusher's zero-fill ahead of the data ends.
-	zeroed int64
-	visible   int64 // mu: bytes readers may see
-	end       int64 // mu: offset after the last batch assigned
-	maxTS     int64 // mu: largest batch timestamp; math.MinInt64 when empty
-	entries   []indexEntry
+	zeroed  int64
+	visible int64 // mu: bytes readers may see
+	end     int64 // mu: offset after the last batch assigned
+	maxTS   int64 // mu: largest batch timestamp; math.MinInt64 when empty
+	entries []indexEntry
 
 	lastBatchPos int64 // mu: position of the last batch, for the seal entry
 	lastBatchRel uint32
