@@ -216,10 +216,14 @@ await nats 127.0.0.1:$NATS_PORT
 await amqp 127.0.0.1:$RABBIT_PORT
 
 HEADLINE=(--size 1024 --producers 1 --consumers 1 --inflight 256 --prefetch 200 --duration $RUN)
-for family in AMQP REDIS LOG SQS; do
+for family in AMQP REDIS LOG; do
 	f=${family,,}
 	scenario "$f-peak" $family "${HEADLINE[@]}"
 done
+# SQS moves 10 messages per request and a consumer waits for each
+# DeleteMessageBatch, so the "a few concurrent workers" are needed:
+# 2 producers with 4 batches each in flight, 8 consumers.
+scenario "sqs-peak" SQS --size 1024 --producers 2 --consumers 8 --inflight 40 --duration $RUN
 for family in AMQP REDIS LOG; do
 	f=${family,,}
 	for rate in 1000 5000 20000; do
