@@ -63,7 +63,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 }
 
 // serve runs the connection until it ends.
-func (c *conn) serve() {
+// Serve runs the connection until the client or the server ends it.
+func (c *conn) Serve() {
 	go c.out.run()
 	defer func() {
 		// Close the output first: a consumer waiting for room in it must
@@ -260,8 +261,14 @@ func (c *conn) teardown() {
 	})
 }
 
-// forceClose is Shutdown's request to leave: connection.close with 320,
-// then the socket closes, which ends the reader.
+// Drain is Shutdown's request to leave.
+func (c *conn) Drain() { c.forceClose("broker shutdown") }
+
+// Close cuts the connection (Shutdown's deadline passed).
+func (c *conn) Close() error { return c.nc.Close() }
+
+// forceClose asks the client to leave: connection.close with 320, then the
+// socket closes, which ends the reader.
 func (c *conn) forceClose(reason string) {
 	buf := c.out.lock()
 	buf, _ = wire.AppendMethodFrame(buf, 0, &wire.ConnectionClose{ReplyCode: wire.ReplyConnectionForced,

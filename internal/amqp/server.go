@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/tcpserve"
 )
 
 // Config configures the front-end. Only Broker is required.
@@ -71,19 +72,19 @@ type Server struct {
 	log    *slog.Logger
 	nextID atomic.Uint64
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	shutdown  bool
+	tcp *tcpserve.Server
+
+	mu sync.Mutex
 	// replyTo maps direct reply-to names to the channel consuming them.
 	replyTo map[string]*channel
 	// exclusiveConsumers maps a queue to its exclusive consumer.
 	exclusiveConsumers map[string]string
 
-	blocked  atomic.Bool // the disk alarm is raised
-	stop     chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	blocked      atomic.Bool // the disk alarm is raised
+	watchingDisk bool        // mu
+	stop         chan struct{}
+	stopOnce     sync.Once
+	wg           sync.WaitGroup // the disk watcher
 }
 
 // New builds a server; it starts nothing until Serve.
@@ -127,11 +128,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, b: cfg.Broker, log: cfg.Logger,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
-		replyTo:   make(map[string]*channel),
-		stop:      make(chan struct{}),
+		replyTo: make(map[string]*channel),
+		stop:    make(chan struct{}),
 	}
+	s.tcp = tcpserve.New(func(nc net.Conn) tcpserve.Conn { return newConn(s, nc) }, cfg.Connections)
 	if err := s.declareStandardExchanges(); err != nil {
 		return nil, err
 	}
@@ -162,95 +162,26 @@ func (s *Server) declareStandardExchanges() error {
 // Serve accepts connections until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
-	if s.shutdown {
-		s.mu.Unlock()
-		l.Close()
-		return net.ErrClosed
-	}
-	s.listeners[l] = struct{}{}
-	first := len(s.listeners) == 1
-	s.mu.Unlock()
-	if first {
+	if !s.watchingDisk && !s.tcp.Closing() {
+		s.watchingDisk = true
 		s.wg.Add(1)
 		go s.watchDisk()
 	}
-	var tempDelay time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			down := s.shutdown
-			s.mu.Unlock()
-			if down {
-				return net.ErrClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				time.Sleep(tempDelay)
-				continue
-			}
-			return err
-		}
-		tempDelay = 0
-		c := newConn(s, nc)
-		s.mu.Lock()
-		if s.shutdown {
-			s.mu.Unlock()
-			nc.Close()
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
-		if s.cfg.Connections != nil {
-			s.cfg.Connections.Inc()
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			if s.cfg.Connections != nil {
-				s.cfg.Connections.Dec()
-			}
-		}()
-	}
+	s.mu.Unlock()
+	return s.tcp.Serve(l)
 }
 
 // Shutdown stops accepting, asks every client to go with
 // connection.close (320 CONNECTION_FORCED) and cuts those still open when
 // ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutdown = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	s.tcp.Stop()
+	s.mu.Lock() // a Serve past this point sees Closing and starts no watcher
 	s.mu.Unlock()
 	s.stopOnce.Do(func() { close(s.stop) })
-	for _, c := range conns {
-		c.forceClose("broker shutdown")
-	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	err := s.tcp.Wait(ctx, nil)
+	s.wg.Wait()
+	return err
 }
 
 // watchDisk raises and clears the disk alarm (connection.blocked).
@@ -265,11 +196,9 @@ func (s *Server) watchDisk() {
 			if low {
 				s.log.Warn("disk free below limit: blocking publishers", "free", free, "limit", s.cfg.DiskFreeLimit)
 			}
-			s.mu.Lock()
-			for c := range s.conns {
-				c.setBlocked(low)
+			for _, c := range s.tcp.Conns() {
+				c.(*conn).setBlocked(low)
 			}
-			s.mu.Unlock()
 		}
 		select {
 		case <-s.stop:

@@ -52,13 +52,17 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 }
 
-// stopReading makes the read loop end after the request in hand.
-func (c *conn) stopReading() {
+// Drain makes the read loop end after the request in hand.
+func (c *conn) Drain() {
 	c.stopping.Store(true)
 	c.nc.SetReadDeadline(time.Now())
 }
 
-func (c *conn) serve() {
+// Close cuts the connection (Shutdown's deadline passed).
+func (c *conn) Close() error { return c.nc.Close() }
+
+// Serve runs the connection until the client or the server ends it.
+func (c *conn) Serve() {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)

@@ -15,13 +15,12 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/tcpserve"
 )
 
 // Config is what the front-end needs from the server.
@@ -73,17 +72,13 @@ type Server struct {
 	port   int32
 	metric *metrics
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	shutdown  atomic.Bool
-	ctx       context.Context // ended by Shutdown once draining is over
-	cancel    context.CancelFunc
+	tcp    *tcpserve.Server
+	ctx    context.Context // ended by Shutdown once draining is over
+	cancel context.CancelFunc
 	// drain ends when Shutdown starts: long polls and group joins answer
 	// at once with what they have, so connections can finish.
 	drain       context.Context
 	cancelDrain context.CancelFunc
-	wg          sync.WaitGroup
 }
 
 // New builds a server; it starts nothing until Serve.
@@ -125,103 +120,28 @@ func New(cfg Config) (*Server, error) {
 		host:        host,
 		port:        port,
 		metric:      m,
-		listeners:   make(map[net.Listener]struct{}),
-		conns:       make(map[*conn]struct{}),
 		ctx:         ctx,
 		cancel:      cancel,
 	}
 	s.groups = newCoordinator(s)
 	s.prod = newProducers(s.b)
 	s.txns = newTxnCoordinator(s)
+	s.tcp = tcpserve.New(func(nc net.Conn) tcpserve.Conn { return newConn(s, nc) }, cfg.Connections)
 	return s, nil
 }
 
 // Serve accepts connections until Shutdown.
-func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.shutdown.Load() {
-		s.mu.Unlock()
-		l.Close()
-		return net.ErrClosed
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	var tempDelay time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.shutdown.Load() {
-				return net.ErrClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				time.Sleep(tempDelay)
-				continue
-			}
-			return err
-		}
-		tempDelay = 0
-		c := newConn(s, nc)
-		s.mu.Lock()
-		if s.shutdown.Load() {
-			s.mu.Unlock()
-			nc.Close()
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		if s.cfg.Connections != nil {
-			s.cfg.Connections.Inc()
-		}
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			if s.cfg.Connections != nil {
-				s.cfg.Connections.Dec()
-			}
-		}()
-	}
-}
+func (s *Server) Serve(l net.Listener) error { return s.tcp.Serve(l) }
 
 // Shutdown closes the listeners, lets connections finish the requests they
 // are answering, and cuts them when ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutdown.Store(true)
-	for l := range s.listeners {
-		l.Close()
-	}
 	// Idle connections stop reading at once; busy ones stop after the
-	// request in hand.
-	for c := range s.conns {
-		c.stopReading()
-	}
-	s.mu.Unlock()
+	// request in hand. Long polls and joins answer with what they have.
+	s.tcp.Stop()
 	s.cancelDrain()
 	s.groups.close()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.cancel() // ends long polls and waits
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	err := s.tcp.Wait(ctx, s.cancel) // cancel ends long polls and waits
+	s.cancel()
+	return err
 }

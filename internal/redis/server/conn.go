@@ -118,14 +118,18 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
-// shutdown ends the connection after the command it is running: a blocked
+// Drain ends the connection after the command it is running: a blocked
 // read ends at once, and so does a wait for the next command.
-func (c *conn) shutdown() {
+func (c *conn) Drain() {
 	c.cancel()
 	c.nc.SetReadDeadline(time.Now())
 }
 
-func (c *conn) serve() {
+// Close cuts the connection (Shutdown's deadline passed).
+func (c *conn) Close() error { return c.nc.Close() }
+
+// Serve runs the connection until the client or the server ends it.
+func (c *conn) Serve() {
 	go c.writeLoop()
 	defer func() {
 		close(c.writes)

@@ -42,7 +42,7 @@ func FuzzDispatch(f *testing.F) {
 		c := newConn(srv, server)
 		done := make(chan struct{})
 		go func() {
-			c.serve()
+			c.Serve()
 			close(done)
 		}()
 		go io.Copy(io.Discard, client)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/redis/resp"
+	"github.com/gannet-mq/gannet/internal/tcpserve"
 )
 
 // Deps is what the server needs from the process that runs it.
@@ -38,12 +39,8 @@ type Server struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	closing   bool
-	wg        sync.WaitGroup
-	nextID    atomic.Int64
+	tcp    *tcpserve.Server
+	nextID atomic.Int64
 
 	streamsMu sync.Mutex
 	streams   map[string]*streamState
@@ -62,106 +59,31 @@ func New(deps Deps) (*Server, error) {
 	if deps.MaxMessageBytes <= 0 {
 		deps.MaxMessageBytes = broker.DefaultMaxMessageBytes
 	}
-	return &Server{
-		deps:      deps,
-		log:       deps.Logger,
-		started:   time.Now(),
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
-		streams:   make(map[string]*streamState),
-		groups:    make(map[groupKey]*groupState),
-	}, nil
+	s := &Server{
+		deps:    deps,
+		log:     deps.Logger,
+		started: time.Now(),
+		streams: make(map[string]*streamState),
+		groups:  make(map[groupKey]*groupState),
+	}
+	s.tcp = tcpserve.New(func(nc net.Conn) tcpserve.Conn { return newConn(s, nc) }, deps.Connections)
+	return s, nil
 }
 
 // Serve accepts connections until Shutdown; it then returns net.ErrClosed.
-func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		l.Close()
-		return net.ErrClosed
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	var delay time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return net.ErrClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		c := newConn(s, nc)
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			nc.Close()
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		if s.deps.Connections != nil {
-			s.deps.Connections.Inc()
-		}
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			if s.deps.Connections != nil {
-				s.deps.Connections.Dec()
-			}
-		}()
-	}
-}
+func (s *Server) Serve(l net.Listener) error { return s.tcp.Serve(l) }
 
 // Shutdown stops accepting, lets each connection finish the command it is
 // running (blocked reads end at once), and cuts what is left when ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.shutdown()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return ctx.Err()
-	}
+	s.tcp.Stop()
+	return s.tcp.Wait(ctx, nil)
 }
 
 func (s *Server) clientList() []*conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		out = append(out, c)
+	var out []*conn
+	for _, c := range s.tcp.Conns() {
+		out = append(out, c.(*conn))
 	}
 	return out
 }
