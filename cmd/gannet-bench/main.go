@@ -6,6 +6,7 @@
 //	gannet-bench redis --addr 127.0.0.1:6379 --rate 5000 --json out.json
 //	gannet-bench await redis --addr 127.0.0.1:6379 --since-unix-nano N
 //	gannet-bench unavailable --json out.json --workload w --system s --protocol p --reason why
+//	gannet-bench disk --dir /var/lib/gannet --size 256MiB --block 1MiB --json disk.json
 //	gannet-bench report --in results/ --out docs/benchmarks.md
 //
 // scripts/bench/compare.sh drives it for the side-by-side comparison.
@@ -37,7 +38,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: gannet-bench <%s|await PROTOCOL|unavailable|report> [flags]; add -h after the subcommand for its flags",
+	return fmt.Errorf("usage: gannet-bench <%s|await PROTOCOL|unavailable|disk|report> [flags]; add -h after the subcommand for its flags",
 		strings.Join(loadgen.Protocols(), "|"))
 }
 
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string) error {
 	switch cmd := args[0]; {
 	case cmd == "report":
 		return runReport(args[1:])
+	case cmd == "disk":
+		return runDisk(ctx, args[1:])
 	case cmd == "unavailable":
 		return runUnavailable(args[1:])
 	case cmd == "await":
@@ -152,6 +155,34 @@ func runUnavailable(args []string) error {
 	res.Status = loadgen.StatusUnavailable
 	res.StartedAt = time.Now()
 	return finish(res, nil, *jsonPath)
+}
+
+// runDisk measures the sequential fdatasync bandwidth of the disk under
+// --dir: the ceiling for a broker that syncs every batch it acknowledges.
+func runDisk(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("disk", flag.ContinueOnError)
+	var cfg loadgen.DiskConfig
+	size, block := loadgen.ByteSize(256<<20), loadgen.ByteSize(1<<20)
+	fs.StringVar(&cfg.Dir, "dir", ".", "directory on the filesystem to measure (a temporary file is created and removed there)")
+	fs.Var(&size, "size", "bytes to write in total, e.g. 256MiB")
+	fs.Var(&block, "block", "bytes per write; fdatasync follows every write")
+	jsonPath := fs.String("json", "", "write the result as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("disk: unexpected arguments %q", fs.Args())
+	}
+	cfg.Size, cfg.Block = int64(size), int64(block)
+	res, err := loadgen.MeasureDisk(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Println(res.Summary())
+	if *jsonPath != "" {
+		return res.WriteJSON(*jsonPath)
+	}
+	return nil
 }
 
 func runReport(args []string) error {

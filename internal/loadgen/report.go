@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,6 +21,24 @@ type Environment struct {
 	Quick    bool              `json:"quick"`
 	Versions map[string]string `json:"versions"`
 	Notes    []string          `json:"notes"`
+
+	// DiskFdatasyncMBps is the sequential fdatasync bandwidth of the disk
+	// under Gannet's data directory in MB/s (10^6 bytes), measured by
+	// `gannet-bench disk` before the workloads; 0 when not measured.
+	DiskFdatasyncMBps float64 `json:"disk_fdatasync_mbps,omitempty"`
+	// Disk is that measurement in full, when the script kept it.
+	Disk *DiskResult `json:"disk,omitempty"`
+}
+
+// diskMBps is the disk's fdatasync bandwidth, or 0 if it was not measured.
+func (e Environment) diskMBps() float64 {
+	if e.DiskFdatasyncMBps > 0 {
+		return e.DiskFdatasyncMBps
+	}
+	if e.Disk != nil {
+		return e.Disk.MBPerSec
+	}
+	return 0
 }
 
 // environmentFile is the one JSON file in a results directory that is not a
@@ -145,10 +165,19 @@ func RenderReport(results []Result, env Environment, machine string, chartPath s
 		}
 		b.WriteString("\n")
 	}
+	if mbps := env.diskMBps(); mbps > 0 {
+		fmt.Fprintf(&b, "- Disk: %.1f MB/s writing sequentially with fdatasync after every write", mbps)
+		if d := env.Disk; d != nil {
+			fmt.Fprintf(&b, " of %s (%s in all; fdatasync p50 %s, p99 %s)", FormatBytes(d.Config.Block),
+				FormatBytes(d.Bytes), micros(d.SyncP50us), micros(d.SyncP99us))
+		}
+		b.WriteString(", measured by `gannet-bench disk` in Gannet's data directory before the workloads\n")
+	}
 	for _, n := range env.Notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
 	b.WriteString("\n")
+	b.WriteString(renderBars(results, env))
 
 	for _, g := range groupByWorkload(results) {
 		metric := headlineMetric(g.results)
@@ -385,4 +414,206 @@ func describeMachine() string {
 		kernel = ", Linux " + strings.TrimSpace(string(raw))
 	}
 	return fmt.Sprintf("%s, %d cores%s%s, %s", cpu, runtime.NumCPU(), mem, kernel, runtime.Version())
+}
+
+// Outcomes of a bar.
+const (
+	barMet          = "met"
+	barNotMet       = "not met"
+	barNotRun       = "not run"      // a result the bar needs is missing or failed
+	barNotMeasured  = "not measured" // the results exist but lack the figure
+	barInconclusive = "inconclusive" // the run was too small to decide
+)
+
+// The bars Gannet is held to. The backlog bar's size is what the full
+// (not --quick) comparison publishes: 1,000,000 messages of 1 KiB.
+const (
+	amqpThroughputBar  = 5.0
+	redisThroughputBar = 1.5
+	logThroughputBar   = 3.0
+	logDiskShareBar    = 0.60
+	sqsThroughputBar   = 20_000.0
+	backlogRSSBar      = 512 << 20
+	backlogBytesBar    = 1_000_000 * 1024
+)
+
+// bar is one row of the Bars table.
+type bar struct {
+	name, workload, measured, rule, outcome string
+}
+
+// barResults finds the results the bars need.
+type barResults []Result
+
+// find returns the last successful result of system on workload; ok is false
+// and why says what happened when there is none.
+func (rs barResults) find(workload, system string) (r Result, why string, ok bool) {
+	var failed *Result
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i].Workload != workload || rs[i].System != system {
+			continue
+		}
+		if rs[i].Status == StatusOK {
+			return rs[i], "", true
+		}
+		if failed == nil {
+			failed = &rs[i]
+		}
+	}
+	if failed != nil {
+		return Result{}, fmt.Sprintf("%s: %s", system, failed.Status), false
+	}
+	return Result{}, fmt.Sprintf("no %s result", system), false
+}
+
+func verdict(met bool) string {
+	if met {
+		return barMet
+	}
+	return barNotMet
+}
+
+// throughputBar compares Gannet's msg/s on workload with factor × peer's.
+func (rs barResults) throughputBar(name, workload, peer string, factor float64) bar {
+	b := bar{name: name, workload: workload,
+		rule: fmt.Sprintf("Gannet msg/s ≥ %g × %s msg/s", factor, peer)}
+	g, whyG, okG := rs.find(workload, gannetSystem)
+	p, whyP, okP := rs.find(workload, peer)
+	switch {
+	case !okG || !okP:
+		b.measured, b.outcome = strings.Join(nonEmpty(whyG, whyP), "; "), barNotRun
+	case g.MsgsPerSec <= 0 || p.MsgsPerSec <= 0:
+		b.measured, b.outcome = fmt.Sprintf("%.0f vs %.0f msg/s", g.MsgsPerSec, p.MsgsPerSec), barNotMeasured
+	default:
+		b.measured = fmt.Sprintf("%.0f vs %.0f msg/s (%.2f×)", g.MsgsPerSec, p.MsgsPerSec, g.MsgsPerSec/p.MsgsPerSec)
+		b.outcome = verdict(g.MsgsPerSec >= factor*p.MsgsPerSec)
+	}
+	return b
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// bars evaluates every bar against results and env.
+func bars(results []Result, env Environment) []bar {
+	rs := barResults(results)
+	var out []bar
+
+	out = append(out, rs.throughputBar("AMQP throughput", "amqp-peak", "rabbitmq", amqpThroughputBar))
+	p99 := bar{name: "AMQP latency", workload: "amqp-peak", rule: "Gannet p99 < rabbitmq p99"}
+	g, whyG, okG := rs.find("amqp-peak", gannetSystem)
+	r, whyR, okR := rs.find("amqp-peak", "rabbitmq")
+	switch {
+	case !okG || !okR:
+		p99.measured, p99.outcome = strings.Join(nonEmpty(whyG, whyR), "; "), barNotRun
+	case g.Latency.Count == 0 || r.Latency.Count == 0:
+		p99.measured, p99.outcome = "no latency samples", barNotMeasured
+	default:
+		p99.measured = fmt.Sprintf("%s vs %s", micros(g.Latency.P99us), micros(r.Latency.P99us))
+		p99.outcome = verdict(g.Latency.P99us < r.Latency.P99us)
+	}
+	out = append(out, p99)
+
+	out = append(out, rs.throughputBar("Redis Streams throughput", "redis-peak", "redis-everysec", redisThroughputBar))
+	out = append(out, rs.throughputBar("Kafka throughput", "log-peak", "nats-jetstream", logThroughputBar))
+
+	disk := bar{name: "Kafka disk bandwidth", workload: "log-peak",
+		rule: fmt.Sprintf("Gannet MB/s ≥ %.0f%% of the disk's sequential fdatasync MB/s (`gannet-bench disk`)", logDiskShareBar*100)}
+	g, whyG, okG = rs.find("log-peak", gannetSystem)
+	mbps := env.diskMBps()
+	switch {
+	case !okG:
+		disk.measured, disk.outcome = whyG, barNotRun
+	case mbps <= 0:
+		disk.measured, disk.outcome = fmt.Sprintf("%.1f MB/s; disk bandwidth not measured", g.BytesPerSec/1e6), barNotMeasured
+	default:
+		share := g.BytesPerSec / 1e6 / mbps
+		disk.measured = fmt.Sprintf("%.1f of %.1f MB/s (%.0f%%)", g.BytesPerSec/1e6, mbps, share*100)
+		disk.outcome = verdict(share >= logDiskShareBar)
+	}
+	out = append(out, disk)
+
+	sqs := bar{name: "SQS throughput", workload: "sqs-peak", rule: fmt.Sprintf("Gannet msg/s ≥ %s", thousands(sqsThroughputBar))}
+	if g, why, ok := rs.find("sqs-peak", gannetSystem); !ok {
+		sqs.measured, sqs.outcome = why, barNotRun
+	} else {
+		sqs.measured = fmt.Sprintf("%.0f msg/s", g.MsgsPerSec)
+		sqs.outcome = verdict(g.MsgsPerSec >= sqsThroughputBar)
+	}
+	out = append(out, sqs)
+
+	backlogs := []string{"amqp-backlog", "redis-backlog", "log-backlog"}
+	for _, r := range results {
+		if strings.HasSuffix(r.Workload, "-backlog") && !slices.Contains(backlogs, r.Workload) {
+			backlogs = append(backlogs, r.Workload)
+		}
+	}
+	for _, w := range backlogs {
+		out = append(out, rs.backlogBar(w))
+	}
+	return out
+}
+
+// backlogBar checks that Gannet's memory stays flat while it holds a
+// backlog: a peak RSS under backlogRSSBar with a backlog of at least
+// backlogBytesBar cannot be a broker keeping the backlog in memory. A
+// smaller backlog can fail the bar but not pass it.
+func (rs barResults) backlogBar(workload string) bar {
+	b := bar{name: "Memory under backlog", workload: workload,
+		rule: fmt.Sprintf("Gannet broker peak RSS < %d MiB with a backlog of ≥ 1,000,000 × 1 KiB (%.2f GB), i.e. memory does not grow with the backlog",
+			backlogRSSBar>>20, float64(backlogBytesBar)/1e9)}
+	g, why, ok := rs.find(workload, gannetSystem)
+	if !ok {
+		b.measured, b.outcome = why, barNotRun
+		return b
+	}
+	backlog := g.Config.Count * int64(g.Config.Size)
+	size := fmt.Sprintf("%d × %d B = %.2f GB backlog", g.Config.Count, g.Config.Size, float64(backlog)/1e9)
+	switch {
+	case g.PeakRSSBytes <= 0:
+		b.measured, b.outcome = "no broker RSS samples; "+size, barNotMeasured
+	case g.PeakRSSBytes >= backlogRSSBar:
+		b.measured, b.outcome = fmt.Sprintf("%.0f MiB peak; %s", float64(g.PeakRSSBytes)/(1<<20), size), barNotMet
+	case backlog < backlogBytesBar:
+		b.measured = fmt.Sprintf("%.0f MiB peak; %s", float64(g.PeakRSSBytes)/(1<<20), size)
+		b.outcome = barInconclusive + " (backlog below the bar's size)"
+	default:
+		b.measured, b.outcome = fmt.Sprintf("%.0f MiB peak; %s", float64(g.PeakRSSBytes)/(1<<20), size), barMet
+	}
+	return b
+}
+
+// thousands formats v with comma separators, e.g. 20,000.
+func thousands(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 0, 64)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// renderBars is the Bars section: every bar, its rule, the figure this run
+// measured and whether the bar is met.
+func renderBars(results []Result, env Environment) string {
+	var b strings.Builder
+	b.WriteString("## Bars\n\n")
+	b.WriteString("The targets Gannet is held to, checked against the results below. Each row names the\n")
+	b.WriteString("workload, what was measured (Gannet first, then the peer or limit) and the rule applied.\n")
+	b.WriteString("*not run*: a result the bar needs is missing or failed; *not measured*: the results lack the figure.\n")
+	if env.Quick {
+		b.WriteString("This is a `--quick` run: short runs and a small backlog, so the verdicts are indicative only.\n")
+	}
+	b.WriteString("\n| bar | workload | measured | rule | result |\n|---|---|---|---|---|\n")
+	for _, r := range bars(results, env) {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.name, r.workload, oneLine(r.measured), r.rule, r.outcome)
+	}
+	b.WriteString("\n")
+	return b.String()
 }

@@ -86,3 +86,78 @@ func TestWriteReportReadsADirectory(t *testing.T) {
 		t.Error("an empty results directory rendered a report")
 	}
 }
+
+func TestReportBars(t *testing.T) {
+	backlog := okResult("log-backlog", "gannet", "kafka", 50000, 0)
+	backlog.Config.Backlog, backlog.Config.Count, backlog.PeakRSSBytes = true, 1_000_000, 200<<20
+	bigRSS := okResult("amqp-backlog", "gannet", "amqp", 50000, 0)
+	bigRSS.Config.Backlog, bigRSS.Config.Count, bigRSS.PeakRSSBytes = true, 100_000, 900<<20
+	results := []Result{
+		okResult("amqp-peak", "gannet", "amqp", 30000, 5000),
+		okResult("amqp-peak", "rabbitmq", "amqp", 15000, 30000),
+		okResult("log-peak", "gannet", "kafka", 300000, 2000), // 307.2 MB/s
+		okResult("log-peak", "nats-jetstream", "nats", 50000, 9000),
+		okResult("sqs-peak", "gannet", "sqs", 25000, 9000),
+		{Workload: "redis-peak", System: "gannet", Status: StatusUnavailable, Error: "not available yet", Config: Config{Protocol: "redis"}},
+		okResult("redis-peak", "redis-everysec", "redis", 100000, 9000),
+		backlog, bigRSS,
+	}
+	env := Environment{Date: "2026-01-02", DiskFdatasyncMBps: 400}
+	md := RenderReport(results, env, "test box", "bench", map[string]string{})
+
+	for _, want := range []string{
+		"## Bars",
+		"| AMQP throughput | amqp-peak | 30000 vs 15000 msg/s (2.00×) | Gannet msg/s ≥ 5 × rabbitmq msg/s | not met |",
+		"| AMQP latency | amqp-peak | 5.00ms vs 30.0ms | Gannet p99 < rabbitmq p99 | met |",
+		"| Redis Streams throughput | redis-peak | gannet: unavailable | Gannet msg/s ≥ 1.5 × redis-everysec msg/s | not run |",
+		"| Kafka throughput | log-peak | 300000 vs 50000 msg/s (6.00×) | Gannet msg/s ≥ 3 × nats-jetstream msg/s | met |",
+		"| Kafka disk bandwidth | log-peak | 307.2 of 400.0 MB/s (77%) |",
+		"| SQS throughput | sqs-peak | 25000 msg/s | Gannet msg/s ≥ 20,000 | met |",
+		"| Memory under backlog | log-backlog | 200 MiB peak; 1000000 × 1024 B = 1.02 GB backlog |",
+		"| Memory under backlog | amqp-backlog | 900 MiB peak; 100000 × 1024 B = 0.10 GB backlog |",
+		"| Memory under backlog | redis-backlog | no gannet result |",
+		"- Disk: 400.0 MB/s",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	row := func(prefix string) string {
+		for _, line := range strings.Split(md, "\n") {
+			if strings.HasPrefix(line, prefix) {
+				return line
+			}
+		}
+		t.Fatalf("no row %q in:\n%s", prefix, md)
+		return ""
+	}
+	for prefix, outcome := range map[string]string{
+		"| Kafka disk bandwidth |":                 "| met |",
+		"| Memory under backlog | log-backlog |":   "| met |",
+		"| Memory under backlog | amqp-backlog |":  "| not met |",
+		"| Memory under backlog | redis-backlog |": "| not run |",
+	} {
+		if got := row(prefix); !strings.HasSuffix(got, outcome) {
+			t.Errorf("row %q does not end in %q", got, outcome)
+		}
+	}
+	if bars, first := strings.Index(md, "## Bars"), strings.Index(md, "## amqp-peak"); bars < 0 || bars > first {
+		t.Error("the Bars section is not above the workloads")
+	}
+
+	// Without the disk figure the disk bar is not measured; a small backlog
+	// under the limit decides nothing.
+	small := backlog
+	small.Config.Count = 100_000
+	md = RenderReport([]Result{results[2], small}, Environment{}, "test box", "bench", map[string]string{})
+	if !strings.Contains(md, "| Kafka disk bandwidth | log-peak | 307.2 MB/s; disk bandwidth not measured |") ||
+		!strings.HasSuffix(row("| Kafka disk bandwidth |"), "| not measured |") {
+		t.Errorf("a missing disk figure is not reported as not measured:\n%s", md)
+	}
+	if !strings.Contains(row("| Memory under backlog | log-backlog |"), "| inconclusive") {
+		t.Error("a 0.1 GB backlog under the RSS limit was judged")
+	}
+	if !strings.HasSuffix(row("| AMQP throughput |"), "| not run |") {
+		t.Error("a missing amqp-peak is not reported as not run")
+	}
+}

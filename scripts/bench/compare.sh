@@ -6,6 +6,8 @@
 # nats-server), starts each on loopback with private ports and data
 # directories, starts Gannet the same way, runs the matched workloads of
 # gannet-bench in turn, stops everything it started, and renders the report.
+# Before any broker starts it measures the disk's sequential fdatasync
+# bandwidth in Gannet's data directory (gannet-bench disk) for the report.
 # A Gannet listener that does not answer is recorded as "not available yet";
 # the peers are measured regardless.
 #
@@ -205,6 +207,23 @@ else
 fi
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The disk's sequential fdatasync bandwidth where Gannet keeps its data
+# (start_gannet's --data-dir), measured before any broker runs: the ceiling
+# the report's log-peak bar compares Gannet's MB/s with. The same size in
+# --quick mode, so the figure is comparable between modes.
+mkdir -p "$WORK/gannet"
+DISK_MBPS=null DISK_JSON=null
+DISK_FS=$(stat -f -c %T "$WORK/gannet" 2>/dev/null || echo unknown)
+log "measuring sequential fdatasync bandwidth in $WORK/gannet ($DISK_FS)"
+if "$BENCH" disk -dir "$WORK/gannet" -size 256MiB -block 1MiB -json "$WORK/disk.json" >&2; then
+	DISK_JSON=$(cat "$WORK/disk.json")
+	DISK_MBPS=$(sed -n 's/^ *"mb_per_sec": *\([0-9.eE+-]*\),\{0,1\}$/\1/p' "$WORK/disk.json")
+	DISK_MBPS=${DISK_MBPS:-null}
+else
+	log "disk measurement failed: the disk bar will say not measured"
+fi
+
 start_gannet
 start_redis redis-everysec $REDIS_EVERYSEC_PORT everysec
 start_redis redis-always $REDIS_ALWAYS_PORT always
@@ -251,9 +270,12 @@ cat >"$RESULTS/environment.json" <<JSON
   "quick": $([ $QUICK = 1 ] && echo true || echo false),
   "versions": {"rabbitmq-server": "$(version rabbitmq-server)", "erlang": "$(version erlang-base)",
                "redis-server": "$(version redis-server)", "nats-server": "$(version nats-server)"},
+  "disk_fdatasync_mbps": $DISK_MBPS,
+  "disk": $DISK_JSON,
   "notes": ["Load average when the run began: $LOAD (the machine is shared; figures are single runs).",
             "Restart rows: $((RESTART_BYTES >> 20)) MiB written in $FILL_SIZE-byte messages before the restart.",
             "RabbitMQ: classic durable queues; Redis: appendonly yes with appendfsync everysec and always; NATS: JetStream file storage (no fsync before ack in 2.9).",
+            "Gannet's data directory, where the disk bandwidth was measured, has filesystem type $DISK_FS (stat -f).",
             "No SQS peer is packaged for Debian, so SQS rows measure Gannet alone."]
 }
 JSON
