@@ -5,7 +5,7 @@ package broker
 // while consumers drain a backlog.
 func (h Group) Ready() int64 {
 	var n int64
-	for _, gp := range h.g.parts {
+	for _, gp := range h.g.partsSnapshot() {
 		end := gp.p.log.EndOffset()
 		gp.mu.Lock()
 		n += gp.backlogLocked(end) - int64(len(gp.pending))

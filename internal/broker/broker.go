@@ -127,7 +127,7 @@ func (b *Broker) Close() error {
 	}
 	b.journal.close()
 	for _, s := range b.streams {
-		for _, p := range s.parts {
+		for _, p := range s.partitions() {
 			errs = append(errs, p.log.Close())
 		}
 	}

@@ -95,15 +95,16 @@ func (b *Broker) DeclareStream(name string, cfg StreamConfig) (StreamInfo, bool,
 		return StreamInfo{}, false, ErrClosed
 	}
 	if s, ok := b.streams[name]; ok {
+		have := s.cfg // read under b.mu: AddPartitions and UpdateStream write it
 		b.mu.Unlock()
-		if s.cfg.Owner != "" && cfg.Owner != s.cfg.Owner {
+		if have.Owner != "" && cfg.Owner != have.Owner {
 			return StreamInfo{}, false, ErrLocked
 		}
-		if !s.cfg.equivalent(cfg) {
-			return StreamInfo{Name: name, Config: s.cfg}, false, ErrExists
+		if !have.equivalent(cfg) {
+			return StreamInfo{Name: name, Config: have}, false, ErrExists
 		}
 		s.touch(b.now())
-		return StreamInfo{Name: name, Config: s.cfg}, false, nil
+		return StreamInfo{Name: name, Config: have}, false, nil
 	}
 	s, err := b.openStream(name, cfg)
 	if err != nil {
@@ -128,7 +129,8 @@ func (b *Broker) DeclareStream(name string, cfg StreamConfig) (StreamInfo, bool,
 }
 
 // UpdateStream changes a stream's settings through update (SQS
-// SetQueueAttributes, TagQueue); kind and partitions cannot change.
+// SetQueueAttributes, TagQueue); kind and partitions cannot change here
+// (a topic's partitions grow with AddPartitions).
 func (b *Broker) UpdateStream(name string, update func(*StreamConfig) error) (StreamConfig, error) {
 	b.mu.Lock()
 	s, ok := b.streams[name]
@@ -168,10 +170,16 @@ func (b *Broker) UpdateStream(name string, update func(*StreamConfig) error) (St
 
 // Stream returns a declared stream's configuration.
 func (b *Broker) Stream(name string) (StreamInfo, error) {
-	s, err := b.stream(name)
-	if err != nil {
-		return StreamInfo{}, err
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return StreamInfo{}, ErrClosed
 	}
+	s, ok := b.streams[name]
+	if !ok {
+		return StreamInfo{}, &NotFoundError{"stream", name}
+	}
+	// Copied under b.mu: AddPartitions and UpdateStream write it.
 	return StreamInfo{Name: name, Config: s.cfg}, nil
 }
 

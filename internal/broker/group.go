@@ -14,7 +14,9 @@ type group struct {
 	id     uint32
 	name   string
 	stream *stream
-	parts  []*groupPart
+	// parts has one entry per partition of the stream. Like stream.parts it
+	// only grows, by publishing a longer copy; read it with partsSnapshot.
+	parts atomic.Pointer[[]*groupPart]
 
 	// cfg is read for every record dispatched and written only by
 	// UpdateStream, so it is swapped whole rather than locked.
@@ -26,6 +28,14 @@ type group struct {
 	wake        chan struct{}
 	closed      bool
 	rr          int // round-robin start partition
+}
+
+// partsSnapshot returns the group's partitions as they are now.
+func (g *group) partsSnapshot() []*groupPart {
+	if p := g.parts.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (g *group) config() GroupConfig { return *g.cfg.Load() }
@@ -47,7 +57,7 @@ func (g *group) wakeChan() <-chan struct{} {
 }
 
 func (g *group) stopTimers() {
-	for _, gp := range g.parts {
+	for _, gp := range g.partsSnapshot() {
 		gp.stopTimer()
 	}
 }
@@ -163,18 +173,19 @@ func (g *group) mayReceive(consumer string) bool {
 func (g *group) receiveOnce(opts ReceiveOptions, max int) ([]Delivered, []<-chan struct{}, error) {
 	var out []Delivered
 	var work []*deadLetterWork
-	changed := make([]<-chan struct{}, 0, len(g.parts))
+	parts := g.partsSnapshot()
+	changed := make([]<-chan struct{}, 0, len(parts))
 	g.mu.Lock()
-	start := g.rr
-	g.rr = (g.rr + 1) % len(g.parts)
+	start := g.rr % len(parts)
+	g.rr = (start + 1) % len(parts)
 	g.mu.Unlock()
 	priority := g.stream.cfg.MaxPriority > 0
 	now := g.b.now()
 	var err error
-	for i := 0; i < len(g.parts) && len(out) < max; i++ {
-		gp := g.parts[(start+i)%len(g.parts)]
+	for i := 0; i < len(parts) && len(out) < max; i++ {
+		gp := parts[(start+i)%len(parts)]
 		if priority { // highest level first, every time
-			gp = g.parts[len(g.parts)-1-i]
+			gp = parts[len(parts)-1-i]
 		}
 		changed = append(changed, gp.p.log.Changed())
 		gp.mu.Lock()
@@ -239,10 +250,11 @@ func waitAny(ctx context.Context, wake <-chan struct{}, changed []<-chan struct{
 }
 
 func (g *group) part(ref Ref) (*groupPart, error) {
-	if ref.Partition < 0 || int(ref.Partition) >= len(g.parts) {
+	parts := g.partsSnapshot()
+	if ref.Partition < 0 || int(ref.Partition) >= len(parts) {
 		return nil, ErrNoSuchPartition
 	}
-	return g.parts[ref.Partition], nil
+	return parts[ref.Partition], nil
 }
 
 // Ack settles deliveries and returns how many were pending.
@@ -330,7 +342,7 @@ func (h Group) ExtendLease(lease time.Duration, refs ...Ref) (int, error) {
 // one consumer.
 func (h Group) Pending(consumer string) []Delivery {
 	var out []Delivery
-	for _, gp := range h.g.parts {
+	for _, gp := range h.g.partsSnapshot() {
 		gp.mu.Lock()
 		for _, d := range gp.pending {
 			if consumer == "" || d.Consumer == consumer {
@@ -387,7 +399,7 @@ func (h Group) ReleaseConsumer(consumer string) int {
 	n := 0
 	now := h.g.b.now()
 	var work []*deadLetterWork
-	for _, gp := range h.g.parts {
+	for _, gp := range h.g.partsSnapshot() {
 		gp.mu.Lock()
 		for off, d := range gp.pending {
 			if d.Consumer != consumer || d.Persistent {
@@ -423,7 +435,7 @@ func (h Group) Consumers() []string {
 // It is one journal operation however many records go.
 func (h Group) Purge() (int64, error) {
 	var n int64
-	for _, gp := range h.g.parts {
+	for _, gp := range h.g.partsSnapshot() {
 		gp.mu.Lock()
 		end := max(gp.p.log.EndOffset(), gp.next)
 		from := gp.floor

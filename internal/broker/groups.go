@@ -28,7 +28,7 @@ func (b *Broker) CreateGroup(streamName, name string, cfg GroupConfig, start Gro
 	}
 	cfg.Kind = GroupShared
 	decl := groupDecl{ID: b.allocGroupID(), Stream: streamName, Name: name, Config: cfg}
-	for _, p := range s.parts {
+	for _, p := range s.partitions() {
 		if start == StartAtEnd {
 			decl.Start = append(decl.Start, p.log.EndOffset())
 		} else {
@@ -45,13 +45,15 @@ func (b *Broker) CreateGroup(streamName, name string, cfg GroupConfig, start Gro
 func (b *Broker) attachGroup(s *stream, decl groupDecl) *group {
 	g := &group{b: b, id: decl.ID, name: decl.Name, stream: s, wake: make(chan struct{})}
 	g.setConfig(decl.Config)
-	for i, p := range s.parts {
+	var parts []*groupPart
+	for i, p := range s.partitions() {
 		start := p.log.StartOffset()
 		if i < len(decl.Start) {
 			start = decl.Start[i]
 		}
-		g.parts = append(g.parts, newGroupPart(g, p, start, b.clock))
+		parts = append(parts, newGroupPart(g, p, start, b.clock))
 	}
+	g.parts.Store(&parts)
 	s.groupsMu.Lock()
 	s.groups[decl.Name] = g
 	s.groupsMu.Unlock()

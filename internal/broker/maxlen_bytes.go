@@ -34,7 +34,7 @@ func (s *stream) trackQueueBytes() error {
 	if s.own == nil || s.cfg.MaxLengthBytes <= 0 {
 		return nil
 	}
-	for _, gp := range s.own.parts {
+	for _, gp := range s.own.partsSnapshot() {
 		if err := gp.trackBytes(); err != nil {
 			return err
 		}

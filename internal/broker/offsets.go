@@ -30,7 +30,7 @@ func (b *Broker) CommitOffset(group, streamName string, partition int32, c Commi
 	if !ok {
 		return &NotFoundError{"stream", streamName}
 	}
-	if partition < 0 || int(partition) >= len(s.parts) {
+	if partition < 0 || int(partition) >= len(s.partitions()) {
 		return ErrNoSuchPartition
 	}
 	b.offsets[offsetKey{group, streamName, partition}] = c

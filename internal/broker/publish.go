@@ -144,13 +144,14 @@ func (b *Broker) AppendBatch(streamName string, partition int32, raw []byte) (Re
 	if err != nil {
 		return Receipt{}, err
 	}
-	if partition < 0 || int(partition) >= len(s.parts) {
+	parts := s.partitions()
+	if partition < 0 || int(partition) >= len(parts) {
 		return Receipt{}, ErrNoSuchPartition
 	}
 	if max := s.maxMessageBytes(b.opts.MaxMessageBytes); len(raw) > max+batch.HeaderSize {
 		return Receipt{}, ErrMessageTooLarge
 	}
-	p := s.parts[partition]
+	p := parts[partition]
 	a, err := p.log.AppendBatch(raw)
 	if err != nil {
 		return Receipt{}, err
@@ -170,7 +171,11 @@ func (s *stream) maxMessageBytes(brokerMax int) int {
 // by its key, so one call may append to several partitions; the receipt then
 // reports the first partition written.
 func (b *Broker) appendTo(s *stream, partition int32, msgs []Message, now time.Time) (Receipt, error) {
-	if int(partition) >= len(s.parts) {
+	// One view of the partitions for the whole call: AddPartitions may
+	// publish a longer list meanwhile, and every index below stays valid in
+	// it because partitions are only ever added.
+	parts := s.partitions()
+	if int(partition) >= len(parts) {
 		return Receipt{}, ErrNoSuchPartition
 	}
 	max := s.maxMessageBytes(b.opts.MaxMessageBytes)
@@ -179,13 +184,13 @@ func (b *Broker) appendTo(s *stream, partition int32, msgs []Message, now time.T
 			return Receipt{}, ErrMessageTooLarge
 		}
 	}
-	if partition >= 0 || len(s.parts) == 1 {
+	if partition >= 0 || len(parts) == 1 {
 		return b.appendToPartition(s, max0(partition), msgs, now)
 	}
-	byPartition := make([][]Message, len(s.parts))
+	byPartition := make([][]Message, len(parts))
 	var order []int32 // partitions in order of first use
 	for i := range msgs {
-		p := s.pickPartition(&msgs[i])
+		p := s.pickPartition(&msgs[i], len(parts))
 		if byPartition[p] == nil {
 			order = append(order, p)
 		}
@@ -240,7 +245,7 @@ func (b *Broker) appendToPartition(s *stream, partition int32, msgs []Message, n
 	if len(recs) == 0 {
 		return Receipt{Routed: 1, Duplicate: true, Partition: partition}, nil
 	}
-	a, dropped, err := s.parts[partition].append(recs)
+	a, dropped, err := s.partitions()[partition].append(recs)
 	if err != nil {
 		// A refused message was never stored: its id must not block a retry.
 		for _, id := range admitted {
@@ -252,7 +257,7 @@ func (b *Broker) appendToPartition(s *stream, partition int32, msgs []Message, n
 		// The records pushed out are older than this batch: once it is on
 		// disk they are readable and can be dead-lettered.
 		if err := a.Wait(context.Background()); err != nil {
-			s.own.parts[partition].unmarkLimbo(dropped)
+			s.own.partsSnapshot()[partition].unmarkLimbo(dropped)
 			return Receipt{}, mapStorageErr(err)
 		}
 		s.own.deadLetterAll(dropped)
@@ -272,7 +277,7 @@ func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetter
 	}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
-	gp := s.own.parts[p.index]
+	gp := s.own.partsSnapshot()[p.index]
 	bodies := make([]int, len(recs))
 	var size int64
 	for i := range recs {
@@ -308,8 +313,8 @@ func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetter
 // pickPartition places a message: a priority queue by its priority level,
 // anything else by hashing its key the way Kafka's default partitioner does
 // (murmur2, positive), so every protocol agrees on where a key lives.
-func (s *stream) pickPartition(msg *Message) int32 {
-	n := len(s.parts)
+// n is the partition count the caller read.
+func (s *stream) pickPartition(msg *Message, n int) int32 {
 	if n <= 1 {
 		return 0
 	}

@@ -60,7 +60,7 @@ func (s *stream) stopExpiry() {
 // timer for a new Expires. The caller holds b.mu.
 func (b *Broker) applyLiveSettings(s *stream, old StreamConfig) {
 	if s.cfg.RetentionAge != old.RetentionAge || s.cfg.RetentionBytes != old.RetentionBytes {
-		for _, p := range s.parts {
+		for _, p := range s.partitions() {
 			p.log.SetRetention(s.cfg.RetentionAge, s.cfg.RetentionBytes)
 		}
 	}

@@ -79,7 +79,7 @@ func (b *Broker) recover() error {
 		if decl.Name == "" && s.cfg.Kind == KindQueue {
 			s.own = g
 		}
-		for _, gp := range g.parts {
+		for _, gp := range g.partsSnapshot() {
 			if st := cat.groupState[decl.ID][gp.p.index]; st != nil {
 				gp.restore(st, now)
 			} else {
@@ -199,7 +199,7 @@ func (b *Broker) rebuildDedup(s *stream, now time.Time) {
 		return
 	}
 	from := now.Add(-s.cfg.DedupWindow).UnixMilli()
-	for _, p := range s.parts {
+	for _, p := range s.partitions() {
 		off, err := p.log.OffsetForTime(from)
 		if err != nil {
 			continue
@@ -246,7 +246,7 @@ func (b *Broker) checkpoint() error {
 	}
 	b.mu.RUnlock()
 	for _, g := range groups {
-		for _, gp := range g.parts {
+		for _, gp := range g.partsSnapshot() {
 			gp.mu.Lock()
 			v, err := json.Marshal(gp.snapshotLocked())
 			if err == nil {

@@ -45,8 +45,9 @@ func (b *Broker) Stats() Stats {
 		st.DiskBytes = b.state.Stats().SizeBytes
 	}
 	for _, s := range streams {
-		ss := StreamStats{Name: s.name, Kind: s.cfg.Kind, Partitions: len(s.parts)}
-		for _, p := range s.parts {
+		parts := s.partitions()
+		ss := StreamStats{Name: s.name, Kind: s.cfg.Kind, Partitions: len(parts)}
+		for _, p := range parts {
 			ls := p.log.Stats()
 			ss.Records += ls.EndOffset - ls.StartOffset
 			ss.Bytes += ls.SizeBytes
@@ -58,7 +59,7 @@ func (b *Broker) Stats() Stats {
 				continue
 			}
 			gs := GroupStats{Name: g.name, Kind: GroupShared, Consumers: g.consumerCount()}
-			for _, gp := range g.parts {
+			for _, gp := range g.partsSnapshot() {
 				gp.mu.Lock()
 				gs.Backlog += gp.backlogLocked(gp.p.log.EndOffset())
 				gs.InFlight += int64(len(gp.pending))
@@ -69,7 +70,7 @@ func (b *Broker) Stats() Stats {
 		}
 		cursor := map[string]*GroupStats{}
 		for k, v := range offsets {
-			if k.Stream != s.name || int(k.Partition) >= len(s.parts) {
+			if k.Stream != s.name || int(k.Partition) >= len(parts) {
 				continue
 			}
 			gs := cursor[k.Group]
@@ -77,7 +78,7 @@ func (b *Broker) Stats() Stats {
 				gs = &GroupStats{Name: k.Group, Kind: GroupCursor}
 				cursor[k.Group] = gs
 			}
-			if lag := s.parts[k.Partition].log.EndOffset() - v.Offset; lag > 0 {
+			if lag := parts[k.Partition].log.EndOffset() - v.Offset; lag > 0 {
 				gs.Lag += lag
 				gs.Backlog += lag
 			}

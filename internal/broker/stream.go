@@ -16,10 +16,13 @@ import (
 
 // stream is one declared stream with its partitions and groups.
 type stream struct {
-	name  string
-	cfg   StreamConfig
-	dir   string
-	parts []*partition
+	name string
+	cfg  StreamConfig
+	dir  string
+	// parts is the stream's partitions. It only grows (AddPartitions), by
+	// publishing a longer copy, so a reader that loaded it keeps a valid,
+	// possibly shorter, view without a lock.
+	parts atomic.Pointer[[]*partition]
 	dedup *dedupWindow
 	own   *group // a queue's own shared group; nil for topics
 	// roundRobin spreads keyless messages over partitions.
@@ -27,6 +30,9 @@ type stream struct {
 
 	groupsMu sync.Mutex
 	groups   map[string]*group
+
+	// growMu serialises AddPartitions calls on the stream.
+	growMu sync.Mutex
 
 	expiry streamExpiry
 }
@@ -61,30 +67,55 @@ func (b *Broker) openStream(name string, cfg StreamConfig) (*stream, error) {
 	opts := b.storageOptions()
 	opts.RetentionAge = cfg.RetentionAge
 	opts.RetentionBytes = cfg.RetentionBytes
-	for i := 0; i < cfg.Partitions; i++ {
+	parts, err := s.openPartitions(0, cfg.Partitions, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.parts.Store(&parts)
+	return s, nil
+}
+
+// openPartitions opens the logs of partitions [from, to); on error it closes
+// whatever it opened.
+func (s *stream) openPartitions(from, to int, opts storage.Options) ([]*partition, error) {
+	var parts []*partition
+	closeAll := func() {
+		for _, p := range parts {
+			p.log.Close()
+		}
+	}
+	for i := from; i < to; i++ {
 		dir := filepath.Join(s.dir, strconv.Itoa(i))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			s.closeLogs()
+			closeAll()
 			return nil, fmt.Errorf("broker: creating %s: %w", dir, err)
 		}
 		log, err := storage.Open(dir, opts)
 		if err != nil {
-			s.closeLogs()
-			return nil, fmt.Errorf("broker: opening stream %q partition %d: %w", name, i, err)
+			closeAll()
+			return nil, fmt.Errorf("broker: opening stream %q partition %d: %w", s.name, i, err)
 		}
-		s.parts = append(s.parts, &partition{stream: s, index: int32(i), log: log})
+		parts = append(parts, &partition{stream: s, index: int32(i), log: log})
 	}
-	return s, nil
+	return parts, nil
+}
+
+// partitions returns the stream's partitions as they are now.
+func (s *stream) partitions() []*partition {
+	if p := s.parts.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (s *stream) closeLogs() {
-	for _, p := range s.parts {
+	for _, p := range s.partitions() {
 		p.log.Close()
 	}
 }
 
 func (s *stream) removeLogs() error {
-	for _, p := range s.parts {
+	for _, p := range s.partitions() {
 		p.log.Close()
 	}
 	return os.RemoveAll(s.dir)
@@ -112,9 +143,9 @@ func (s *stream) groupList() []*group {
 // enforceRetention applies time and size retention to topics and settled
 // retention to queues: a queue keeps only what its own group has not settled.
 func (s *stream) enforceRetention(log *slog.Logger) {
-	for _, p := range s.parts {
+	for _, p := range s.partitions() {
 		if s.own != nil {
-			floor := s.own.parts[p.index].settledFloor()
+			floor := s.own.partsSnapshot()[p.index].settledFloor() // a queue's count never changes
 			if floor > p.log.StartOffset() {
 				if err := p.log.SetStartOffset(floor); err != nil {
 					log.Warn("queue retention failed", "stream", s.name, "err", err)
@@ -138,10 +169,11 @@ func (b *Broker) Partition(name string, i int32) (Partition, error) {
 	if err != nil {
 		return Partition{}, err
 	}
-	if i < 0 || int(i) >= len(s.parts) {
+	parts := s.partitions()
+	if i < 0 || int(i) >= len(parts) {
 		return Partition{}, ErrNoSuchPartition
 	}
-	return Partition{s.parts[i]}, nil
+	return Partition{parts[i]}, nil
 }
 
 // StartOffset is the first offset still retained.

@@ -137,29 +137,67 @@ func (s *Server) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 	return resp
 }
 
-// createPartitions cannot grow a topic: the core fixes a stream's partition
-// count when it is declared. It answers the way Kafka answers a count that
-// is not larger, and says why.
+// createPartitions grows topics (Kafka CreatePartitions). Gannet is one
+// broker, so explicit replica assignments say nothing it could act on; as
+// in a single-broker Kafka cluster they may only name this broker, and are
+// otherwise refused with INVALID_REPLICA_ASSIGNMENT.
 func (s *Server) createPartitions(req *kmsg.CreatePartitionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	seen := make(map[string]int, len(req.Topics))
+	for _, t := range req.Topics {
+		seen[t.Topic]++
+	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewCreatePartitionsResponseTopic()
 		rt.Topic = t.Topic
-		info, err := s.b.Stream(t.Topic)
-		switch {
-		case err != nil:
-			rt.ErrorCode = errorCode(err)
-		case int(t.Count) == info.Config.Partitions:
-			rt.ErrorCode = kerr.InvalidPartitions.Code
-			rt.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("topic already has %d partitions", t.Count))
-		default:
-			rt.ErrorCode = kerr.InvalidPartitions.Code
-			rt.ErrorMessage = kmsg.StringPtr(fmt.Sprintf(
-				"Gannet cannot change the partition count of a topic (it has %d); create a new topic", info.Config.Partitions))
+		code, msg := s.growTopic(t, req.ValidateOnly, seen[t.Topic] > 1)
+		rt.ErrorCode = code
+		if msg != "" {
+			rt.ErrorMessage = kmsg.StringPtr(msg)
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp
+}
+
+func (s *Server) growTopic(t kmsg.CreatePartitionsRequestTopic, validateOnly, duplicate bool) (int16, string) {
+	if duplicate {
+		return kerr.InvalidRequest.Code, "topic named more than once in the request"
+	}
+	info, err := s.b.Stream(t.Topic)
+	if err != nil {
+		return errorCode(err), err.Error()
+	}
+	if err := s.b.CheckAddPartitions(t.Topic, int(t.Count)); err != nil {
+		return growthErrorCode(err)
+	}
+	if t.Assignment != nil {
+		if len(t.Assignment) != int(t.Count)-info.Config.Partitions {
+			return kerr.InvalidReplicaAssignment.Code, fmt.Sprintf(
+				"%d assignments for %d new partitions", len(t.Assignment), int(t.Count)-info.Config.Partitions)
+		}
+		for _, a := range t.Assignment {
+			if len(a.Replicas) != 1 || a.Replicas[0] != nodeID {
+				return kerr.InvalidReplicaAssignment.Code, fmt.Sprintf("Gannet is one broker (node %d)", nodeID)
+			}
+		}
+	}
+	if validateOnly {
+		return 0, ""
+	}
+	return growthErrorCode(s.b.AddPartitions(t.Topic, int(t.Count)))
+}
+
+// growthErrorCode maps a refused growth: a bad count is INVALID_PARTITIONS.
+func growthErrorCode(err error) (int16, string) {
+	var inv *broker.InvalidArgumentError
+	switch {
+	case err == nil:
+		return 0, ""
+	case errors.As(err, &inv):
+		return kerr.InvalidPartitions.Code, inv.Reason
+	}
+	return errorCode(err), err.Error()
 }
 
 func (s *Server) deleteRecords(req *kmsg.DeleteRecordsRequest) kmsg.Response {
