@@ -239,6 +239,8 @@ for family in AMQP REDIS LOG; do
 	f=${family,,}
 	scenario "$f-peak" $family "${HEADLINE[@]}"
 done
+# Kafka's issue measures sixteen partitions too (NATS gets one stream either way).
+scenario "log-peak-16" LOG "${HEADLINE[@]}" --partitions 16
 # SQS moves 10 messages per request and a consumer waits for each
 # DeleteMessageBatch, so the issue's "a few concurrent workers" are needed:
 # 2 producers with 4 batches each in flight, 8 consumers.
