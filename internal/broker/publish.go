@@ -59,7 +59,7 @@ func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishO
 			b.mu.RUnlock()
 			return Receipt{}, &NotFoundError{"exchange", exchange}
 		}
-		targets = b.routes.Route(exchange, routingKey, toRoutingHeaders(msg.Headers), targets)
+		targets = b.routes.Route(exchange, routingKey, msg.Headers, targets)
 		for _, t := range targets {
 			if s, ok := b.streams[t]; ok {
 				streams = append(streams, s)
@@ -104,13 +104,9 @@ func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishO
 	return receipt, refused
 }
 
-func toRoutingHeaders(hs []Header) []routing.Header {
-	out := make([]routing.Header, len(hs))
-	for i, h := range hs {
-		out[i] = routing.Header{Key: h.Key, Value: h.Value}
-	}
-	return out
-}
+// toRoutingHeaders is the identity now that routing.Header is the record
+// header type; RouteTargets (amqp_route.go) still calls it.
+func toRoutingHeaders(hs []Header) []routing.Header { return hs }
 
 // Append writes messages to one partition of a stream (partition -1 picks
 // one by key hash, or round-robin for keyless messages), as Kafka produce,

@@ -6,16 +6,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gannet-mq/gannet/internal/batch"
 )
 
 // Header is one message header as Route sees it. Values are compared as bytes,
 // so the broker must encode a header value and a binding argument the same way
 // when it means them to be equal (for AMQP field tables: the same encoding of
 // type and value). When a key appears more than once the first one counts.
-type Header struct {
-	Key   string
-	Value []byte
-}
+// It is the stored record's header type, so the broker routes a message's
+// headers as they are, without converting them on every publish.
+type Header = batch.Header
 
 // matchArg is the binding argument that chooses how a headers binding matches.
 // Its value is the plain text all, any, all-with-x or any-with-x.
