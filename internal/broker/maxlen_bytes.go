@@ -1,5 +1,7 @@
 package broker
 
+import "github.com/gannet-mq/gannet/internal/batch"
+
 // byteBacklog counts the body bytes of a queue's unsettled records, for
 // StreamConfig.MaxLengthBytes (RabbitMQ's x-max-length-bytes, which counts
 // message bodies). Only queues with the limit pay for it: one map entry per
@@ -63,12 +65,17 @@ func (gp *groupPart) trackBytes() error {
 	return nil
 }
 
-// noteAppended counts the bodies of records just appended at base.
-func (gp *groupPart) noteAppended(base int64, bodies []int) {
+// noteAppended counts the bodies of records just appended at base, if the
+// queue counts bytes. gp.bytes is read under gp.mu: UpdateStream may turn
+// counting on meanwhile.
+func (gp *groupPart) noteAppended(base int64, recs []batch.Record) {
 	gp.mu.Lock()
 	defer gp.mu.Unlock()
-	for i, n := range bodies {
-		gp.bytes.add(base+int64(i), n)
+	if gp.bytes == nil {
+		return
+	}
+	for i := range recs {
+		gp.bytes.add(base+int64(i), len(recs[i].Value))
 	}
 }
 

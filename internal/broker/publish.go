@@ -274,11 +274,9 @@ func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetter
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	gp := s.own.partsSnapshot()[p.index]
-	bodies := make([]int, len(recs))
 	var size int64
 	for i := range recs {
-		bodies[i] = len(recs[i].Value)
-		size += int64(bodies[i])
+		size += int64(len(recs[i].Value))
 	}
 	// Count what has been written, not only what is durable: appends still
 	// waiting for their fsync already occupy the queue.
@@ -300,8 +298,8 @@ func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetter
 		return a, nil, mapStorageErr(err)
 	}
 	p.written = a.End
-	if gp.bytes != nil {
-		gp.noteAppended(a.Base, bodies)
+	if s.cfg.MaxLengthBytes > 0 {
+		gp.noteAppended(a.Base, recs)
 	}
 	return a, dropped, nil
 }
