@@ -76,14 +76,21 @@ func (b *Broker) applyLiveSettings(s *stream, old StreamConfig) {
 
 // expireIfUnused deletes s if it has been idle for its whole Expires period,
 // and otherwise checks again when the period could next be over.
+// An UpdateStream that removed Expires leaves the stream alone.
 func (b *Broker) expireIfUnused(s *stream) {
+	b.mu.RLock()
+	expires := s.cfg.Expires // UpdateStream writes it under b.mu
+	b.mu.RUnlock()
+	if expires <= 0 {
+		return
+	}
 	now := b.now()
 	if s.own != nil && s.own.consumerCount() > 0 {
 		s.touch(now) // a consumer is use; the idle period starts when it leaves
 	}
 	idle := now.Sub(time.UnixMilli(s.expiry.lastUsed.Load()))
-	if idle < s.cfg.Expires {
-		b.scheduleExpiry(s, s.cfg.Expires-idle)
+	if idle < expires {
+		b.scheduleExpiry(s, expires-idle)
 		return
 	}
 	if err := b.deleteStream(s.name, s); err != nil && !errors.Is(err, ErrNotFound) {

@@ -102,6 +102,18 @@ func TestExpiresStartsAgainAfterRestart(t *testing.T) {
 	}
 }
 
+func TestExpiresRemovedByUpdateStreamKeepsTheQueue(t *testing.T) {
+	h := newHarness(t)
+	h.queue("idle", broker.StreamConfig{Expires: 10 * time.Second})
+	if _, err := h.b.UpdateStream("idle", func(c *broker.StreamConfig) error { c.Expires = 0; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Minute)
+	if _, err := h.b.Stream("idle"); err != nil {
+		t.Fatalf("a queue whose Expires was removed was deleted: %v", err)
+	}
+}
+
 func TestPriorityQueueDeliversHigherLevelsFirst(t *testing.T) {
 	h := newHarness(t)
 	q := h.queue("jobs", broker.StreamConfig{MaxPriority: 5})
