@@ -186,25 +186,19 @@ func (cs *consumer) run() {
 	defer close(cs.done)
 	ch := cs.ch
 	for {
-		want := noAckBatch
-		room := want
+		room := noAckBatch
 		if cs.noAck && !ch.flowing() {
-			select {
-			case <-cs.credit:
-				continue
-			case <-cs.ctx.Done():
+			if !cs.waitCredit() {
 				return
 			}
+			continue
 		}
 		if !cs.noAck {
-			room = ch.reserve(cs, want)
-			if room == 0 {
-				select {
-				case <-cs.credit:
-					continue
-				case <-cs.ctx.Done():
+			if room = ch.reserve(cs, noAckBatch); room == 0 {
+				if !cs.waitCredit() {
 					return
 				}
+				continue
 			}
 		}
 		ds, err := cs.group.Receive(cs.ctx, broker.ReceiveOptions{Consumer: cs.coreID, Max: room, Wait: true})
@@ -223,6 +217,17 @@ func (cs *consumer) run() {
 			cs.group.ReleaseConsumer(cs.coreID)
 			return
 		}
+	}
+}
+
+// waitCredit waits until the consumer is woken (room freed, flow resumed);
+// it reports false when the consumer is stopped instead.
+func (cs *consumer) waitCredit() bool {
+	select {
+	case <-cs.credit:
+		return true
+	case <-cs.ctx.Done():
+		return false
 	}
 }
 
@@ -257,8 +262,10 @@ func (cs *consumer) queueGone() {
 	ch.c.send(ch.id, &wire.BasicCancel{ConsumerTag: cs.tag, NoWait: true})
 }
 
-// deliver sends a batch to the client and records what awaits an ack. It
-// reports false when the channel has closed meanwhile.
+// deliver sends a batch to the client and records what awaits an ack. A
+// stream consumer's deliveries carry their offset in x-stream-offset and
+// are never settled in the core. It reports false when the channel has
+// closed meanwhile.
 func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) bool {
 	if len(ds) == 0 {
 		return true
@@ -279,9 +286,13 @@ func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) bool {
 		d := &ds[i]
 		ch.nextTag++
 		if !cs.noAck {
-			ch.unacked[ch.nextTag] = &unackedDelivery{consumer: cs, group: cs.group, ref: refOf(d), at: now}
+			ch.unacked[ch.nextTag] = &unackedDelivery{consumer: cs, group: cs.group, ref: refOf(d),
+				stream: cs.stream != nil, at: now}
 		}
 		dl := fromRecord(&d.Record, d.Count, cs.queue)
+		if cs.stream != nil {
+			setHeader(&dl.props, "x-stream-offset", d.Offset)
+		}
 		buf = appendContent(buf, ch.id, &wire.BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: ch.nextTag,
 			Redelivered: d.Redelivered, Exchange: dl.exchange, RoutingKey: dl.routingKey}, &dl.props, d.Value, ch.c.frameMax)
 	}

@@ -72,14 +72,12 @@ func (cs *consumer) runStream() {
 	for {
 		room := ch.reserve(cs, noAckBatch)
 		if room == 0 {
-			select {
-			case <-cs.credit:
-				continue
-			case <-cs.ctx.Done():
+			if !cs.waitCredit() {
 				return
 			}
+			continue
 		}
-		var got []broker.Record
+		var got []broker.Delivered
 		for i, p := range sc.parts {
 			if len(got) >= room {
 				break
@@ -98,7 +96,7 @@ func (cs *consumer) runStream() {
 			}
 			for _, r := range recs {
 				if r.Offset >= sc.next[i] {
-					got = append(got, r)
+					got = append(got, broker.Delivered{Record: r, Count: 1})
 					sc.next[i] = r.Offset + 1
 				}
 			}
@@ -125,35 +123,8 @@ func (cs *consumer) runStream() {
 			}
 			continue
 		}
-		if !ch.deliverStream(cs, got) {
+		if !ch.deliver(cs, got) {
 			return
 		}
 	}
-}
-
-func (ch *channel) deliverStream(cs *consumer, recs []broker.Record) bool {
-	buf, ok := ch.c.out.lockRoom()
-	if !ok {
-		ch.c.out.unlock(buf)
-		return false
-	}
-	ch.mu.Lock()
-	if ch.shut {
-		ch.mu.Unlock()
-		ch.c.out.unlock(buf)
-		return false
-	}
-	now := time.Now().UnixNano()
-	for i := range recs {
-		r := &recs[i]
-		ch.nextTag++
-		ch.unacked[ch.nextTag] = &unackedDelivery{consumer: cs, stream: true, at: now}
-		dl := fromRecord(r, 1, cs.queue)
-		setHeader(&dl.props, "x-stream-offset", r.Offset)
-		buf = appendContent(buf, ch.id, &wire.BasicDeliver{ConsumerTag: cs.tag, DeliveryTag: ch.nextTag,
-			Exchange: dl.exchange, RoutingKey: dl.routingKey}, &dl.props, r.Value, ch.c.frameMax)
-	}
-	ch.mu.Unlock()
-	ch.c.out.unlock(buf)
-	return true
 }
