@@ -90,8 +90,6 @@ func (ch *channel) publishComplete() error {
 	}
 	if routed {
 		ch.pace(p.exchange, p.routingKey)
-	}
-	if routed {
 		if len(ch.unsynced) >= 64 {
 			ch.unsynced = append(ch.unsynced[:0], ch.unsynced[32:]...)
 		}
@@ -238,37 +236,24 @@ func (c *confirmer) run() {
 			acked = pending
 		}
 	}
-	for {
-		it, ok := <-c.in
-		if !ok {
-			return
+	for it := range c.in {
+		// Confirm what is durable already before waiting for the next
+		// fsync, or those confirms would wait a whole fsync longer.
+		if !it.nack && it.receipt.Wait(probe) != nil {
+			flush()
 		}
-		for {
-			// Confirm what is durable already before waiting for the next
-			// fsync, or those confirms would wait a whole fsync longer.
-			if !it.nack && it.receipt.Wait(probe) != nil {
-				flush()
-			}
-			if it.nack || it.receipt.Wait(ctx) != nil {
-				flush()
-				c.ch.c.send(c.ch.id, &wire.BasicNack{DeliveryTag: it.seq})
-				acked, pending = it.seq, it.seq
-			} else {
-				pending = it.seq
-			}
-			select {
-			case it, ok = <-c.in:
-				if !ok {
-					flush()
-					return
-				}
-				continue
-			default:
-			}
-			break
+		if it.nack || it.receipt.Wait(ctx) != nil {
+			flush()
+			c.ch.c.send(c.ch.id, &wire.BasicNack{DeliveryTag: it.seq})
+			acked = it.seq
 		}
-		flush()
+		pending = it.seq
+		// Coalesce: send once nothing more is queued.
+		if len(c.in) == 0 {
+			flush()
+		}
 	}
+	flush()
 }
 
 // deliverDirectReply hands a reply straight to the channel consuming
