@@ -120,7 +120,8 @@ func (gp *groupPart) place(d *dispatch, rec batch.Record, opts ReceiveOptions, n
 	switch verdict, delay := gp.judge(&rec, now); verdict {
 	case verdictExpired:
 		gp.limbo[off] = true
-		d.work = append(d.work, &deadLetterWork{part: gp, offset: off, count: int(gp.counts[off]), reason: ReasonExpired, record: &rec})
+		expired := rec // only this branch keeps a pointer: &rec would move every candidate to the heap
+		d.work = append(d.work, &deadLetterWork{part: gp, offset: off, count: int(gp.counts[off]), reason: ReasonExpired, record: &expired})
 	case verdictDelay:
 		gp.requeueLocked(off, delay, now)
 	case verdictBlocked:
