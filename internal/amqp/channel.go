@@ -117,7 +117,7 @@ func (ch *channel) handleFrame(f wire.Frame) error {
 			return newError(wire.ReplyUnexpectedFrame, "expected content header for class 60, got non content header frame instead")
 		}
 		var h wire.ContentHeader
-		if err := h.Decode(append([]byte(nil), f.Payload...)); err != nil {
+		if err := h.Decode(f.Payload); err != nil { // decoded values never alias the payload
 			return err
 		}
 		return ch.afterMethod(&ch.pub, ch.onContentHeader(&h))

@@ -130,8 +130,7 @@ func bindingArgs(t wire.Table) map[string][]byte {
 	out := make(map[string][]byte, len(t))
 	for k, v := range t {
 		if text, _, ok := renderValue(v); ok {
-			// Copied: a byte array may alias the connection's read buffer.
-			out[k] = append([]byte(nil), text...)
+			out[k] = text
 		}
 	}
 	return out

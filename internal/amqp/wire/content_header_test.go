@@ -101,3 +101,32 @@ func TestContentHeaderFrame(t *testing.T) {
 		t.Fatalf("frame % x, want % x", frame, want)
 	}
 }
+
+// TestDecodedValuesDoNotAliasThePayload lets the server decode a header
+// straight from the connection's reusable read buffer: nothing decoded may
+// change when that buffer is overwritten by the next frame.
+func TestDecodedValuesDoNotAliasThePayload(t *testing.T) {
+	h := wire.ContentHeader{ClassID: wire.ClassBasic, BodySize: 3, Properties: wire.Properties{
+		ContentType: "text/plain", MessageID: "m-1", ReplyTo: "r",
+		Headers: wire.Table{"bytes": []byte("raw"), "s": "text",
+			"nested": wire.Table{"b": []byte("inner")}, "list": []any{[]byte("item"), "x"}},
+	}}
+	payload, err := h.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got wire.ContentHeader
+	if err := got.Decode(payload); err != nil {
+		t.Fatal(err)
+	}
+	var want wire.ContentHeader
+	if err := want.Decode(bytes.Clone(payload)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range payload {
+		payload[i] = 0xFF
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded header changed with its payload:\ngot  %+v\nwant %+v", got, want)
+	}
+}

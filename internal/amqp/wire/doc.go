@@ -27,7 +27,9 @@
 // RabbitMQ's extensions. Everything else is written by hand.
 //
 // Decoders never panic on malformed input and never allocate more than the
-// input they were given. When they fail they return an *Error carrying the
+// input they were given. What they return never aliases that input: strings
+// and byte arrays are copied, so a caller may decode straight from a read
+// buffer it reuses. When they fail they return an *Error carrying the
 // reply code with which the server must close the connection.
 package wire
 
