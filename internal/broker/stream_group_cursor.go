@@ -1,5 +1,7 @@
 package broker
 
+import "context"
+
 // MoveNext sets where a shared group reads new records from on one
 // partition, like SetNext, and also settles every record below offset that
 // is not pending, so the group never hands those out: the records up to a
@@ -25,4 +27,20 @@ func (h Group) MoveNext(partition int32, offset int64) error {
 	gp.flush()
 	h.g.signal()
 	return nil
+}
+
+// Changed returns a channel closed the next time the group may have records
+// to hand out that no append made readable (a release, a lease or delay
+// running out, MoveNext). A front-end that waits on several groups at once
+// (Redis XREADGROUP over several streams) waits on these and on the
+// partitions' Changed channels with WaitAny.
+func (h Group) Changed() <-chan struct{} { return h.g.wakeChan() }
+
+// WaitAny blocks until one of chans is closed or ctx ends. Two channels
+// cost no goroutine; more cost one each while waiting.
+func WaitAny(ctx context.Context, chans ...<-chan struct{}) error {
+	if len(chans) == 0 {
+		return waitAny(ctx, nil, nil)
+	}
+	return waitAny(ctx, chans[0], chans[1:])
 }

@@ -216,27 +216,13 @@ func cmdXReadGroup(c *conn, args [][]byte) {
 	if len(chunks) == 0 && ra.blocking && !history {
 		var served bool
 		c.block(ra.block, func(ctx context.Context) error {
-			if len(targets) == 1 {
-				t := &targets[0]
-				wopts := opts
-				wopts.Wait = true
-				ds, err := t.g.Receive(ctx, wopts)
-				if err != nil {
-					return err
-				}
-				if ds = c.dropDeleted(t.key, t.g, ds); len(ds) == 0 {
-					if err := c.readGroupAgain(ctx, t.key, t.g, wopts, &ds); err != nil {
-						return err
-					}
-				}
-				chunks = append(chunks, chunk{key: t.key, t: 0, ds: ds, n: len(ds)})
-				served = true
-				return nil
-			}
+			wake := make([]<-chan struct{}, 0, 2*len(targets))
 			for {
-				wake := make([]<-chan struct{}, 0, len(targets))
+				// The wake-up channels are taken before looking, so a
+				// change between the look and the wait is not missed.
+				wake = wake[:0]
 				for i := range targets {
-					wake = append(wake, targets[i].part.Changed())
+					wake = append(wake, targets[i].part.Changed(), targets[i].g.Changed())
 				}
 				for i := range targets {
 					t := &targets[i]
@@ -244,8 +230,7 @@ func cmdXReadGroup(c *conn, args [][]byte) {
 					if err != nil {
 						return err
 					}
-					ds = c.dropDeleted(t.key, t.g, ds)
-					if len(ds) > 0 {
+					if ds = c.dropDeleted(t.key, t.g, ds); len(ds) > 0 {
 						chunks = append(chunks, chunk{key: t.key, t: i, ds: ds, n: len(ds)})
 					}
 				}
@@ -253,11 +238,8 @@ func cmdXReadGroup(c *conn, args [][]byte) {
 					served = true
 					return nil
 				}
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-wake[0]:
-				case <-time.After(50 * time.Millisecond):
+				if err := broker.WaitAny(ctx, wake...); err != nil {
+					return err
 				}
 			}
 		})
@@ -305,21 +287,6 @@ func (c *conn) dropDeleted(key []byte, g broker.Group, ds []broker.Delivered) []
 		g.Ack(gone...)
 	}
 	return kept
-}
-
-// readGroupAgain waits for more after a blocking receive that brought only
-// deleted entries.
-func (c *conn) readGroupAgain(ctx context.Context, key []byte, g broker.Group, opts broker.ReceiveOptions, out *[]broker.Delivered) error {
-	for {
-		ds, err := g.Receive(ctx, opts)
-		if err != nil {
-			return err
-		}
-		if ds = c.dropDeleted(key, g, ds); len(ds) > 0 {
-			*out = ds
-			return nil
-		}
-	}
 }
 
 // writeDelivered encodes delivered records as entries and remembers their

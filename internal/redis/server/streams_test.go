@@ -215,6 +215,41 @@ func TestXReadBlocking(t *testing.T) {
 	}
 }
 
+// TestBlockedReadsWakeOnAnyStream: XREAD and XREADGROUP blocked on several
+// streams wake on an XADD to any of them, not only the first.
+func TestBlockedReadsWakeOnAnyStream(t *testing.T) {
+	ts := startServer(t, "")
+	c, w := ts.client(2), ts.client(2)
+	for _, key := range []string{"a", "b"} {
+		if err := c.XGroupCreateMkStream(ctx, key, "g", "$").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, read := range []func() []redis.XStream{
+		func() []redis.XStream {
+			return c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c",
+				Streams: []string{"a", "b", ">", ">"}, Block: 0}).Val()
+		},
+		func() []redis.XStream {
+			return c.XRead(ctx, &redis.XReadArgs{Streams: []string{"a", "b", "$", "$"}, Block: 0}).Val()
+		},
+	} {
+		done := make(chan []redis.XStream, 1)
+		go func() { done <- read() }()
+		time.Sleep(50 * time.Millisecond)
+		id := "1-" + itoa(i+1)
+		w.XAdd(ctx, &redis.XAddArgs{Stream: "b", ID: id, Values: []string{"n", itoa(i)}})
+		select {
+		case got := <-done:
+			if len(got) != 1 || got[0].Stream != "b" || ids(got[0].Messages) != id {
+				t.Fatalf("read %d woken by XADD to b = %v", i, got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("read %d blocked on a and b did not wake on XADD to b", i)
+		}
+	}
+}
+
 func TestBlockedReadEndsWhenClientCloses(t *testing.T) {
 	ts := startServer(t, "")
 	c := redis.NewClient(&redis.Options{Addr: ts.addr, MaxRetries: -1})

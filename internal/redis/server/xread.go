@@ -296,16 +296,20 @@ func cmdXRead(c *conn, args [][]byte) {
 		for {
 			// The wake-up channels are taken before looking, so an XADD
 			// between the look and the wait is not missed.
-			wake, poll := c.readWake(targets)
+			wake, missing := c.readWake(targets)
 			if c.readReady(targets) && c.writeReadReply(targets, ra.count) {
 				served = true
 				return nil
 			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-wake:
-			case <-poll:
+			wctx, cancel := ctx, context.CancelFunc(func() {})
+			if missing {
+				// No stream tells when it is created: look again soon.
+				wctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+			}
+			broker.WaitAny(wctx, wake...)
+			cancel()
+			if err := ctx.Err(); err != nil {
+				return err
 			}
 		}
 	})
@@ -321,39 +325,21 @@ func cmdXRead(c *conn, args [][]byte) {
 	}
 }
 
-// readWake returns a channel that fires when one of the streams grows,
-// and a poll tick while some stream does not exist yet.
-func (c *conn) readWake(targets []readTarget) (<-chan struct{}, <-chan time.Time) {
-	var poll <-chan time.Time
-	var chans []<-chan struct{}
+// readWake returns the channels that fire when one of the streams grows,
+// and whether some stream does not exist yet.
+func (c *conn) readWake(targets []readTarget) (wake []<-chan struct{}, missing bool) {
 	for i := range targets {
 		t := &targets[i]
 		if !t.found {
 			t.part, t.found = c.partition(t.key)
 		}
 		if !t.found {
-			poll = time.After(100 * time.Millisecond)
+			missing = true
 			continue
 		}
-		chans = append(chans, t.part.Changed())
+		wake = append(wake, t.part.Changed())
 	}
-	if len(chans) == 1 {
-		return chans[0], poll
-	}
-	if poll == nil {
-		poll = time.After(100 * time.Millisecond)
-	}
-	merged := make(chan struct{})
-	if len(chans) > 0 {
-		go func() {
-			select {
-			case <-chans[0]:
-			case <-time.After(100 * time.Millisecond):
-			}
-			close(merged)
-		}()
-	}
-	return merged, poll
+	return wake, missing
 }
 
 func (c *conn) readReady(targets []readTarget) bool {
