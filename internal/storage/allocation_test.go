@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/gannet-mq/gannet/internal/batch"
@@ -68,6 +69,60 @@ func TestSegmentsReserveDiskAsTheyGrow(t *testing.T) {
 	for i, r := range recs {
 		if len(r.Value) != 1024 || r.Offset != int64(i) {
 			t.Fatalf("record %d: offset %d, %d bytes", i, r.Offset, len(r.Value))
+		}
+	}
+}
+
+// writeRecorder records the writes to segment files: where data ended and
+// where the zero-fill ahead of it ended, and any zero write that landed
+// below data already written.
+type writeRecorder struct {
+	mu                 sync.Mutex
+	dataEnd, zeroedEnd int64
+	overlaps           int
+}
+
+func (r *writeRecorder) open(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := OpenOSFile(name, flag, perm)
+	if err != nil || filepath.Ext(name) != ".log" {
+		return f, err
+	}
+	return &recordingFile{File: f, r: r}, nil
+}
+
+type recordingFile struct {
+	File
+	r *writeRecorder
+}
+
+func (f *recordingFile) WriteAt(p []byte, off int64) (int, error) {
+	f.r.mu.Lock()
+	if len(p) > 0 && &p[0] == &zeroChunk[0] {
+		if off < f.r.dataEnd {
+			f.r.overlaps++
+		}
+		f.r.zeroedEnd = max(f.r.zeroedEnd, off+int64(len(p)))
+	} else {
+		f.r.dataEnd = max(f.r.dataEnd, off+int64(len(p)))
+	}
+	f.r.mu.Unlock()
+	return f.File.WriteAt(p, off)
+}
+
+func TestZeroFillStaysAheadOfTheData(t *testing.T) {
+	rec := &writeRecorder{}
+	const segmentBytes = 4 << 20
+	l := openLog(t, t.TempDir(), Options{SegmentBytes: segmentBytes, OpenFile: rec.open})
+	for i := 0; i < 30; i++ {
+		appendKiB(t, l, 100) // about 100 KiB per round, 3 MiB in all
+		rec.mu.Lock()
+		data, zeroed, overlaps := rec.dataEnd, rec.zeroedEnd, rec.overlaps
+		rec.mu.Unlock()
+		if overlaps > 0 {
+			t.Fatalf("round %d: %d zero writes landed on data", i, overlaps)
+		}
+		if want := min(data+zeroAheadBytes/2, segmentBytes); zeroed < want || zeroed > data+3*zeroAheadBytes/2 {
+			t.Fatalf("round %d: data ends at %d, zeros at %d; want zeros in [%d, %d]", i, data, zeroed, want, data+3*zeroAheadBytes/2)
 		}
 	}
 }
