@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gannet-mq/gannet/internal/broker"
 )
 
 // rawReply is what a raw request got back.
@@ -134,6 +136,18 @@ func TestBadInputJSON(t *testing.T) {
 	wantJSONError(t, e.postJSON(t, "GetQueueUrl", `{"QueueName":"nope"}`), 400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue")
 	wantJSONError(t, e.postJSON(t, "DeleteMessage", `{"QueueUrl":"`+q+`","ReceiptHandle":"x"}`), 400, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid")
 	wantJSONError(t, e.postJSON(t, "ChangeMessageVisibility", `{"QueueUrl":"`+q+`","ReceiptHandle":"AQEBAAAA","VisibilityTimeout":1}`), 400, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid")
+	// A well-formed handle of a partition the queue lacks is invalid too,
+	// not an internal error.
+	qv, err := e.srv.queue("bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := receipt{queue: "bad", createdMs: qv.createdMs, ref: broker.Ref{Partition: 5, Offset: 0, Count: 1}}.encode()
+	wantJSONError(t, e.postJSON(t, "DeleteMessage", `{"QueueUrl":"`+q+`","ReceiptHandle":"`+forged+`"}`), 400, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid")
+	wantJSONError(t, e.postJSON(t, "ChangeMessageVisibility", `{"QueueUrl":"`+q+`","ReceiptHandle":"`+forged+`","VisibilityTimeout":1}`), 400, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid")
+	if r := e.postJSON(t, "DeleteMessageBatch", `{"QueueUrl":"`+q+`","Entries":[{"Id":"a","ReceiptHandle":"`+forged+`"}]}`); r.status != 200 || !strings.Contains(r.body, `"Code":"ReceiptHandleIsInvalid"`) {
+		t.Fatalf("DeleteMessageBatch with a forged handle: %d %s", r.status, r.body)
+	}
 	entries := make([]string, 11)
 	for i := range entries {
 		entries[i] = `{"Id":"e` + itoa(i) + `","ReceiptHandle":"x"}`

@@ -13,7 +13,9 @@ import (
 // time, so a handle outlives no queue of the same name), the partition, the
 // offset and the delivery count, which makes a handle from an earlier
 // receive unable to settle a later delivery. A CRC guards against handles
-// that were never issued. Handles are URL-safe base64.
+// that were never issued; a handle naming a partition the queue does not
+// have is invalid too, so that no handle reaches the core unchecked.
+// Handles are URL-safe base64.
 type receipt struct {
 	queue     string
 	createdMs int64
@@ -66,7 +68,8 @@ func decodeReceipt(handle string, q *queue) (broker.Ref, error) {
 		}
 		fields[i], rest = v, rest[n:]
 	}
-	if string(rest) != q.name || int64(fields[0]) != q.createdMs || fields[1] > 1<<31 || fields[2] > 1<<62 || fields[3] > 1<<31 || fields[3] == 0 {
+	partitions := uint64(max(q.cfg.Partitions, 1))
+	if string(rest) != q.name || int64(fields[0]) != q.createdMs || fields[1] >= partitions || fields[2] > 1<<62 || fields[3] > 1<<31 || fields[3] == 0 {
 		return broker.Ref{}, invalidReceipt(handle)
 	}
 	return broker.Ref{Partition: int32(fields[1]), Offset: int64(fields[2]), Count: int(fields[3])}, nil

@@ -19,6 +19,19 @@ func TestReceiptRoundTrip(t *testing.T) {
 	if _, err := decodeReceipt(r.encode(), &queue{name: "p", createdMs: 1234}); err == nil {
 		t.Fatal("handle valid on another queue")
 	}
+	// A partition the queue lacks: the core would answer an error that is
+	// no ReceiptHandleIsInvalid.
+	for _, p := range []int32{1, -1, 1 << 30} {
+		bad := receipt{queue: "q", createdMs: 1234, ref: broker.Ref{Partition: p, Offset: 1, Count: 1}}
+		if _, err := decodeReceipt(bad.encode(), q); err == nil {
+			t.Fatalf("handle of partition %d valid on a one-partition queue", p)
+		}
+	}
+	prio := &queue{name: "q", createdMs: 1234, cfg: broker.StreamConfig{Partitions: 3}}
+	r.ref.Partition = 2
+	if ref, err := decodeReceipt(r.encode(), prio); err != nil || ref != r.ref {
+		t.Fatalf("priority level 2: %+v %v", ref, err)
+	}
 }
 
 // FuzzReceiptHandle: any string is a valid handle of q or a
@@ -31,7 +44,7 @@ func FuzzReceiptHandle(f *testing.F) {
 	f.Add("////")
 	f.Fuzz(func(t *testing.T, handle string) {
 		ref, err := decodeReceipt(handle, q)
-		if err == nil && (ref.Count < 1 || ref.Offset < 0) {
+		if err == nil && (ref.Count < 1 || ref.Offset < 0 || ref.Partition != 0) {
 			t.Fatalf("accepted %+v", ref)
 		}
 	})
