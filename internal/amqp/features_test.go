@@ -48,6 +48,10 @@ func TestTransactions(t *testing.T) {
 	publish(t, ch, "", "tx", amqp091.Publishing{Body: []byte("rolled back")})
 	must(t, ch.TxRollback())
 	publish(t, ch, "", "tx", amqp091.Publishing{Body: []byte("committed")})
+	// A synchronous method on the same channel: the server has handled both
+	// publishes before the check below, so it cannot pass by being early.
+	_, err = ch.QueueDeclarePassive("tx", true, false, false, false, nil)
+	must(t, err)
 	_, other := tb.channel()
 	if _, ok, _ := other.Get("tx", true); ok {
 		t.Fatal("uncommitted publish visible")
