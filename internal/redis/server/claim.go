@@ -90,8 +90,9 @@ func cmdXPending(c *conn, args [][]byte) {
 		d  broker.Delivery
 	}
 	rows := make([]row, 0, len(pending))
+	er := newEntryReader(part)
 	for _, d := range pending {
-		id, ok := c.idOf(part, gs, d.Offset)
+		id, ok := c.idOf(er, gs, d.Offset)
 		if !ok {
 			continue // trimmed away and never seen: no id to show
 		}
@@ -255,7 +256,9 @@ func cmdXClaim(c *conn, args [][]byte) {
 	gs.touch(consumer)
 	gs.mu.Unlock()
 	c.syncState = true
-	c.writeClaimed(part, gs, res.Claimed, justID)
+	n, body := c.claimedReply(newEntryReader(part), gs, res.Claimed, justID)
+	c.array(n)
+	c.out = append(c.out, body...)
 }
 
 // dropDeletedClaims takes entries XDEL deleted off the pending list, as
@@ -280,18 +283,20 @@ func (c *conn) dropDeletedClaims(key []byte, g broker.Group, claimed []broker.De
 	return kept, gone
 }
 
-func (c *conn) writeClaimed(part broker.Partition, gs *groupState, claimed []broker.Delivery, justID bool) {
+// claimedReply encodes claimed entries (or their ids, for JUSTID) and
+// returns how many it encoded.
+func (c *conn) claimedReply(er *entryReader, gs *groupState, claimed []broker.Delivery, justID bool) (int, []byte) {
 	var body []byte
 	n := 0
 	for _, d := range claimed {
 		if justID {
-			id, ok := c.idOf(part, gs, d.Offset)
+			id, ok := c.idOf(er, gs, d.Offset)
 			if !ok {
 				continue
 			}
 			body = appendIDBulk(body, id)
 		} else {
-			rec, id, ok := c.entryAt(part, gs, d.Offset)
+			rec, id, ok := c.entryAt(er, gs, d.Offset)
 			if !ok {
 				continue
 			}
@@ -299,8 +304,7 @@ func (c *conn) writeClaimed(part broker.Partition, gs *groupState, claimed []bro
 		}
 		n++
 	}
-	c.array(n)
-	c.out = append(c.out, body...)
+	return n, body
 }
 
 func cmdXAutoClaim(c *conn, args [][]byte) {
@@ -370,18 +374,22 @@ func cmdXAutoClaim(c *conn, args [][]byte) {
 	gs.touch(consumer)
 	gs.mu.Unlock()
 	c.syncState = true
-	c.array(3)
+	// The claimed entries lie below next: read them first, in offset order.
+	er := newEntryReader(part)
+	n, body := c.claimedReply(er, gs, res.Claimed, justID)
 	nextID := streamID{}
 	if next >= 0 {
-		if id, ok := c.idOf(part, gs, next); ok {
+		if id, ok := c.idOf(er, gs, next); ok {
 			nextID = id
 		}
 	}
+	c.array(3)
 	c.entryID(nextID)
-	c.writeClaimed(part, gs, res.Claimed, justID)
+	c.array(n)
+	c.out = append(c.out, body...)
 	var gone []streamID
 	for _, r := range res.Gone {
-		if id, ok := c.idOf(part, gs, r.Offset); ok {
+		if id, ok := c.idOf(er, gs, r.Offset); ok {
 			gone = append(gone, id)
 		}
 	}

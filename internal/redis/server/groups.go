@@ -325,8 +325,9 @@ func (c *conn) pendingHistory(g broker.Group, part broker.Partition, gs *groupSt
 	var body []byte
 	n := 0
 	tomb := c.s.tombstones(g.Stream())
+	er := newEntryReader(part)
 	for _, d := range g.Pending(consumer) {
-		rec, id, ok := c.entryAt(part, gs, d.Offset)
+		rec, id, ok := c.entryAt(er, gs, d.Offset)
 		if ok && tomb.deleted(d.Offset) {
 			ok = false
 		}
@@ -360,8 +361,8 @@ func (c *conn) knownID(gs *groupState, off int64) (streamID, bool) {
 	return id, ok
 }
 
-func (c *conn) entryAt(part broker.Partition, gs *groupState, off int64) (*broker.Record, streamID, bool) {
-	rec, id, ok := recordAt(part, off)
+func (c *conn) entryAt(er *entryReader, gs *groupState, off int64) (*broker.Record, streamID, bool) {
+	rec, id, ok := er.at(off)
 	if ok {
 		gs.mu.Lock()
 		gs.remember(id, off)
@@ -371,11 +372,11 @@ func (c *conn) entryAt(part broker.Partition, gs *groupState, off int64) (*broke
 }
 
 // idOf returns the id of the entry at off.
-func (c *conn) idOf(part broker.Partition, gs *groupState, off int64) (streamID, bool) {
+func (c *conn) idOf(er *entryReader, gs *groupState, off int64) (streamID, bool) {
 	if id, ok := c.knownID(gs, off); ok {
 		return id, true
 	}
-	_, id, ok := c.entryAt(part, gs, off)
+	_, id, ok := c.entryAt(er, gs, off)
 	return id, ok
 }
 

@@ -112,9 +112,10 @@ func (c *conn) streamInfo(key []byte, part broker.Partition, full bool, count in
 		firstRec, first = &r, id
 		return false
 	})
+	er := newEntryReader(part)
 	for off := end - 1; off >= start && lastRec == nil; off-- {
 		if !tomb.deleted(off) {
-			if rec, id, ok := recordAt(part, off); ok {
+			if rec, id, ok := er.at(off); ok {
 				lastRec, lastEntry = rec, id
 			}
 		}
@@ -187,9 +188,10 @@ func (c *conn) groupInfo(key []byte, part broker.Partition, g broker.Group, full
 		return
 	}
 	next := g.Next(0)
+	er := newEntryReader(part)
 	lastDelivered := streamID{}
 	if next > part.StartOffset() {
-		if id, ok := c.idOf(part, gs, next-1); ok {
+		if id, ok := c.idOf(er, gs, next-1); ok {
 			lastDelivered = id
 		}
 	}
@@ -230,7 +232,7 @@ func (c *conn) groupInfo(key []byte, part broker.Partition, g broker.Group, full
 			if count > 0 && int64(n) >= count {
 				break
 			}
-			id, ok := c.idOf(part, gs, d.Offset)
+			id, ok := c.idOf(er, gs, d.Offset)
 			if !ok {
 				continue
 			}
@@ -265,7 +267,7 @@ func (c *conn) groupInfo(key []byte, part broker.Partition, g broker.Group, full
 				if count > 0 && int64(cn) >= count {
 					break
 				}
-				id, ok := c.idOf(part, gs, d.Offset)
+				id, ok := c.idOf(er, gs, d.Offset)
 				if !ok {
 					continue
 				}

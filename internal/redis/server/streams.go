@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -180,9 +182,16 @@ func scanForward(part broker.Partition, from int64, fn func(rec *broker.Record, 
 }
 
 // seek returns the offset of the first entry whose id is at least id, or
-// the end offset. The time index finds the neighbourhood: an entry's
-// record timestamp is never below its id's milliseconds.
+// the end offset.
 func seek(part broker.Partition, id streamID) int64 {
+	off, _, _ := seekEntry(part, id)
+	return off
+}
+
+// seekEntry is seek that also returns the id of the entry found (ok=false:
+// none, off is the end offset). The time index finds the neighbourhood: an
+// entry's record timestamp is never below its id's milliseconds.
+func seekEntry(part broker.Partition, id streamID) (off int64, found streamID, ok bool) {
 	ms := int64(math.MaxInt64)
 	if id.ms < math.MaxInt64 {
 		ms = int64(id.ms)
@@ -191,45 +200,60 @@ func seek(part broker.Partition, id streamID) int64 {
 	if err != nil {
 		from = part.StartOffset()
 	}
-	found := part.EndOffset()
-	if from >= found {
-		return found
+	off = part.EndOffset()
+	if from >= off {
+		return off, streamID{}, false
 	}
 	scanForward(part, from, func(rec *broker.Record, rid streamID) bool {
 		if !rid.less(id) {
-			found = rec.Offset
+			off, found, ok = rec.Offset, rid, true
 			return false
 		}
 		return true
 	})
-	return found
+	return off, found, ok
 }
 
 // findOffset returns the offset of the entry with exactly this id.
 func findOffset(part broker.Partition, id streamID) (int64, bool) {
-	off := seek(part, id)
-	if off >= part.EndOffset() {
-		return 0, false
-	}
-	recs, err := part.Read(off, 1, 1)
-	if err != nil || len(recs) == 0 {
-		return 0, false
-	}
-	res := idResolver{part: part}
-	return off, res.id(&recs[0]) == id
+	off, found, ok := seekEntry(part, id)
+	return off, ok && found == id
 }
 
-// recordAt reads the record at offset, if it still exists.
-func recordAt(part broker.Partition, off int64) (*broker.Record, streamID, bool) {
-	if off < part.StartOffset() || off >= part.EndOffset() {
+// entryReader reads entries by offset for a run of look-ups in offset
+// order, as pending lists are. The log decodes a whole batch to read one
+// record, so the reader keeps what it decoded and serves the entries after
+// off in the same batch without reading again.
+type entryReader struct {
+	part broker.Partition
+	res  idResolver
+	recs []broker.Record
+}
+
+func newEntryReader(part broker.Partition) *entryReader {
+	return &entryReader{part: part, res: idResolver{part: part}}
+}
+
+// at reads the record at offset off, if it still exists.
+func (r *entryReader) at(off int64) (*broker.Record, streamID, bool) {
+	if off < r.part.StartOffset() || off >= r.part.EndOffset() {
 		return nil, streamID{}, false
 	}
-	recs, err := part.Read(off, 1, 1)
-	if err != nil || len(recs) == 0 || recs[0].Offset != off {
+	if n := len(r.recs); n == 0 || off < r.recs[0].Offset || off > r.recs[n-1].Offset {
+		recs, err := r.part.Read(off, 1, 0)
+		if err != nil {
+			recs = nil
+		}
+		r.recs = recs
+	}
+	i, found := slices.BinarySearchFunc(r.recs, off, func(rec broker.Record, off int64) int {
+		return cmp.Compare(rec.Offset, off)
+	})
+	if !found {
 		return nil, streamID{}, false
 	}
-	res := idResolver{part: part}
-	return &recs[0], res.id(&recs[0]), true
+	rec := &r.recs[i]
+	return rec, r.res.id(rec), true
 }
 
 // appendEntry encodes one entry: [id, [field, value, ...]].
