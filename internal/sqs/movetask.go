@@ -1,10 +1,12 @@
 package sqs
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -171,11 +173,8 @@ func (s *Server) moveMessages(ctx context.Context, t *moveTask, g broker.Group) 
 		if len(ds) == 0 {
 			return nil
 		}
-		for i := range ds {
-			if err := s.moveOne(ctx, t, g, &ds[i]); err != nil {
-				g.Release(0, refsOf(ds[i:])...)
-				return err
-			}
+		if err := s.moveBatch(ctx, t, g, ds); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -189,18 +188,75 @@ func refsOf(ds []broker.Delivered) []broker.Ref {
 	return refs
 }
 
-// moveOne appends one dead letter to its destination, waits until it is on
-// disk, and only then deletes it from the dead-letter queue.
-func (s *Server) moveOne(ctx context.Context, t *moveTask, g broker.Group, d *broker.Delivered) error {
-	dest := t.dest
+// moveBatch appends a batch of dead letters to their destinations, one
+// append per destination (one round of fsyncs per batch, not one per
+// message), waits until they are on disk, and only then deletes them from
+// the dead-letter queue. Messages it could not move are released.
+func (s *Server) moveBatch(ctx context.Context, t *moveTask, g broker.Group, ds []broker.Delivered) error {
+	type destBatch struct {
+		name string
+		msgs []broker.Message
+		refs []broker.Ref
+	}
+	var batches []*destBatch // in order of first appearance
+	var err error
+	for i := range ds {
+		dest, msg, merr := movedMessage(t, &ds[i])
+		if merr != nil { // move the ones before it, as a message-by-message move would
+			g.Release(0, refsOf(ds[i:])...)
+			err = merr
+			break
+		}
+		j := slices.IndexFunc(batches, func(b *destBatch) bool { return b.name == dest })
+		if j < 0 {
+			j = len(batches)
+			batches = append(batches, &destBatch{name: dest})
+		}
+		batches[j].msgs = append(batches[j].msgs, msg)
+		batches[j].refs = append(batches[j].refs, refOf(&ds[i]))
+	}
+	var moved, failed []broker.Ref
+	var receipts []broker.Receipt
+	for _, b := range batches {
+		r, aerr := s.b.Append(b.name, 0, b.msgs, broker.PublishOptions{})
+		if aerr != nil {
+			failed = append(failed, b.refs...)
+			err = cmp.Or(err, fmt.Errorf("moving to %s: %w", b.name, aerr))
+			continue
+		}
+		receipts = append(receipts, r)
+		moved = append(moved, b.refs...)
+	}
+	for _, r := range receipts {
+		if werr := r.Wait(ctx); werr != nil { // not known to be on disk: they stay
+			failed, moved, err = append(failed, moved...), nil, werr
+			break
+		}
+	}
+	if len(failed) > 0 {
+		g.Release(0, failed...)
+	}
+	if len(moved) > 0 {
+		if _, aerr := g.Ack(moved...); aerr != nil {
+			return aerr
+		}
+		t.moved.Add(int64(len(moved)))
+	}
+	return err
+}
+
+// movedMessage is a dead letter as it goes to dest: back to the queue its
+// dead-letter history names, or the task's destination.
+func movedMessage(t *moveTask, d *broker.Delivered) (dest string, msg broker.Message, err error) {
+	dest = t.dest
 	if dest == "" {
 		deaths := d.Deaths()
 		if len(deaths) == 0 {
-			return fmt.Errorf("message %s has no source queue to go back to; give a DestinationArn", messageID(&queue{name: t.source}, &d.Record))
+			return "", msg, fmt.Errorf("message %s has no source queue to go back to; give a DestinationArn", messageID(&queue{name: t.source}, &d.Record))
 		}
 		dest = deaths[0].Queue
 	}
-	msg := broker.Message{Key: d.Key, Value: d.Value, Timestamp: d.Timestamp}
+	msg = broker.Message{Key: d.Key, Value: d.Value, Timestamp: d.Timestamp}
 	for _, h := range d.Headers {
 		// A moved message starts afresh: no dead-letter history (the core
 		// would take a second trip to the same dead-letter queue for a
@@ -211,18 +267,7 @@ func (s *Server) moveOne(ctx context.Context, t *moveTask, g broker.Group, d *br
 		}
 		msg.Headers = append(msg.Headers, h)
 	}
-	r, err := s.b.Append(dest, 0, []broker.Message{msg}, broker.PublishOptions{})
-	if err != nil {
-		return fmt.Errorf("moving to %s: %w", dest, err)
-	}
-	if err := r.Wait(ctx); err != nil {
-		return err
-	}
-	if _, err := g.Ack(refOf(d)); err != nil {
-		return err
-	}
-	t.moved.Add(1)
-	return nil
+	return dest, msg, nil
 }
 
 func (s *Server) listMoveTasks(req *request, in *wire.ListMessageMoveTasksInput) (any, error) {

@@ -2,6 +2,7 @@ package sqs
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -207,4 +208,82 @@ func (e *testEnv) queueArn(url string) string {
 		e.t.Fatal(err)
 	}
 	return out.Attributes["QueueArn"]
+}
+
+// TestMoveTaskSendsEachBackToItsSource: a dead-letter queue fed by two
+// queues; a move task without a destination sends each message back to the
+// queue it died in, in order, in batches that mix both sources.
+func TestMoveTaskSendsEachBackToItsSource(t *testing.T) {
+	e := startEnv(t)
+	dlqURL := e.createQueue("shared-dlq", nil)
+	dlqArn := e.queueArn(dlqURL)
+	policy, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqArn, "maxReceiveCount": 1})
+	urls := []string{
+		e.createQueue("left", map[string]string{"RedrivePolicy": string(policy), "VisibilityTimeout": "10"}),
+		e.createQueue("right", map[string]string{"RedrivePolicy": string(policy), "VisibilityTimeout": "10"}),
+	}
+	const perQueue = 12 // more than one receive batch, sources interleaved
+	for i := 0; i < perQueue; i++ {
+		for q, url := range urls {
+			e.send(url, fmt.Sprintf("%d-%02d", q, i))
+		}
+	}
+	for _, url := range urls {
+		for got := 0; got < perQueue; {
+			got += len(e.receive(url, 10))
+		}
+	}
+	e.clock.Advance(11 * time.Second)
+	for _, url := range urls {
+		if got := e.receive(url, 10); len(got) != 0 { // this receive dead-letters them
+			t.Fatalf("past maxReceiveCount: %+v", got)
+		}
+	}
+	task, err := e.client.StartMessageMoveTask(e.ctx(), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, err := e.client.ListMessageMoveTasks(e.ctx(), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := list.Results[0]
+		if s := aws.ToString(r.Status); s == "COMPLETED" {
+			if r.ApproximateNumberOfMessagesMoved != 2*perQueue || aws.ToInt64(r.ApproximateNumberOfMessagesToMove) != 2*perQueue {
+				t.Fatalf("task counters = %+v", r)
+			}
+			break
+		} else if s != "RUNNING" || aws.ToString(r.TaskHandle) != aws.ToString(task.TaskHandle) {
+			t.Fatalf("task = %+v", r)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("move task never completed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for q, url := range urls {
+		var bodies []string
+		for len(bodies) < perQueue {
+			got := e.receive(url, 10)
+			if len(got) == 0 {
+				t.Fatalf("queue %d: %d of %d messages back: %v", q, len(bodies), perQueue, bodies)
+			}
+			for _, m := range got {
+				bodies = append(bodies, aws.ToString(m.Body))
+				if m.Attributes["ApproximateReceiveCount"] != "1" {
+					t.Fatalf("moved message = %+v", m)
+				}
+			}
+		}
+		for i, b := range bodies {
+			if want := fmt.Sprintf("%d-%02d", q, i); b != want {
+				t.Fatalf("queue %d got %v, want %s at %d", q, bodies, want, i)
+			}
+		}
+	}
+	if left := e.receive(dlqURL, 10); len(left) != 0 {
+		t.Fatalf("%d messages left in the dead-letter queue", len(left))
+	}
 }
