@@ -39,26 +39,12 @@ func cmdXPending(c *conn, args [][]byte) {
 				return
 			}
 		}
-		var startEx, endEx, ok bool
-		if start, startEx, ok = parseRangeID(args[i], true); !ok {
-			c.err(errInvalidID)
+		var ok bool
+		if start, ok = c.rangeStart(args[i]); !ok {
 			return
 		}
-		if startEx {
-			if start, ok = start.incr(); !ok {
-				c.err("ERR invalid start ID for the interval")
-				return
-			}
-		}
-		if end, endEx, ok = parseRangeID(args[i+1], false); !ok {
-			c.err(errInvalidID)
+		if end, ok = c.rangeEnd(args[i+1]); !ok {
 			return
-		}
-		if endEx {
-			if end, ok = end.decr(); !ok {
-				c.err("ERR invalid end ID for the interval")
-				return
-			}
 		}
 		n, okN := parseInt(args[i+2])
 		if !okN {
@@ -153,15 +139,21 @@ func cmdXPending(c *conn, args [][]byte) {
 	c.out = append(c.out, body...)
 }
 
+// minIdle parses the min-idle-time of XCLAIM and XAUTOCLAIM (below 0 is 0).
+func (c *conn) minIdle(b []byte, cmd string) (time.Duration, bool) {
+	ms, ok := parseInt(b)
+	if !ok {
+		c.errorf("ERR Invalid min-idle-time argument for %s", cmd)
+		return 0, false
+	}
+	return time.Duration(max(ms, 0)) * time.Millisecond, true
+}
+
 func cmdXClaim(c *conn, args [][]byte) {
 	key, group, consumer := args[1], args[2], string(args[3])
-	minIdleMs, ok := parseInt(args[4])
+	minIdle, ok := c.minIdle(args[4], "XCLAIM")
 	if !ok {
-		c.err("ERR Invalid min-idle-time argument for XCLAIM")
 		return
-	}
-	if minIdleMs < 0 {
-		minIdleMs = 0
 	}
 	var ids []streamID
 	j := 5
@@ -172,7 +164,7 @@ func cmdXClaim(c *conn, args [][]byte) {
 		}
 		ids = append(ids, id)
 	}
-	opts := broker.ClaimOptions{Consumer: consumer, MinIdle: time.Duration(minIdleMs) * time.Millisecond, RetryCount: -1}
+	opts := broker.ClaimOptions{Consumer: consumer, MinIdle: minIdle, RetryCount: -1}
 	justID := false
 	var lastID streamID
 	hasLastID := false
@@ -309,24 +301,13 @@ func (c *conn) claimedReply(er *entryReader, gs *groupState, claimed []broker.De
 
 func cmdXAutoClaim(c *conn, args [][]byte) {
 	key, group, consumer := args[1], args[2], string(args[3])
-	minIdleMs, ok := parseInt(args[4])
+	minIdle, ok := c.minIdle(args[4], "XAUTOCLAIM")
 	if !ok {
-		c.err("ERR Invalid min-idle-time argument for XAUTOCLAIM")
 		return
 	}
-	if minIdleMs < 0 {
-		minIdleMs = 0
-	}
-	start, startEx, ok := parseRangeID(args[5], true)
+	start, ok := c.rangeStart(args[5])
 	if !ok {
-		c.err(errInvalidID)
 		return
-	}
-	if startEx {
-		if start, ok = start.incr(); !ok {
-			c.err("ERR invalid start ID for the interval")
-			return
-		}
 	}
 	count := int64(100)
 	justID := false
@@ -353,8 +334,7 @@ func cmdXAutoClaim(c *conn, args [][]byte) {
 		c.noGroup(key, group)
 		return
 	}
-	opts := broker.ClaimOptions{Consumer: consumer, MinIdle: time.Duration(minIdleMs) * time.Millisecond,
-		RetryCount: -1, KeepCount: justID}
+	opts := broker.ClaimOptions{Consumer: consumer, MinIdle: minIdle, RetryCount: -1, KeepCount: justID}
 	from := seek(part, start)
 	if from <= part.StartOffset() {
 		// Pending entries trimmed away lie below the log start; their ids

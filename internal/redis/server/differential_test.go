@@ -162,6 +162,7 @@ var differentialScript = [][]string{
 	{"XRANGE", "s", "-", "+", "COUNT", "2"}, {"XRANGE", "s", "-", "+", "COUNT", "0"}, {"XRANGE", "s", "-", "+", "COUNT", "-1"},
 	{"XRANGE", "s", "-", "+", "COUNT"}, {"XRANGE", "s", "-", "+", "FOO", "1"}, {"XRANGE", "s", "x", "+"},
 	{"XRANGE", "s", "(18446744073709551615-18446744073709551615", "+"}, {"XRANGE", "s", "-", "(0-0"},
+	{"XRANGE", "s", "(18446744073709551615-18446744073709551615", "x"}, {"XREVRANGE", "s", "x", "(18446744073709551615-18446744073709551615"},
 	{"XRANGE", "s", "3", "1"}, {"XRANGE", "missing", "-", "+"},
 	{"XREVRANGE", "s", "+", "-"}, {"XREVRANGE", "s", "+", "-", "COUNT", "1"}, {"XREVRANGE", "s", "(3-0", "(1-1"},
 	{"XREAD", "STREAMS", "s", "0"}, {"XREAD", "COUNT", "1", "STREAMS", "s", "1-1"}, {"XREAD", "STREAMS", "s", "missing", "0", "0"},

@@ -27,6 +27,38 @@ func parseRangeID(b []byte, isStart bool) (streamID, bool, bool) {
 	return id, exclusive, ok
 }
 
+// rangeStart parses the start bound of XRANGE, XPENDING or XAUTOCLAIM, an
+// exclusive one made inclusive, and replies with Redis' error when it is
+// invalid. Redis checks the start bound whole before it parses the end.
+func (c *conn) rangeStart(b []byte) (streamID, bool) {
+	id, exclusive, ok := parseRangeID(b, true)
+	if !ok {
+		c.err(errInvalidID)
+		return id, false
+	}
+	if exclusive {
+		if id, ok = id.incr(); !ok {
+			c.err("ERR invalid start ID for the interval")
+		}
+	}
+	return id, ok
+}
+
+// rangeEnd is rangeStart for the end bound.
+func (c *conn) rangeEnd(b []byte) (streamID, bool) {
+	id, exclusive, ok := parseRangeID(b, false)
+	if !ok {
+		c.err(errInvalidID)
+		return id, false
+	}
+	if exclusive {
+		if id, ok = id.decr(); !ok {
+			c.err("ERR invalid end ID for the interval")
+		}
+	}
+	return id, ok
+}
+
 func cmdXRange(c *conn, args [][]byte)    { c.xrange(args, false) }
 func cmdXRevRange(c *conn, args [][]byte) { c.xrange(args, true) }
 
@@ -35,29 +67,13 @@ func (c *conn) xrange(args [][]byte, rev bool) {
 	if rev {
 		startArg, endArg = endArg, startArg
 	}
-	start, startEx, ok1 := parseRangeID(startArg, true)
-	if !ok1 {
-		c.err(errInvalidID)
+	start, ok := c.rangeStart(startArg)
+	if !ok {
 		return
 	}
-	end, endEx, ok2 := parseRangeID(endArg, false)
-	if !ok2 {
-		c.err(errInvalidID)
+	end, ok := c.rangeEnd(endArg)
+	if !ok {
 		return
-	}
-	if startEx {
-		var ok bool
-		if start, ok = start.incr(); !ok {
-			c.err("ERR invalid start ID for the interval")
-			return
-		}
-	}
-	if endEx {
-		var ok bool
-		if end, ok = end.decr(); !ok {
-			c.err("ERR invalid end ID for the interval")
-			return
-		}
 	}
 	count := int64(-1)
 	for i := 4; i < len(args); i++ {
