@@ -1,0 +1,78 @@
+package amqp
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+)
+
+// TestPacing drives a channel's pace directly: no pause while the backlog
+// is under the limit or the queue has no consumer, a pause until consumers
+// drain half of it, and, when they do not, a give-up after flowMaxPause that
+// holds for flowOffPeriod.
+func TestPacing(t *testing.T) {
+	b, err := broker.Open(broker.Options{DataDir: t.TempDir()})
+	must(t, err)
+	defer b.Close()
+	s, err := New(Config{Broker: b, FlowBacklog: 100})
+	must(t, err)
+	_, _, err = b.DeclareStream("paced", broker.StreamConfig{Kind: broker.KindQueue, Durable: true})
+	must(t, err)
+	g, err := b.Queue("paced")
+	must(t, err)
+	fill := func(n int) {
+		var r broker.Receipt
+		for range n {
+			r, err = b.Publish("", "paced", broker.Message{Value: []byte("m")}, broker.PublishOptions{})
+			must(t, err)
+		}
+		must(t, r.Wait(context.Background()))
+	}
+	ch := &channel{c: &conn{s: s}}
+	// pace runs one check per flowCheckEvery publishes; paceCheck makes
+	// exactly one and reports how long it held the publisher.
+	paceCheck := func() time.Duration {
+		start := time.Now()
+		for range flowCheckEvery {
+			ch.pace("", "paced")
+		}
+		return time.Since(start)
+	}
+
+	fill(150)
+	if d := paceCheck(); d > flowMaxPause/2 {
+		t.Fatalf("paced %v with no consumer", d)
+	}
+	g.AddConsumer("c")
+	if d := paceCheck(); d < flowMaxPause || ch.flow.offTill.IsZero() {
+		t.Fatalf("a stalled consumer: paused %v (want at least %v), pacing off until %v", d, flowMaxPause, ch.flow.offTill)
+	}
+	if d := paceCheck(); d > flowMaxPause/2 {
+		t.Fatalf("paced %v while pacing is off", d)
+	}
+
+	// Consumers that keep up: the publisher waits until half is drained.
+	ch.flow = flowState{}
+	_, err = g.Receive(context.Background(), broker.ReceiveOptions{Consumer: "c", Max: 100})
+	must(t, err)
+	if g.Ready() != 50 {
+		t.Fatalf("ready %d, want 50", g.Ready())
+	}
+	if d := paceCheck(); d > flowMaxPause/2 || !ch.flow.offTill.IsZero() {
+		t.Fatalf("paced %v at the limit (off until %v)", d, ch.flow.offTill)
+	}
+	fill(60) // 110 ready
+	var drained atomic.Bool
+	go func() {
+		time.Sleep(2 * time.Millisecond)
+		g.Receive(context.Background(), broker.ReceiveOptions{Consumer: "c", Max: 60})
+		drained.Store(true)
+	}()
+	if d := paceCheck(); !drained.Load() || !ch.flow.offTill.IsZero() {
+		t.Fatalf("over the limit: returned after %v, before the consumer drained: %v, gave up until %v",
+			d, !drained.Load(), ch.flow.offTill)
+	}
+}
