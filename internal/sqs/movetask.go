@@ -115,21 +115,6 @@ func (s *Server) startMoveTask(req *request, in *wire.StartMessageMoveTaskInput)
 	return wire.StartMessageMoveTaskOutput{TaskHandle: t.handle}, nil
 }
 
-// queueCounts returns a queue's visible and in-flight message counts.
-func (s *Server) queueCounts(name string) (visible, inFlight int64) {
-	for _, st := range s.b.Stats().Streams {
-		if st.Name != name {
-			continue
-		}
-		for _, g := range st.Groups {
-			if g.Kind == broker.GroupShared && g.Name == "" {
-				return g.Backlog - g.InFlight, g.InFlight
-			}
-		}
-	}
-	return 0, 0
-}
-
 func (s *Server) runMoveTask(ctx context.Context, t *moveTask, g broker.Group) {
 	defer s.wg.Done()
 	defer t.cancel()

@@ -331,24 +331,28 @@ func (s *Server) attributes(q *queue) map[string]string {
 			out[name] = v
 		}
 	}
-	var visible, inFlight, delayed int64
+	visible, inFlight := s.queueCounts(q.name)
+	// The core does not tell delayed records from visible ones before
+	// their first dispatch, so delayed messages count as visible.
+	out["ApproximateNumberOfMessages"] = strconv.FormatInt(max(visible, 0), 10)
+	out["ApproximateNumberOfMessagesNotVisible"] = strconv.FormatInt(inFlight, 10)
+	out["ApproximateNumberOfMessagesDelayed"] = "0"
+	return out
+}
+
+// queueCounts returns a queue's visible and in-flight message counts.
+func (s *Server) queueCounts(name string) (visible, inFlight int64) {
 	for _, st := range s.b.Stats().Streams {
-		if st.Name != q.name {
+		if st.Name != name {
 			continue
 		}
 		for _, g := range st.Groups {
 			if g.Kind == broker.GroupShared && g.Name == "" {
-				inFlight = g.InFlight
-				visible = g.Backlog - g.InFlight
+				return g.Backlog - g.InFlight, g.InFlight
 			}
 		}
 	}
-	// The core does not tell delayed records from visible ones before
-	// their first dispatch, so delayed messages count as visible.
-	out["ApproximateNumberOfMessages"] = strconv.FormatInt(max(visible-delayed, 0), 10)
-	out["ApproximateNumberOfMessagesNotVisible"] = strconv.FormatInt(inFlight, 10)
-	out["ApproximateNumberOfMessagesDelayed"] = strconv.FormatInt(delayed, 10)
-	return out
+	return 0, 0
 }
 
 func (s *Server) setQueueAttributes(req *request, in *wire.SetQueueAttributesInput) (any, error) {
