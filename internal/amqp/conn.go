@@ -62,7 +62,6 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
-// serve runs the connection until it ends.
 // Serve runs the connection until the client or the server ends it.
 func (c *conn) Serve() {
 	go c.out.run()

@@ -97,7 +97,7 @@ func (ch *channel) onConsume(m *wire.BasicConsume) error {
 			return notFound("queue", m.Queue)
 		}
 		cs.group = g
-		if err := ch.c.s.claimConsumer(m.Queue, cs.coreID, m.Exclusive, len(g.Consumers()) > 0); err != nil {
+		if err := ch.c.s.claimConsumer(m.Queue, cs.coreID, m.Exclusive, g.ConsumerCount() > 0); err != nil {
 			return err
 		}
 		g.AddConsumer(cs.coreID)
