@@ -86,7 +86,7 @@ func (h Group) AutoClaim(partition int32, from int64, count int, opts ClaimOptio
 	slices.Sort(offsets)
 	next := int64(-1)
 	attempts := count * 10
-	for i, off := range offsets {
+	for _, off := range offsets {
 		if attempts == 0 || count == 0 {
 			next = off
 			break
@@ -98,9 +98,6 @@ func (h Group) AutoClaim(partition int32, from int64, count int, opts ClaimOptio
 		}
 		if len(res.Claimed)+len(res.Gone)+len(res.DeadLettered) > before {
 			count--
-		}
-		if i == len(offsets)-1 {
-			next = -1
 		}
 	}
 	gp.flush()
