@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
 
 func cmdXInfo(c *conn, args [][]byte) {
@@ -222,29 +223,10 @@ func (c *conn) groupInfo(key []byte, part broker.Partition, g broker.Group, full
 	c.bulkString("lag")
 	c.integer(max(0, part.EndOffset()-next))
 	if full {
-		now := time.Now()
 		c.bulkString("pel-count")
 		c.integer(int64(len(pending)))
 		c.bulkString("pending")
-		var body []byte
-		n := 0
-		for _, d := range pending {
-			if count > 0 && int64(n) >= count {
-				break
-			}
-			id, ok := c.idOf(er, gs, d.Offset)
-			if !ok {
-				continue
-			}
-			body = append(body, "*4\r\n"...)
-			body = appendIDBulk(body, id)
-			body = appendBulkString(body, d.Consumer)
-			body = strconv.AppendInt(append(body, ':'), d.LastDelivered.UnixMilli(), 10)
-			body = append(body, "\r\n"...)
-			body = strconv.AppendInt(append(body, ':'), int64(d.Count), 10)
-			body = append(body, "\r\n"...)
-			n++
-		}
+		n, body := c.pendingRows(er, gs, pending, "", false, count)
 		c.array(n)
 		c.out = append(c.out, body...)
 		c.bulkString("consumers")
@@ -258,36 +240,47 @@ func (c *conn) groupInfo(key []byte, part broker.Partition, g broker.Group, full
 			c.bulkString("pel-count")
 			c.integer(int64(perConsumer[name]))
 			c.bulkString("pending")
-			var cb []byte
-			cn := 0
-			for _, d := range pending {
-				if d.Consumer != name {
-					continue
-				}
-				if count > 0 && int64(cn) >= count {
-					break
-				}
-				id, ok := c.idOf(er, gs, d.Offset)
-				if !ok {
-					continue
-				}
-				cb = append(cb, "*3\r\n"...)
-				cb = appendIDBulk(cb, id)
-				cb = strconv.AppendInt(append(cb, ':'), d.LastDelivered.UnixMilli(), 10)
-				cb = append(cb, "\r\n"...)
-				cb = strconv.AppendInt(append(cb, ':'), int64(d.Count), 10)
-				cb = append(cb, "\r\n"...)
-				cn++
-			}
-			_ = now
-			c.array(cn)
-			c.out = append(c.out, cb...)
+			n, body := c.pendingRows(er, gs, pending, name, true, count)
+			c.array(n)
+			c.out = append(c.out, body...)
 		}
 	}
 	c.bulkString("gannet-max-deliveries")
 	c.integer(int64(cfg.DeliveryLimit))
 	c.bulkString("gannet-dead-letter-stream")
 	c.bulkString(dl)
+}
+
+// pendingRows encodes pending entries for XINFO STREAM FULL, at most count
+// (0: all): [id, consumer, delivery time, count] for the group's list, or,
+// with justOne, [id, delivery time, count] for consumer's.
+func (c *conn) pendingRows(er *entryReader, gs *groupState, pending []broker.Delivery, consumer string, justOne bool, count int64) (int, []byte) {
+	var body []byte
+	n := 0
+	for _, d := range pending {
+		if justOne && d.Consumer != consumer {
+			continue
+		}
+		if count > 0 && int64(n) >= count {
+			break
+		}
+		id, ok := c.idOf(er, gs, d.Offset)
+		if !ok {
+			continue
+		}
+		if justOne {
+			body = append(body, "*3\r\n"...)
+			body = appendIDBulk(body, id)
+		} else {
+			body = append(body, "*4\r\n"...)
+			body = appendIDBulk(body, id)
+			body = appendBulkString(body, d.Consumer)
+		}
+		body = resp.AppendInt(body, d.LastDelivered.UnixMilli())
+		body = resp.AppendInt(body, int64(d.Count))
+		n++
+	}
+	return n, body
 }
 
 // cmdGannetXGroup is Gannet's extension to consumer groups, which standard

@@ -575,4 +575,25 @@ func TestPendingEntriesReadBackAfterRestart(t *testing.T) {
 	if ids(msgs) != "1-2 1-4 1-5" || msgs[0].Values["n"] != "2" || msgs[2].Values["n"] != "5" || start != "1-6" {
 		t.Fatalf("XAUTOCLAIM after restart = %+v, next %s", msgs, start)
 	}
+	full := c2.XInfoStreamFull(ctx, "s", 10).Val()
+	if full == nil || len(full.Groups) != 1 {
+		t.Fatalf("XINFO STREAM FULL = %+v", full)
+	}
+	got = got[:0]
+	for _, p := range full.Groups[0].Pending {
+		got = append(got, p.ID+" "+p.Consumer+" "+itoa(int(p.DeliveryCount)))
+	}
+	if strings.Join(got, ", ") != "1-1 c1 1, 1-2 c2 2, 1-4 c2 2, 1-5 c2 2, 1-6 c1 1" {
+		t.Fatalf("XINFO STREAM FULL pending = %s", strings.Join(got, ", "))
+	}
+	got = got[:0]
+	for _, cons := range full.Groups[0].Consumers {
+		got = append(got, cons.Name+":")
+		for _, p := range cons.Pending {
+			got = append(got, p.ID+"/"+itoa(int(p.DeliveryCount)))
+		}
+	}
+	if strings.Join(got, " ") != "c1: 1-1/1 1-6/1 c2: 1-2/2 1-4/2 1-5/2" {
+		t.Fatalf("XINFO STREAM FULL consumers = %s", strings.Join(got, " "))
+	}
 }
