@@ -49,7 +49,7 @@ type channel struct {
 	mu               sync.Mutex
 	shut             bool
 	nextTag          uint64
-	unacked          map[uint64]*unackedDelivery
+	unacked          map[uint64]unackedDelivery
 	unackedTotal     int // deliveries and reservations counted by a global prefetch
 	consumerPrefetch int
 	channelPrefetch  int
@@ -81,7 +81,7 @@ func newChannel(c *conn, id uint16) *channel {
 	return &channel{
 		c: c, id: id,
 		getID:      c.id + "/" + strconv.Itoa(int(id)) + "/get",
-		unacked:    make(map[uint64]*unackedDelivery),
+		unacked:    make(map[uint64]unackedDelivery),
 		consumers:  make(map[string]*consumer),
 		getGroups:  make(map[string]broker.Group),
 		flowActive: true,
@@ -298,7 +298,7 @@ func (ch *channel) shutdown() {
 		consumers = append(consumers, cs)
 	}
 	ch.consumers = make(map[string]*consumer)
-	ch.unacked = make(map[uint64]*unackedDelivery)
+	ch.unacked = make(map[uint64]unackedDelivery)
 	ch.unackedTotal = 0
 	gets := ch.getGroups
 	ch.getGroups = nil

@@ -286,7 +286,7 @@ func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) bool {
 		d := &ds[i]
 		ch.nextTag++
 		if !cs.noAck {
-			ch.unacked[ch.nextTag] = &unackedDelivery{consumer: cs, group: cs.group, ref: refOf(d),
+			ch.unacked[ch.nextTag] = unackedDelivery{consumer: cs, group: cs.group, ref: refOf(d),
 				stream: cs.stream != nil, at: now}
 		}
 		dl := fromRecord(&d.Record, d.Count, cs.queue)

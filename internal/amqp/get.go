@@ -40,7 +40,7 @@ func (ch *channel) onGet(m *wire.BasicGet) error {
 	ch.nextTag++
 	tag := ch.nextTag
 	if !m.NoAck {
-		ch.unacked[tag] = &unackedDelivery{group: g, ref: refOf(d), at: time.Now().UnixNano()}
+		ch.unacked[tag] = unackedDelivery{group: g, ref: refOf(d), at: time.Now().UnixNano()}
 		ch.unackedTotal++
 		ch.getGroups[m.Queue] = g
 	}

@@ -37,7 +37,7 @@ func (ch *channel) checkTag(tag uint64, multiple bool) error {
 }
 
 func (ch *channel) settleNow(tag uint64, multiple bool, how int) error {
-	var taken []*unackedDelivery
+	var taken []unackedDelivery
 	var leaving []*consumer
 	ch.mu.Lock()
 	if multiple {
@@ -85,7 +85,7 @@ func (ch *channel) settleNow(tag uint64, multiple bool, how int) error {
 }
 
 // applySettlement tells the core, one call per queue.
-func applySettlement(taken []*unackedDelivery, how int) {
+func applySettlement(taken []unackedDelivery, how int) {
 	if len(taken) == 0 {
 		return
 	}
@@ -98,7 +98,7 @@ func applySettlement(taken []*unackedDelivery, how int) {
 		}
 	}
 	refs := make([]broker.Ref, 0, len(taken))
-	var rest []*unackedDelivery
+	var rest []unackedDelivery
 	for _, u := range taken {
 		if u.stream {
 			continue // stream deliveries only free prefetch room
