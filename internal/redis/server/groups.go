@@ -105,6 +105,11 @@ func (c *conn) noGroup(key, group []byte) {
 	c.errorf("NOGROUP No such key '%s' or consumer group '%s'", key, group)
 }
 
+// noSuchGroup is the NOGROUP error of XGROUP and XINFO.
+func (c *conn) noSuchGroup(key, group []byte) {
+	c.errorf("NOGROUP No such consumer group '%s' for key name '%s'", group, key)
+}
+
 // consumersOf lists a group's consumers: those seen by this front-end and
 // those owning pending entries (after a restart only the latter).
 func consumersOf(g broker.Group, gs *groupState) (names []string, pending map[string]int, seen map[string]time.Time) {

@@ -54,7 +54,7 @@ func cmdXInfo(c *conn, args [][]byte) {
 	case "consumers":
 		g, _, gs, ok := c.group(key, args[3])
 		if !ok {
-			c.errorf("NOGROUP No such consumer group '%s' for key name '%s'", args[3], key)
+			c.noSuchGroup(key, args[3])
 			return
 		}
 		names, pending, seen := consumersOf(g, gs)
@@ -318,7 +318,7 @@ func cmdGannetXGroup(c *conn, args [][]byte) {
 		return
 	}
 	if _, _, _, ok := c.group(key, group); !ok {
-		c.errorf("NOGROUP No such consumer group '%s' for key name '%s'", group, key)
+		c.noSuchGroup(key, group)
 		return
 	}
 	if n > 0 {

@@ -66,6 +66,15 @@ func cmdXGroup(c *conn, args [][]byte) {
 		c.err("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.")
 		return
 	}
+	var g broker.Group
+	var gs *groupState
+	if sub == "setid" || sub == "createconsumer" || sub == "delconsumer" {
+		var ok bool
+		if g, _, gs, ok = c.group(key, group); !ok {
+			c.noSuchGroup(key, group)
+			return
+		}
+	}
 	switch sub {
 	case "create":
 		idArg := args[4]
@@ -106,11 +115,6 @@ func cmdXGroup(c *conn, args [][]byte) {
 		}
 		c.ok()
 	case "setid":
-		g, part, _, ok := c.group(key, group)
-		if !ok {
-			c.errorf("NOGROUP No such consumer group '%s' for key name '%s'", group, key)
-			return
-		}
 		idArg := args[4]
 		if len(idArg) == 1 && idArg[0] == '$' {
 			g.MoveNext(0, part.EndOffset())
@@ -133,11 +137,6 @@ func cmdXGroup(c *conn, args [][]byte) {
 			c.integer(1)
 		}
 	case "createconsumer":
-		_, _, gs, ok := c.group(key, group)
-		if !ok {
-			c.errorf("NOGROUP No such consumer group '%s' for key name '%s'", group, key)
-			return
-		}
 		gs.mu.Lock()
 		_, had := gs.consumers[string(args[4])]
 		if !had {
@@ -150,11 +149,6 @@ func cmdXGroup(c *conn, args [][]byte) {
 			c.integer(1)
 		}
 	case "delconsumer":
-		g, _, gs, ok := c.group(key, group)
-		if !ok {
-			c.errorf("NOGROUP No such consumer group '%s' for key name '%s'", group, key)
-			return
-		}
 		n := g.Forget(string(args[4]))
 		gs.mu.Lock()
 		delete(gs.consumers, string(args[4]))
