@@ -191,4 +191,5 @@ func TestShutdownEndsIdleAndBlockedConnections(t *testing.T) {
 		t.Fatalf("Shutdown took %v", d)
 	}
 	expectClosed(t, idle)
+	expectClosed(t, blocked)
 }
