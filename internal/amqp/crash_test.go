@@ -3,10 +3,7 @@ package amqp
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
@@ -16,79 +13,71 @@ import (
 	"github.com/gannet-mq/gannet/internal/crashtest"
 )
 
-// crashChildEnv makes the test binary act as the crash test's child: the
-// core, this front-end and an amqp091-go publisher in confirm mode.
-const crashChildEnv = "GANNET_AMQP_CRASH_DIR"
-
 func TestMain(m *testing.M) {
 	if addr := os.Getenv(profileServeEnv); addr != "" {
 		profileServe(addr)
 		return
 	}
-	if dir := os.Getenv(crashChildEnv); dir != "" {
-		runCrashChild(dir, os.Getenv("GANNET_AMQP_CRASH_ROUND"))
+	if crashtest.Child(runCrashChild) {
 		return
 	}
 	os.Exit(m.Run())
 }
 
-func crashFail(what string, err error) {
-	fmt.Fprintln(os.Stderr, what+":", err)
-	os.Exit(1)
-}
+// crashFail is the name profileServe (bench_test.go) calls crashtest.Fail by.
+var crashFail = crashtest.Fail
 
-// runCrashChild publishes persistent messages through a durable exchange
-// and prints "ACK <body>" for each one the broker confirmed.
-func runCrashChild(dir, round string) {
+// runCrashChild is the crash test's child: the core, this front-end and an
+// amqp091-go publisher in confirm mode that publishes persistent messages
+// through a durable exchange and prints "ACK <body>" for each one the
+// broker confirmed.
+func runCrashChild(dir string, round int) {
 	b, err := broker.Open(broker.Options{DataDir: dir})
 	if err != nil {
-		crashFail("open", err)
+		crashtest.Fail("open", err)
 	}
 	srv, err := New(Config{Broker: b})
 	if err != nil {
-		crashFail("new", err)
+		crashtest.Fail("new", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		crashFail("listen", err)
-	}
+	l := crashtest.Listen()
 	go srv.Serve(l)
 	conn, err := amqp091.Dial("amqp://guest:guest@" + l.Addr().String() + "/")
 	if err != nil {
-		crashFail("dial", err)
+		crashtest.Fail("dial", err)
 	}
 	ch, err := conn.Channel()
 	if err != nil {
-		crashFail("channel", err)
+		crashtest.Fail("channel", err)
 	}
 	if err := ch.ExchangeDeclare("crash-x", "direct", true, false, false, false, nil); err != nil {
-		crashFail("exchange", err)
+		crashtest.Fail("exchange", err)
 	}
 	if _, err := ch.QueueDeclare("crash-q", true, false, false, false, nil); err != nil {
-		crashFail("queue", err)
+		crashtest.Fail("queue", err)
 	}
 	if err := ch.QueueBind("crash-q", "k", "crash-x", false, nil); err != nil {
-		crashFail("bind", err)
+		crashtest.Fail("bind", err)
 	}
 	if err := ch.Confirm(false); err != nil {
-		crashFail("confirm", err)
+		crashtest.Fail("confirm", err)
 	}
 	confirms := ch.NotifyPublish(make(chan amqp091.Confirmation, 512))
 	bodies := make(map[uint64]string)
 	var seq uint64
 	for i := 0; ; i++ {
-		body := fmt.Sprintf("r%s-%d", round, i)
+		body := fmt.Sprintf("r%d-%d", round, i)
 		seq++
 		bodies[seq] = body
 		err := ch.PublishWithContext(context.Background(), "crash-x", "k", false, false,
 			amqp091.Publishing{DeliveryMode: amqp091.Persistent, Body: []byte(body)})
 		if err != nil {
-			crashFail("publish", err)
+			crashtest.Fail("publish", err)
 		}
 		for len(bodies) >= 128 {
 			c := <-confirms
 			if c.Ack {
-				fmt.Println("ACK " + bodies[c.DeliveryTag])
+				crashtest.Ack("%s", bodies[c.DeliveryTag])
 			}
 			delete(bodies, c.DeliveryTag)
 		}
@@ -102,11 +91,7 @@ func TestSIGKILLLosesNothingConfirmed(t *testing.T) {
 	dir := t.TempDir()
 	acks := crashtest.Run(t, crashtest.Options{
 		Rounds: 6, MinAcks: 200, Seed: 3, MaxDelay: 200 * time.Millisecond,
-		Command: func(round int) *exec.Cmd {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, "GANNET_AMQP_CRASH_ROUND="+strconv.Itoa(round))
-			return cmd
-		},
+		Command: crashtest.Rerun(dir),
 	})
 	if len(acks) < 6*200 {
 		t.Fatalf("only %d confirms collected", len(acks))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,47 +13,38 @@ import (
 	"github.com/gannet-mq/gannet/internal/crashtest"
 )
 
-// crashChildEnv makes the test binary act as the child: a broker that
-// appends from several writers and prints each acknowledged offset.
-const crashChildEnv = "GANNET_CRASH_CHILD_DIR"
-
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(crashChildEnv); dir != "" {
-		runCrashChild(dir, os.Getenv("GANNET_CRASH_ROUND"))
+	if crashtest.Child(runCrashChild) {
 		return
 	}
 	os.Exit(m.Run())
 }
 
-func runCrashChild(dir, round string) {
+// runCrashChild is the crash test's child: a broker that appends from
+// several writers and prints each acknowledged offset.
+func runCrashChild(dir string, round int) {
 	b, err := broker.Open(broker.Options{DataDir: dir})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "open:", err)
-		os.Exit(1)
+		crashtest.Fail("open", err)
 	}
 	if _, _, err := b.DeclareStream("crash", broker.StreamConfig{Kind: broker.KindQueue, Durable: true}); err != nil {
-		fmt.Fprintln(os.Stderr, "declare:", err)
-		os.Exit(1)
+		crashtest.Fail("declare", err)
 	}
-	var out sync.Mutex
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			for seq := 0; ; seq++ {
-				value := fmt.Sprintf("r%s-w%d-%d", round, w, seq)
+				value := fmt.Sprintf("r%d-w%d-%d", round, w, seq)
 				r, err := b.Publish("", "crash", broker.Message{Value: []byte(value)}, broker.PublishOptions{})
 				if err == nil {
 					err = r.Wait(context.Background())
 				}
 				if err != nil {
-					fmt.Fprintln(os.Stderr, "publish:", err)
-					os.Exit(1)
+					crashtest.Fail("publish", err)
 				}
-				out.Lock()
-				fmt.Printf("ACK %d %s\n", r.Base, value)
-				out.Unlock()
+				crashtest.Ack("%d %s", r.Base, value)
 			}
 		}(w)
 	}
@@ -70,11 +60,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 		Rounds:  20,
 		MinAcks: 50,
 		Seed:    1,
-		Command: func(round int) *exec.Cmd {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, "GANNET_CRASH_ROUND="+strconv.Itoa(round))
-			return cmd
-		},
+		Command: crashtest.Rerun(dir),
 	})
 	if len(acks) < 20*50 {
 		t.Fatalf("only %d acknowledgements collected", len(acks))

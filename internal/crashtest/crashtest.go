@@ -4,8 +4,10 @@
 //
 // The child process prints one line per acknowledged write, starting with
 // "ACK ". Run starts it, lets it work for a random time, kills it without
-// warning, and repeats. Front-end tests reuse it by starting `gannet serve`
-// with a protocol client as the child, or an in-process program.
+// warning, and repeats. A test usually makes its own test binary the child:
+// Rerun re-executes it with a data directory, Child (called from TestMain)
+// runs the child's body there, and the body prints with Ack and gives up
+// with Fail. The parent then reopens the directory and checks every line.
 package crashtest
 
 import (

@@ -3,12 +3,8 @@ package kafka
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,62 +16,45 @@ import (
 	"github.com/gannet-mq/gannet/internal/crashtest"
 )
 
-// crashChildEnv makes the test binary the crash child: a broker with the
-// Kafka front-end, a franz-go producer (acks=all, idempotent) and a group
-// consumer that commits, printing what was acknowledged.
-const crashChildEnv = "GANNET_KAFKA_CRASH_DIR"
-
 const (
 	crashTopic = "crash"
 	crashGroup = "crash-readers"
 )
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(crashChildEnv); dir != "" {
-		runCrashChild(dir, os.Getenv("GANNET_CRASH_ROUND"))
+	if crashtest.Child(runCrashChild) {
 		return
 	}
 	goleak.VerifyTestMain(m)
 }
 
-func crashFail(what string, err error) {
-	fmt.Fprintln(os.Stderr, what+":", err)
-	os.Exit(1)
-}
-
-func runCrashChild(dir, round string) {
+// runCrashChild is the crash test's child: a broker with the Kafka
+// front-end, a franz-go producer (acks=all, idempotent) and a group consumer
+// that commits, printing what was acknowledged.
+func runCrashChild(dir string, round int) {
 	b, err := broker.Open(broker.Options{DataDir: dir})
 	if err != nil {
-		crashFail("open", err)
+		crashtest.Fail("open", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		crashFail("listen", err)
-	}
+	l := crashtest.Listen()
 	s, err := New(Config{Broker: b, Addr: l.Addr(), DefaultPartitions: 2})
 	if err != nil {
-		crashFail("new", err)
+		crashtest.Fail("new", err)
 	}
 	go s.Serve(l)
 	addr := l.Addr().String()
-	var out sync.Mutex
-	ack := func(format string, args ...any) {
-		out.Lock()
-		fmt.Printf("ACK "+format+"\n", args...)
-		out.Unlock()
-	}
 	prod, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(crashTopic), kgo.AllowAutoTopicCreation())
 	if err != nil {
-		crashFail("producer", err)
+		crashtest.Fail("producer", err)
 	}
 	go func() {
 		for seq := 0; ; seq++ {
-			value := fmt.Sprintf("r%s-%d", round, seq)
+			value := fmt.Sprintf("r%d-%d", round, seq)
 			prod.Produce(context.Background(), &kgo.Record{Key: []byte(value), Value: []byte(value)}, func(r *kgo.Record, err error) {
 				if err != nil {
-					crashFail("produce", err)
+					crashtest.Fail("produce", err)
 				}
-				ack("rec %d %d %s", r.Partition, r.Offset, r.Value)
+				crashtest.Ack("rec %d %d %s", r.Partition, r.Offset, r.Value)
 			})
 			if seq%64 == 63 {
 				time.Sleep(time.Millisecond)
@@ -85,7 +64,7 @@ func runCrashChild(dir, round string) {
 	cons, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumerGroup(crashGroup), kgo.ConsumeTopics(crashTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.AllowAutoTopicCreation())
 	if err != nil {
-		crashFail("consumer", err)
+		crashtest.Fail("consumer", err)
 	}
 	for {
 		fs := cons.PollFetches(context.Background())
@@ -101,7 +80,7 @@ func runCrashChild(dir, round string) {
 			last[r.Partition] = r.Offset + 1
 		}
 		for p, off := range last {
-			ack("commit %d %d", p, off)
+			crashtest.Ack("commit %d %d", p, off)
 		}
 	}
 }
@@ -113,11 +92,7 @@ func TestSIGKILLLosesNoAckedRecordOrCommit(t *testing.T) {
 	dir := t.TempDir()
 	acks := crashtest.Run(t, crashtest.Options{
 		Rounds: 6, MinAcks: 200, Seed: 4,
-		Command: func(round int) *exec.Cmd {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, "GANNET_CRASH_ROUND="+strconv.Itoa(round))
-			return cmd
-		},
+		Command: crashtest.Rerun(dir),
 	})
 	acked := map[string]string{} // partition/offset -> value
 	committed := map[int32]int64{}

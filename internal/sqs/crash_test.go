@@ -3,12 +3,8 @@ package sqs
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,44 +16,31 @@ import (
 	"github.com/gannet-mq/gannet/internal/crashtest"
 )
 
-// crashChildEnv makes the test binary the child of the crash test: a broker
-// with the SQS front-end, and aws-sdk-go-v2 producers and a consumer that
-// print what SQS acknowledged.
-const crashChildEnv = "GANNET_SQS_CRASH_DIR"
-
-// runCrashChild sends batches from 4 writers ("ACK SENT body" once
+// runCrashChild is the child of the crash test: a broker with the SQS
+// front-end, and aws-sdk-go-v2 producers and a consumer that print what SQS
+// acknowledged. It sends batches from 4 writers ("ACK SENT body" once
 // SendMessageBatch answered) and receives and deletes ("ACK RECV body"
 // before DeleteMessageBatch, "ACK DEL body" after it answered).
-func runCrashChild(dir, round string) {
-	fail := func(what string, err error) {
-		fmt.Fprintln(os.Stderr, what+":", err)
-		os.Exit(1)
-	}
+func runCrashChild(dir string, round int) {
 	b, err := broker.Open(broker.Options{DataDir: dir})
 	if err != nil {
-		fail("open", err)
+		crashtest.Fail("open", err)
 	}
 	srv, err := New(Config{Broker: b})
 	if err != nil {
-		fail("new", err)
+		crashtest.Fail("new", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fail("listen", err)
-	}
+	l := crashtest.Listen()
 	go srv.Serve(l)
 	client := newClient("http://" + l.Addr().String())
 	ctx := context.Background()
 	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("crash")})
 	if err != nil {
-		fail("create", err)
+		crashtest.Fail("create", err)
 	}
-	var out sync.Mutex
 	ack := func(kind string, bodies []string) {
-		out.Lock()
-		defer out.Unlock()
 		for _, body := range bodies {
-			fmt.Printf("ACK %s %s\n", kind, body)
+			crashtest.Ack("%s %s", kind, body)
 		}
 	}
 	for w := 0; w < 4; w++ {
@@ -66,13 +49,13 @@ func runCrashChild(dir, round string) {
 				var entries []types.SendMessageBatchRequestEntry
 				var bodies []string
 				for i := 0; i < 10; i++ {
-					body := fmt.Sprintf("r%s-w%d-%d-%d", round, w, seq, i)
+					body := fmt.Sprintf("r%d-w%d-%d-%d", round, w, seq, i)
 					bodies = append(bodies, body)
 					entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(body)})
 				}
 				res, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: q.QueueUrl, Entries: entries})
 				if err != nil || len(res.Successful) != 10 {
-					fail("send", err)
+					crashtest.Fail("send", err)
 				}
 				ack("SENT", bodies)
 			}
@@ -81,7 +64,7 @@ func runCrashChild(dir, round string) {
 	for {
 		got, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 		if err != nil {
-			fail("receive", err)
+			crashtest.Fail("receive", err)
 		}
 		if len(got.Messages) == 0 {
 			continue
@@ -95,7 +78,7 @@ func runCrashChild(dir, round string) {
 		ack("RECV", bodies)
 		res, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: q.QueueUrl, Entries: del})
 		if err != nil || len(res.Failed) != 0 {
-			fail("delete", err)
+			crashtest.Fail("delete", err)
 		}
 		ack("DEL", bodies)
 	}
@@ -110,11 +93,7 @@ func TestSIGKILLKeepsSentAndDeleted(t *testing.T) {
 		Rounds:  6,
 		MinAcks: 100,
 		Seed:    6,
-		Command: func(round int) *exec.Cmd {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, "GANNET_CRASH_ROUND="+strconv.Itoa(round))
-			return cmd
-		},
+		Command: crashtest.Rerun(dir),
 	})
 	sent, received, deleted := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, a := range acks {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -19,11 +18,11 @@ import (
 
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/clock"
+	"github.com/gannet-mq/gannet/internal/crashtest"
 )
 
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(crashChildEnv); dir != "" {
-		runCrashChild(dir, os.Getenv("GANNET_CRASH_ROUND"))
+	if crashtest.Child(runCrashChild) {
 		return
 	}
 	goleak.VerifyTestMain(m)

@@ -2,10 +2,7 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,40 +14,30 @@ import (
 	"github.com/gannet-mq/gannet/internal/crashtest"
 )
 
-// crashChildEnv makes the test binary a child for the SIGKILL test: a
-// broker with the Redis front-end and a go-redis client that adds entries
-// (pipelined, so several share an fsync), reads them through a consumer
-// group and acknowledges every other one, printing "ACK add <id>" after
-// each XADD reply and "ACK ack <id>" after each XACK reply.
-const crashChildEnv = "GANNET_REDIS_CRASH_CHILD_DIR"
-
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(crashChildEnv); dir != "" {
-		runCrashChild(dir)
+	if crashtest.Child(runCrashChild) {
 		return
 	}
 	os.Exit(m.Run())
 }
 
-func runCrashChild(dir string) {
-	fail := func(what string, err error) {
-		fmt.Fprintln(os.Stderr, what+":", err)
-		os.Exit(1)
-	}
+// runCrashChild is the child of the SIGKILL test: a broker with the Redis
+// front-end and a go-redis client that adds entries (pipelined, so several
+// share an fsync), reads them through a consumer group and acknowledges
+// every other one, printing "ACK add <id>" after each XADD reply and
+// "ACK ack <id>" after each XACK reply.
+func runCrashChild(dir string, _ int) {
 	b, err := broker.Open(broker.Options{DataDir: dir})
 	if err != nil {
-		fail("open", err)
+		crashtest.Fail("open", err)
 	}
 	srv, _ := New(Deps{Broker: b})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fail("listen", err)
-	}
+	l := crashtest.Listen()
 	go srv.Serve(l)
 	ctx := context.Background()
 	c := redis.NewClient(&redis.Options{Addr: l.Addr().String(), MaxRetries: -1})
 	if err := c.XGroupCreateMkStream(ctx, "crash", "g", "0").Err(); err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-		fail("group", err)
+		crashtest.Fail("group", err)
 	}
 	for n := 0; ; n++ {
 		pipe := c.Pipeline()
@@ -59,14 +46,14 @@ func runCrashChild(dir string) {
 			adds[i] = pipe.XAdd(ctx, &redis.XAddArgs{Stream: "crash", Values: []string{"n", strconv.Itoa(n*8 + i)}})
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			fail("xadd", err)
+			crashtest.Fail("xadd", err)
 		}
 		for _, a := range adds {
-			fmt.Println("ACK add", a.Val())
+			crashtest.Ack("add %s", a.Val())
 		}
 		got, err := c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{"crash", ">"}, Count: 4, Block: -1}).Result()
 		if err != nil && err != redis.Nil {
-			fail("xreadgroup", err)
+			crashtest.Fail("xreadgroup", err)
 		}
 		for _, s := range got {
 			for i, m := range s.Messages {
@@ -75,11 +62,11 @@ func runCrashChild(dir string) {
 				}
 				// A kill between the XACK and its line leaves an entry
 				// settled that the parent did not see acknowledged.
-				fmt.Println("ACK acking", m.ID)
+				crashtest.Ack("acking %s", m.ID)
 				if err := c.XAck(ctx, "crash", "g", m.ID).Err(); err != nil {
-					fail("xack", err)
+					crashtest.Fail("xack", err)
 				}
-				fmt.Println("ACK ack", m.ID)
+				crashtest.Ack("ack %s", m.ID)
 			}
 		}
 	}
@@ -92,11 +79,7 @@ func TestSIGKILLKeepsEntriesAndPendingLists(t *testing.T) {
 	dir := t.TempDir()
 	acks := crashtest.Run(t, crashtest.Options{
 		Rounds: 6, MinAcks: 40, MaxDelay: 200 * time.Millisecond, Seed: 5,
-		Command: func(round int) *exec.Cmd {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
-			return cmd
-		},
+		Command: crashtest.Rerun(dir),
 	})
 	added, acked, acking := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, a := range acks {
