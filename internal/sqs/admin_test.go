@@ -218,12 +218,43 @@ func TestMessageErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantCode(t, c.call(), c.code) })
 	}
-	// A stale handle deletes nothing and is no error, as in SQS.
+	// A stale handle deletes nothing and is no error, as in SQS: one of an
+	// earlier delivery leaves the message in flight, and one of a deleted
+	// message does nothing.
+	e.clock.Advance(time.Minute) // the cases' messages come back: drop them
+	e.deleteAll(url, e.receive(url, 10))
 	e.send(url, "twice")
-	m := e.receive(url, 10)
-	for i := 0; i < 2; i++ {
-		if _, err := e.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m[0].ReceiptHandle}); err != nil {
-			t.Fatalf("delete %d: %v", i, err)
+	first := e.receive(url, 1)
+	if len(first) != 1 || aws.ToString(first[0].Body) != "twice" {
+		t.Fatalf("first delivery = %+v", first)
+	}
+	e.clock.Advance(31 * time.Second)
+	second := e.receive(url, 1)
+	if len(second) != 1 || aws.ToString(second[0].Body) != "twice" {
+		t.Fatalf("redelivery = %+v", second)
+	}
+	for _, m := range []types.Message{first[0], second[0], second[0]} {
+		if _, err := e.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatalf("delete: %v", err)
 		}
+		if m.ReceiptHandle == first[0].ReceiptHandle {
+			_, err := e.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: second[0].ReceiptHandle, VisibilityTimeout: 60})
+			if err != nil {
+				t.Fatalf("the earlier delivery's handle deleted the message: %v", err)
+			}
+		}
+	}
+	e.clock.Advance(2 * time.Minute)
+	for {
+		got := e.receive(url, 10)
+		if len(got) == 0 {
+			break
+		}
+		for _, m := range got {
+			if aws.ToString(m.Body) == "twice" {
+				t.Fatal("deleted message came back")
+			}
+		}
+		e.deleteAll(url, got)
 	}
 }
