@@ -3,8 +3,8 @@
 // and encodes server replies in RESP2 or RESP3.
 //
 // The package does no I/O policy of its own. A connection handler owns one
-// Reader and one Writer, chooses the protocol version after HELLO, and turns a
-// *ProtocolError into the Redis reply line plus a closed connection, exactly as
+// Reader, appends replies to its own buffer with the Append functions in the
+// protocol version chosen after HELLO, and turns a *ProtocolError into the Redis reply line plus a closed connection, exactly as
 // redis-server does when a client sends malformed input.
 //
 // Hostile input is bounded by Limits: no length or count read from the wire is

@@ -16,7 +16,7 @@ import (
 )
 
 // testServer is a miniature Redis built from this package's Reader and
-// Writer. It records every command it receives so tests can check the argv
+// Append functions. It records every command it receives so tests can check the argv
 // that go-redis actually put on the wire.
 type testServer struct {
 	listener net.Listener
@@ -69,15 +69,15 @@ func (s *testServer) commands(name string) [][]string {
 func (s *testServer) serve(conn net.Conn) {
 	defer conn.Close()
 	r := NewReader(conn, Limits{})
-	w := NewWriter(conn, 0)
+	version := RESP2
 	var argv [][]byte
+	var reply []byte
 	for {
 		var err error
 		argv, err = r.ReadCommand(argv)
 		var pe *ProtocolError
 		if errors.As(err, &pe) {
-			w.WriteError(pe.Reply())
-			w.Flush()
+			conn.Write(AppendError(reply, pe.Reply()))
 			return
 		}
 		if err != nil {
@@ -90,86 +90,88 @@ func (s *testServer) serve(conn net.Conn) {
 		s.mu.Lock()
 		s.received = append(s.received, command)
 		s.mu.Unlock()
-		s.reply(w, command)
+		reply = s.reply(reply, &version, command)
 		// Replies to a pipeline go out together, once its last command is read.
 		if r.Buffered() == 0 {
-			if w.Flush() != nil {
+			if _, err := conn.Write(reply); err != nil {
 				return
 			}
+			reply = reply[:0]
 		}
 	}
 }
 
-func (s *testServer) reply(w *Writer, argv []string) {
+// reply appends the reply to argv in the connection's protocol version.
+func (s *testServer) reply(b []byte, v *Version, argv []string) []byte {
 	switch strings.ToUpper(argv[0]) {
 	case "HELLO":
 		if len(argv) > 1 {
 			switch argv[1] {
 			case "2":
-				w.SetVersion(RESP2)
+				*v = RESP2
 			case "3":
-				w.SetVersion(RESP3)
+				*v = RESP3
 			default:
-				w.WriteError("NOPROTO unsupported protocol version")
-				return
+				return AppendError(b, "NOPROTO unsupported protocol version")
 			}
 		}
-		w.WriteMapHeader(7)
-		w.WriteBulkString("server")
-		w.WriteBulkString("gannet")
-		w.WriteBulkString("version")
-		w.WriteBulkString("7.2.0")
-		w.WriteBulkString("proto")
-		w.WriteInt(int64(w.Version()))
-		w.WriteBulkString("id")
-		w.WriteInt(1)
-		w.WriteBulkString("mode")
-		w.WriteBulkString("standalone")
-		w.WriteBulkString("role")
-		w.WriteBulkString("master")
-		w.WriteBulkString("modules")
-		w.WriteArrayHeader(0)
+		b = AppendMapHeader(b, *v, 7)
+		b = AppendBulkString(b, "server")
+		b = AppendBulkString(b, "gannet")
+		b = AppendBulkString(b, "version")
+		b = AppendBulkString(b, "7.2.0")
+		b = AppendBulkString(b, "proto")
+		b = AppendInt(b, int64(*v))
+		b = AppendBulkString(b, "id")
+		b = AppendInt(b, 1)
+		b = AppendBulkString(b, "mode")
+		b = AppendBulkString(b, "standalone")
+		b = AppendBulkString(b, "role")
+		b = AppendBulkString(b, "master")
+		b = AppendBulkString(b, "modules")
+		b = AppendArrayHeader(b, 0)
 	case "CLIENT":
-		w.WriteSimple("OK")
+		b = AppendSimple(b, "OK")
 	case "PING":
 		if len(argv) > 1 {
-			w.WriteBulkString(argv[1])
+			b = AppendBulkString(b, argv[1])
 		} else {
-			w.WriteSimple("PONG")
+			b = AppendSimple(b, "PONG")
 		}
 	case "ECHO":
-		w.WriteBulkString(argv[1])
+		b = AppendBulkString(b, argv[1])
 	case "GET":
 		if argv[1] == "missing" {
-			w.WriteNull()
+			b = AppendNull(b, *v)
 		} else {
-			w.WriteBulkString("value of " + argv[1])
+			b = AppendBulkString(b, "value of "+argv[1])
 		}
 	case "HGETALL":
-		w.WriteMapHeader(2)
-		w.WriteBulkString("f1")
-		w.WriteBulkString("v1")
-		w.WriteBulkString("f2")
-		w.WriteBulkString("v2")
+		b = AppendMapHeader(b, *v, 2)
+		b = AppendBulkString(b, "f1")
+		b = AppendBulkString(b, "v1")
+		b = AppendBulkString(b, "f2")
+		b = AppendBulkString(b, "v2")
 	case "ZSCORE":
-		w.WriteDouble(1.5)
+		b = AppendDouble(b, *v, 1.5)
 	case "SMEMBERS":
-		w.WriteSetHeader(2)
-		w.WriteBulkString("a")
-		w.WriteBulkString("b")
+		b = AppendSetHeader(b, *v, 2)
+		b = AppendBulkString(b, "a")
+		b = AppendBulkString(b, "b")
 	case "ISMEMBER":
-		w.WriteBool(true)
+		b = AppendBool(b, *v, true)
 	case "INFO":
-		w.WriteVerbatim("txt", []byte("# Server\r\nredis_version:7.2.0\r\n"))
+		b = AppendVerbatim(b, *v, "txt", []byte("# Server\r\nredis_version:7.2.0\r\n"))
 	case "XADD":
-		w.WriteBulkString("1700000000000-0")
+		b = AppendBulkString(b, "1700000000000-0")
 	case "XREAD":
-		w.WriteNullArray()
+		b = AppendNullArray(b, *v)
 	case "XGROUP":
-		w.WriteError("NOGROUP No such key '" + argv[2] + "' or consumer group")
+		b = AppendError(b, "NOGROUP No such key '"+argv[2]+"' or consumer group")
 	default:
-		w.WriteError(fmt.Sprintf("ERR unknown command '%s'", argv[0]))
+		b = AppendError(b, fmt.Sprintf("ERR unknown command '%s'", argv[0]))
 	}
+	return b
 }
 
 func TestGoRedisInteroperates(t *testing.T) {
