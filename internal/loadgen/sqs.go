@@ -41,7 +41,7 @@ func newSQSWorkload(cfg Config) *sqsWorkload {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String("http://" + cfg.Addr),
 		Credentials:  credentials.NewStaticCredentialsProvider("gannet-bench", "gannet-bench", ""),
-		HTTPClient:   &http.Client{Transport: detachTransport{transport}},
+		HTTPClient:   &http.Client{Transport: DetachBodies{transport}},
 		// Retries would hide failures; the run counts them instead.
 		RetryMaxAttempts: 1,
 	})
@@ -212,19 +212,23 @@ func (c *sqsConsumer) poll(ctx context.Context, url string, emit func([]types.Me
 
 func (c *sqsConsumer) close() error { return nil }
 
-// detachTransport hands the transport a request body of its own. The SDK
+// DetachBodies hands the transport a request body of its own. The SDK
 // (smithy-go) closes the body it built as soon as the response is in, and
 // its closed body's WriteTo then returns io.EOF; when a fast server answers
 // before net/http's write loop has finished with the body, that error makes
 // the transport close the connection under a response still being read
-// ("use of closed network connection"). Copying the small body avoids the race.
-type detachTransport struct{ *http.Transport }
+// ("use of closed network connection"). Copying the small body avoids the
+// race. The SQS front-end's tests use it too.
+type DetachBodies struct{ http.RoundTripper }
 
-func (d detachTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (d DetachBodies) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
-		b, _ := io.ReadAll(r.Body)
+		b, err := io.ReadAll(r.Body)
 		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
-	return d.Transport.RoundTrip(r)
+	return d.RoundTripper.RoundTrip(r)
 }

@@ -1,10 +1,8 @@
 package sqs
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/clock"
 	"github.com/gannet-mq/gannet/internal/crashtest"
+	"github.com/gannet-mq/gannet/internal/loadgen"
 )
 
 func TestMain(m *testing.M) {
@@ -92,7 +91,7 @@ func newClient(endpoint string) *sqs.Client {
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: detachedBodies{http.DefaultTransport}},
+		HTTPClient:       &http.Client{Transport: loadgen.DetachBodies{RoundTripper: http.DefaultTransport}},
 	})
 }
 
@@ -122,22 +121,6 @@ func wantCode(t *testing.T, err error, code string) {
 	if apiErr.ErrorCode() != code {
 		t.Fatalf("error code = %s (%v), want %s", apiErr.ErrorCode(), err, code)
 	}
-}
-
-// detachedBodies works around an SDK race that a fast server exposes (see
-// internal/loadgen/sqs.go): the transport gets a request body of its own.
-type detachedBodies struct{ http.RoundTripper }
-
-func (d detachedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		b, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	return d.RoundTripper.RoundTrip(r)
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
