@@ -39,11 +39,10 @@ type pendingAdd struct {
 	fields     []broker.Header
 
 	// results
-	done  bool
-	id    streamID
-	null  bool
-	err   string
-	trimN int64
+	done bool
+	id   streamID
+	null bool
+	err  string
 }
 
 // parseTrimArgs parses XADD and XTRIM options as Redis'
@@ -320,7 +319,7 @@ func (c *conn) appendBatch(name string, batch []*pendingAdd) {
 				a.err = "ERR " + err.Error()
 				continue
 			}
-			a.trimN = trim(part, a.trim)
+			trim(part, a.trim)
 		}
 	}
 }
