@@ -4,23 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // TestRedisSmoke runs the Redis Streams workload for about a second against
 // a real redis-server on a random loopback port. Without redis-server on
 // PATH it skips, unless GANNET_E2E=1 demands it.
 func TestRedisSmoke(t *testing.T) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("GANNET_E2E") == "1" {
-			t.Fatal("GANNET_E2E=1 but redis-server is not on PATH: apt-get install -y redis-server")
-		}
-		t.Skip("redis-server not on PATH; install it (apt-get install -y redis-server) or set GANNET_E2E=1 to require it")
-	}
+	bin := testenv.RequireTool(t, "redis-server")
 	port := freePort(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gannet-mq/gannet/internal/metrics"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // alertsDir holds the shipped Prometheus rules, relative to this package.
@@ -78,13 +79,7 @@ func familyName(series string) string {
 // tests in alerts_test.yml. It needs promtool (Debian package prometheus); it
 // skips without it, except under GANNET_E2E=1 where a missing tool fails CI.
 func TestAlertRulesPassPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("GANNET_E2E") == "1" {
-			t.Fatal("promtool is not on PATH but GANNET_E2E=1 requires it; install the prometheus package (apt-get install prometheus)")
-		}
-		t.Skip("promtool is not on PATH; install the prometheus package to check deploy/prometheus/alerts.yml (required when GANNET_E2E=1)")
-	}
+	promtool := testenv.RequireTool(t, "promtool")
 	for _, args := range [][]string{
 		{"check", "rules", "alerts.yml"},
 		{"test", "rules", "alerts_test.yml"},
