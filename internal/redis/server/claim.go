@@ -1,17 +1,13 @@
 package server
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
-
-var appendNullArray = resp.AppendNullArray
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 func cmdXPending(c *conn, args [][]byte) {
 	key, group := args[1], args[2]
@@ -101,7 +97,7 @@ func cmdXPending(c *conn, args [][]byte) {
 			}
 			per[r.d.Consumer]++
 		}
-		sortStrings(names)
+		slices.Sort(names)
 		c.array(4)
 		c.integer(int64(len(rows)))
 		c.entryID(rows[0].id)
@@ -130,7 +126,7 @@ func cmdXPending(c *conn, args [][]byte) {
 		}
 		body = append(body, "*4\r\n"...)
 		body = appendIDBulk(body, r.id)
-		body = appendBulkString(body, r.d.Consumer)
+		body = resp.AppendBulkString(body, r.d.Consumer)
 		body = resp.AppendInt(body, idle.Milliseconds())
 		body = resp.AppendInt(body, int64(r.d.Count))
 		n++

@@ -89,7 +89,6 @@ func (c *conn) nullArray()                { c.out = resp.AppendNullArray(c.out, 
 func (c *conn) array(n int)               { c.out = resp.AppendArrayHeader(c.out, n) }
 func (c *conn) mapHeader(n int)           { c.out = resp.AppendMapHeader(c.out, c.ver, n) }
 func (c *conn) setHeader(n int)           { c.out = resp.AppendSetHeader(c.out, c.ver, n) }
-func (c *conn) double(f float64)          { c.out = resp.AppendDouble(c.out, c.ver, f) }
 func (c *conn) verbatim(text string)      { c.out = resp.AppendVerbatim(c.out, c.ver, "txt", []byte(text)) }
 func (c *conn) entryID(id streamID)       { c.out = appendIDBulk(c.out, id) }
 func (c *conn) syntaxError()              { c.err("ERR syntax error") }
@@ -138,9 +137,3 @@ func parseInt(b []byte) (int64, bool) {
 	}
 	return n, true
 }
-
-var (
-	appendArrayHeader = resp.AppendArrayHeader
-	appendBulk        = resp.AppendBulk
-	appendBulkString  = resp.AppendBulkString
-)

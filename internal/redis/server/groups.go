@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
 
 type groupKey struct{ stream, group string }
@@ -131,7 +132,7 @@ func consumersOf(g broker.Group, gs *groupState) (names []string, pending map[st
 	for n := range seen {
 		names = append(names, n)
 	}
-	sortStrings(names)
+	slices.Sort(names)
 	return names, pending, seen
 }
 
@@ -343,7 +344,7 @@ func (c *conn) pendingHistory(g broker.Group, part broker.Partition, gs *groupSt
 			}
 			body = append(body, "*2\r\n"...)
 			body = appendIDBulk(body, id)
-			body = appendNullArray(body, c.ver)
+			body = resp.AppendNullArray(body, c.ver)
 			n++
 		} else {
 			if !after.less(id) {

@@ -274,7 +274,7 @@ func (c *conn) pendingRows(er *entryReader, gs *groupState, pending []broker.Del
 		} else {
 			body = append(body, "*4\r\n"...)
 			body = appendIDBulk(body, id)
-			body = appendBulkString(body, d.Consumer)
+			body = resp.AppendBulkString(body, d.Consumer)
 		}
 		body = resp.AppendInt(body, d.LastDelivered.UnixMilli())
 		body = resp.AppendInt(body, int64(d.Count))

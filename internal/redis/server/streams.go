@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
 
 // attrLastID keeps a last id set by XSETID above the last entry, so that it
@@ -291,21 +292,21 @@ func appendFields(b []byte, rec *broker.Record) []byte {
 			n++
 		}
 	}
-	b = appendArrayHeader(b, 2*n)
+	b = resp.AppendArrayHeader(b, 2*n)
 	for i := range rec.Headers {
 		if h := &rec.Headers[i]; showHeader(h.Key, native) {
-			b = appendBulkString(b, h.Key)
-			b = appendBulk(b, h.Value)
+			b = resp.AppendBulkString(b, h.Key)
+			b = resp.AppendBulk(b, h.Value)
 		}
 	}
 	if !native {
 		if rec.Key != nil {
-			b = appendBulkString(b, "key")
-			b = appendBulk(b, rec.Key)
+			b = resp.AppendBulkString(b, "key")
+			b = resp.AppendBulk(b, rec.Key)
 		}
 		if body {
-			b = appendBulkString(b, "body")
-			b = appendBulk(b, rec.Value)
+			b = resp.AppendBulkString(b, "body")
+			b = resp.AppendBulk(b, rec.Value)
 		}
 	}
 	return b
