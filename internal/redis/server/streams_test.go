@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -533,8 +532,6 @@ func TestGroupsSurviveRestart(t *testing.T) {
 		t.Fatalf("id after restart = %q", id)
 	}
 }
-
-var _ = errors.New
 
 // TestPendingEntriesReadBackAfterRestart: after a restart the front-end
 // knows no ids, so XPENDING, XAUTOCLAIM and XREADGROUP history read every
