@@ -68,8 +68,11 @@ func (s *Server) Serve(l net.Listener) error {
 			if s.Closing() {
 				return net.ErrClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			// Temporary, not just Timeout: running out of file
+			// descriptors (EMFILE, ENFILE) must slow accepting down,
+			// not end the front-end, as net/http does too.
+			var temporary interface{ Temporary() bool }
+			if errors.As(err, &temporary) && temporary.Temporary() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"os"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,5 +84,58 @@ func TestServeCountsConnectionsAndShutdownCutsThemAtTheDeadline(t *testing.T) {
 	}
 	if err := s.Serve(l); err != net.ErrClosed {
 		t.Fatalf("Serve after shutdown = %v, want net.ErrClosed", err)
+	}
+}
+
+// emfileListener fails its first Accept as a process out of file
+// descriptors does, then accepts normally.
+type emfileListener struct {
+	net.Listener
+	failed atomic.Bool
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	if !l.failed.Swap(true) {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServeBacksOffWhenOutOfFileDescriptors(t *testing.T) {
+	s := tcpserve.New(func(nc net.Conn) tcpserve.Conn {
+		return &echoConn{nc: nc, drained: make(chan struct{})}
+	}, nil)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &emfileListener{Listener: inner}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+
+	client, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	client.Write([]byte("ping\n"))
+	if line, err := bufio.NewReader(client).ReadString('\n'); err != nil || line != "ping\n" {
+		select {
+		case err := <-served:
+			t.Fatalf("Serve gave up on EMFILE: %v", err)
+		default:
+			t.Fatalf("echo = %q, %v", line, err)
+		}
+	}
+	if !l.failed.Load() {
+		t.Fatal("the listener never failed: the test did not test anything")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	s.Stop()
+	s.Wait(ctx, nil)
+	if err := <-served; err != net.ErrClosed {
+		t.Fatalf("Serve returned %v, want net.ErrClosed", err)
 	}
 }
