@@ -67,4 +67,16 @@ func TestSendLongPollReceiveDelete(t *testing.T) {
 	if len(again.Messages) != 0 {
 		t.Fatalf("deleted message came back: %+v", again.Messages)
 	}
+	// A receive gets the system attributes it names, and none unasked.
+	e.send(url, "picky")
+	some, err := e.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{"ApproximateReceiveCount"}})
+	if err != nil || len(some.Messages) != 1 || len(some.Messages[0].Attributes) != 1 || some.Messages[0].Attributes["ApproximateReceiveCount"] != "1" {
+		t.Fatalf("receive naming one attribute = %+v, %v", some, err)
+	}
+	e.clock.Advance(time.Minute)
+	none, err := e.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)})
+	if err != nil || len(none.Messages) != 1 || len(none.Messages[0].Attributes) != 0 {
+		t.Fatalf("receive naming no attribute = %+v, %v", none, err)
+	}
 }

@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/binary"
@@ -149,11 +150,14 @@ type selection struct {
 }
 
 func newSelection(in *wire.ReceiveMessageInput) selection {
-	sel := selection{system: map[string]bool{}, user: map[string]bool{}}
+	var sel selection
 	for _, lists := range [][]string{in.AttributeNames, in.MessageSystemAttributeNames} {
 		for _, n := range lists {
 			if n == "All" {
 				sel.allSystem = true
+			}
+			if sel.system == nil {
+				sel.system = map[string]bool{}
 			}
 			sel.system[n] = true
 		}
@@ -165,6 +169,9 @@ func newSelection(in *wire.ReceiveMessageInput) selection {
 		case strings.HasSuffix(n, ".*"):
 			sel.prefixes = append(sel.prefixes, strings.TrimSuffix(n, "*"))
 		default:
+			if sel.user == nil {
+				sel.user = map[string]bool{}
+			}
 			sel.user[n] = true
 		}
 	}
@@ -172,6 +179,8 @@ func newSelection(in *wire.ReceiveMessageInput) selection {
 }
 
 func (sel selection) wantsSystem(name string) bool { return sel.allSystem || sel.system[name] }
+
+func (sel selection) anySystem() bool { return sel.allSystem || len(sel.system) > 0 }
 
 func (sel selection) wantsUser(name string) bool {
 	if sel.allUser || sel.user[name] {
@@ -211,39 +220,9 @@ func (s *Server) render(q *queue, d *broker.Delivered, sel selection, now time.T
 		Body:          body,
 	}
 	first := s.firstReceive(q.name, d, now)
-	var system map[string]string
-	add := func(name, value string) {
-		if sel.wantsSystem(name) {
-			if system == nil {
-				system = map[string]string{}
-			}
-			system[name] = value
-		}
+	if sel.anySystem() {
+		m.Attributes = s.systemAttributes(q, d, sel, first)
 	}
-	add("SenderId", s.cfg.AccountID)
-	add("SentTimestamp", strconv.FormatInt(d.Timestamp.UnixMilli(), 10))
-	add("ApproximateReceiveCount", strconv.Itoa(d.Count))
-	add("ApproximateFirstReceiveTimestamp", strconv.FormatInt(first, 10))
-	if v, ok := d.HeaderValue(headerTrace); ok {
-		add("AWSTraceHeader", string(v))
-	}
-	if q.fifo || d.Key != nil {
-		add("MessageGroupId", string(d.Key))
-	}
-	if q.fifo {
-		add("SequenceNumber", sequenceNumber(d.Offset))
-		if v, ok := d.HeaderValue(broker.HeaderMessageID); ok {
-			dedup := string(v)
-			if i := strings.IndexByte(dedup, 0); i >= 0 { // messageGroup scope
-				dedup = dedup[i+1:]
-			}
-			add("MessageDeduplicationId", dedup)
-		}
-	}
-	if deaths := d.Deaths(); len(deaths) > 0 {
-		add("DeadLetterQueueSourceArn", s.arn(deaths[0].Queue))
-	}
-	m.Attributes = system
 	var types map[string]string
 	for _, h := range d.Headers {
 		if name, ok := strings.CutPrefix(h.Key, headerTypePrefix); ok {
@@ -274,6 +253,49 @@ func (s *Server) render(q *queue, d *broker.Delivered, sel selection, now time.T
 	}
 	m.MD5OfMessageAttributes = wire.MD5OfAttributes(m.MessageAttributes)
 	return m
+}
+
+// systemAttributes renders the system attributes sel asks for; only those
+// are formatted.
+func (s *Server) systemAttributes(q *queue, d *broker.Delivered, sel selection, first int64) map[string]string {
+	out := map[string]string{}
+	want := sel.wantsSystem
+	if want("SenderId") {
+		out["SenderId"] = s.cfg.AccountID
+	}
+	if want("SentTimestamp") {
+		out["SentTimestamp"] = strconv.FormatInt(d.Timestamp.UnixMilli(), 10)
+	}
+	if want("ApproximateReceiveCount") {
+		out["ApproximateReceiveCount"] = strconv.Itoa(d.Count)
+	}
+	if want("ApproximateFirstReceiveTimestamp") {
+		out["ApproximateFirstReceiveTimestamp"] = strconv.FormatInt(first, 10)
+	}
+	if v, ok := d.HeaderValue(headerTrace); ok && want("AWSTraceHeader") {
+		out["AWSTraceHeader"] = string(v)
+	}
+	if (q.fifo || d.Key != nil) && want("MessageGroupId") {
+		out["MessageGroupId"] = string(d.Key)
+	}
+	if q.fifo && want("SequenceNumber") {
+		out["SequenceNumber"] = sequenceNumber(d.Offset)
+	}
+	if v, ok := d.HeaderValue(broker.HeaderMessageID); ok && q.fifo && want("MessageDeduplicationId") {
+		if i := bytes.IndexByte(v, 0); i >= 0 { // messageGroup scope
+			v = v[i+1:]
+		}
+		out["MessageDeduplicationId"] = string(v)
+	}
+	if want("DeadLetterQueueSourceArn") {
+		if deaths := d.Deaths(); len(deaths) > 0 {
+			out["DeadLetterQueueSourceArn"] = s.arn(deaths[0].Queue)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // firstReceive returns (and on a first delivery records) when a message
