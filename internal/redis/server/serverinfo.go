@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -169,9 +168,6 @@ func cmdConfig(c *conn, args [][]byte) {
 					v := kv[1]
 					if kv[0] == "port" {
 						v = portOf(c.nc.LocalAddr().String())
-					}
-					if kv[0] == "proto-max-bulk-len" {
-						v = strconv.Itoa(c.s.deps.Limits.MaxBulkLen)
 					}
 					match = append(match, [2]string{kv[0], v})
 					break
