@@ -153,9 +153,9 @@ func (gp *groupPart) claimLocked(off int64, opts ClaimOptions, now time.Time, re
 	return nil
 }
 
-// Forget removes deliveries from the pending list without settling them
-// for good: they are settled, as Redis does when a consumer is deleted
-// (XGROUP DELCONSUMER drops its pending entries). It returns how many it removed.
+// Forget settles every pending delivery of consumer, as Redis drops a
+// deleted consumer's pending entries (XGROUP DELCONSUMER); the records are
+// not handed out again. It returns how many it settled.
 func (h Group) Forget(consumer string) int {
 	var refs []Ref
 	for _, d := range h.Pending(consumer) {
