@@ -49,15 +49,6 @@ type moveTask struct {
 	failure string
 }
 
-func (s *Server) isDeadLetterQueue(name string) bool {
-	sources := s.queueNames(func(i broker.StreamInfo) bool {
-		v := i.Config.Attributes[attrPrefix+"RedrivePolicy"]
-		p, err := parseRedrivePolicy(v)
-		return v != "" && err == nil && arnName(p.DeadLetterTargetArn) == name
-	})
-	return len(sources) > 0
-}
-
 func (s *Server) startMoveTask(req *request, in *wire.StartMessageMoveTaskInput) (any, error) {
 	if in.SourceArn == "" {
 		return nil, wire.Missing("SourceArn")
@@ -66,7 +57,7 @@ func (s *Server) startMoveTask(req *request, in *wire.StartMessageMoveTaskInput)
 	if err != nil {
 		return nil, wire.Errorf(wire.KindResourceNotFound, "The resource that you specified for the SourceArn parameter doesn't exist.")
 	}
-	if !s.isDeadLetterQueue(src.name) {
+	if len(s.deadLetterSources(src.name)) == 0 {
 		return nil, wire.InvalidParameter("SourceArn", in.SourceArn, "Source queue must be configured as a Dead Letter Queue.")
 	}
 	t := &moveTask{source: src.name, started: s.clock.Now()}

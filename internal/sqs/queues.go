@@ -181,20 +181,24 @@ func (s *Server) listQueues(req *request, in *wire.ListQueuesInput) (any, error)
 	return out, nil
 }
 
-func (s *Server) listDeadLetterSources(req *request, in *wire.ListDeadLetterSourceQueuesInput) (any, error) {
-	q, err := s.queueFromURL(req, in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	names := s.queueNames(func(i broker.StreamInfo) bool {
+// deadLetterSources names the queues whose RedrivePolicy targets dlq.
+func (s *Server) deadLetterSources(dlq string) []string {
+	return s.queueNames(func(i broker.StreamInfo) bool {
 		v := i.Config.Attributes[attrPrefix+"RedrivePolicy"]
 		if v == "" {
 			return false
 		}
 		p, err := parseRedrivePolicy(v)
-		return err == nil && arnName(p.DeadLetterTargetArn) == q.name
+		return err == nil && arnName(p.DeadLetterTargetArn) == dlq
 	})
-	names, next, err := page(names, in.MaxResults, in.NextToken)
+}
+
+func (s *Server) listDeadLetterSources(req *request, in *wire.ListDeadLetterSourceQueuesInput) (any, error) {
+	q, err := s.queueFromURL(req, in.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	names, next, err := page(s.deadLetterSources(q.name), in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
