@@ -131,6 +131,7 @@ func (s *Server) deleteTopics(req *kmsg.DeleteTopicsRequest) kmsg.Response {
 			rt.ErrorMessage = kmsg.StringPtr(err.Error())
 		} else {
 			s.prod.forgetTopic(name)
+			s.txns.forgetTopic(name)
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}

@@ -91,9 +91,11 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, watch bool) (*kmsg.FetchRespo
 // batch even over the limits (KIP-74), so a large batch never stalls.
 func (s *Server) readPartition(topic string, part broker.Partition, isolation int8, p kmsg.FetchRequestTopicPartition, rp *kmsg.FetchResponseTopicPartition, budget int, first bool) int {
 	start, end := part.StartOffset(), part.EndOffset()
-	stable := s.txns.lastStable(part, end)
+	var stable int64
 	if isolation == readCommitted {
 		stable = min(s.txns.committedView(topic, p.Partition, part), end)
+	} else {
+		stable = s.txns.lastStable(part, end)
 	}
 	rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = end, stable, start
 	if p.FetchOffset < start || p.FetchOffset > end {

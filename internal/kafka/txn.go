@@ -295,6 +295,7 @@ func (t *txnCoordinator) expire(now time.Time) {
 // hides it.
 func (s *Server) produceTxn(txnID, topic string, part broker.Partition, partition int32, h batch.BatchHeader, raw []byte) appendResult {
 	t := s.txns
+	st := t.part(topic, partition, part) // a first-use scan runs without t.mu
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	tx, code := t.lookupLocked(txnID, h.ProducerID, h.ProducerEpoch)
@@ -304,7 +305,6 @@ func (s *Server) produceTxn(txnID, topic string, part broker.Partition, partitio
 	if code != 0 {
 		return appendResult{code: code, base: -1}
 	}
-	st := t.partLocked(topic, partition, part)
 	res := s.appendBatch(topic, part, partition, h, raw)
 	if res.code == 0 {
 		if _, ok := st.open[h.ProducerID]; !ok {

@@ -3,6 +3,8 @@ package kafka
 import (
 	"encoding/binary"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -26,8 +28,16 @@ type abortedTxn struct {
 type txnPartition struct {
 	topic     string
 	partition int32
-	open      map[int64]int64 // producer id -> first offset of its open transaction
-	aborted   []abortedTxn    // ordered by last
+	// load runs the scan once, without t.mu: a long log must not stall
+	// every other partition's fetches and transactions. Everything that
+	// appends transactional batches to the partition goes through load
+	// first, so the scan sees them all; loaded says it is done, for the
+	// readers that do not wait for it.
+	load   sync.Once
+	loaded atomic.Bool
+	// After load, under t.mu:
+	open    map[int64]int64 // producer id -> first offset of its open transaction
+	aborted []abortedTxn    // ordered by last
 }
 
 // Control record types (the key's second int16).
@@ -52,19 +62,58 @@ func controlBatch(pid int64, epoch int16, commit bool) []byte {
 	return raw
 }
 
-// partLocked returns a partition's state, loading it on first use; t.mu
-// must be held.
-func (t *txnCoordinator) partLocked(topic string, partition int32, part broker.Partition) *txnPartition {
+// entryLocked returns a partition's state, maybe not loaded yet; t.mu must
+// be held.
+func (t *txnCoordinator) entryLocked(topic string, partition int32, part broker.Partition) *txnPartition {
 	tp := t.parts[part]
 	if tp == nil {
 		tp = &txnPartition{topic: topic, partition: partition, open: map[int64]int64{}}
 		t.parts[part] = tp
-		t.scan(tp, part)
 	}
 	return tp
 }
 
-// scan rebuilds tp from the log.
+// ensure loads a partition's state, scanning its log on first use; t.mu
+// must not be held by the caller unless the state is already loaded or may
+// be waited for under it (see partLocked).
+func (t *txnCoordinator) ensure(tp *txnPartition, part broker.Partition) *txnPartition {
+	tp.load.Do(func() {
+		t.scan(tp, part)
+		tp.loaded.Store(true)
+	})
+	return tp
+}
+
+// part returns a partition's loaded state; the scan, if one is needed,
+// runs without t.mu.
+func (t *txnCoordinator) part(topic string, partition int32, part broker.Partition) *txnPartition {
+	t.mu.Lock()
+	tp := t.entryLocked(topic, partition, part)
+	t.mu.Unlock()
+	return t.ensure(tp, part)
+}
+
+// partLocked returns a partition's loaded state with t.mu held. The scan
+// never takes t.mu, so waiting for one here cannot deadlock; it only
+// happens for a partition added to a transaction but never written, since
+// produceTxn loads through part first.
+func (t *txnCoordinator) partLocked(topic string, partition int32, part broker.Partition) *txnPartition {
+	return t.ensure(t.entryLocked(topic, partition, part), part)
+}
+
+// forgetTopic drops the state of a deleted topic's partitions.
+func (t *txnCoordinator) forgetTopic(topic string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, tp := range t.parts {
+		if tp.topic == topic {
+			delete(t.parts, k)
+		}
+	}
+}
+
+// scan rebuilds tp from the log. It runs once per partition, inside
+// tp.load, and touches nothing but tp and the log.
 func (t *txnCoordinator) scan(tp *txnPartition, part broker.Partition) {
 	epochs := map[int64]int16{}
 	for from, end := part.StartOffset(), part.EndOffset(); from < end; {
@@ -108,7 +157,8 @@ func (t *txnCoordinator) scan(tp *txnPartition, part broker.Partition) {
 }
 
 // abortPartition writes an abort marker for pid and records the range; the
-// marker need not be durable before the range hides the data.
+// marker need not be durable before the range hides the data. t.mu must be
+// held, or tp be inside its scan.
 func (t *txnCoordinator) abortPartition(tp *txnPartition, pid int64, epoch int16) (broker.Receipt, error) {
 	r, err := t.s.b.AppendBatch(tp.topic, tp.partition, controlBatch(pid, epoch, false))
 	if err != nil {
@@ -131,7 +181,7 @@ func (t *txnCoordinator) lastStable(part broker.Partition, end int64) int64 {
 }
 
 func lastStableOf(tp *txnPartition, end int64) int64 {
-	if tp == nil {
+	if tp == nil || !tp.loaded.Load() {
 		return end
 	}
 	for _, first := range tp.open {
@@ -143,9 +193,10 @@ func lastStableOf(tp *txnPartition, end int64) int64 {
 // committedView loads a partition's state for a read_committed reader and
 // returns its last stable offset.
 func (t *txnCoordinator) committedView(topic string, partition int32, part broker.Partition) int64 {
+	tp := t.part(topic, partition, part)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return lastStableOf(t.partLocked(topic, partition, part), part.EndOffset())
+	return lastStableOf(tp, part.EndOffset())
 }
 
 // aborted lists the aborted transactions overlapping [from, to).
@@ -154,7 +205,7 @@ func (t *txnCoordinator) aborted(part broker.Partition, from, to int64) []kmsg.F
 	defer t.mu.Unlock()
 	out := []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
 	tp := t.parts[part]
-	if tp == nil {
+	if tp == nil || !tp.loaded.Load() {
 		return out
 	}
 	i := sort.Search(len(tp.aborted), func(i int) bool { return tp.aborted[i].last >= from })

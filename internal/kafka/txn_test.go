@@ -107,3 +107,54 @@ func TestTransactionalConsumeTransformProduce(t *testing.T) {
 		}
 	}
 }
+
+// After a restart the transaction state of a partition comes from the scan
+// of its log: an aborted transaction stays hidden from read_committed
+// readers, and one left open by the old process is aborted, so the last
+// stable offset moves past it to what is written next.
+func TestTransactionStateRebuiltAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	tb := startBroker(t, dir)
+	tb.createTopic("txlog", 1)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.addr), kgo.TransactionalID("rebuild"), kgo.DefaultProduceTopic("txlog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	produceTxn := func(value string, n int, end *kgo.TransactionEndTry) {
+		t.Helper()
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(value)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if end != nil {
+			if err := cl.EndTransaction(ctx, *end); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	abort, commit := kgo.TryAbort, kgo.TryCommit
+	produceTxn("aborted", 3, &abort)
+	produceTxn("committed", 2, &commit)
+	produceTxn("open", 2, nil) // never ended: the process dies with it
+	tb.stop()
+	cl.Close()
+
+	tb = startBroker(t, dir)
+	if err := tb.client(kgo.DefaultProduceTopic("txlog")).ProduceSync(ctx, &kgo.Record{Value: []byte("after")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	reader := tb.client(kgo.ConsumeTopics("txlog"), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var got []string
+	for _, r := range consumeN(t, reader, 3) {
+		got = append(got, string(r.Value))
+	}
+	if fmt.Sprint(got) != "[committed committed after]" {
+		t.Fatalf("read_committed after restart saw %q", got)
+	}
+}
