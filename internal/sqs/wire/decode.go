@@ -53,9 +53,6 @@ var actions = map[string]func() any{
 	"RemovePermission": func() any { return new(QueueURLInput) },
 }
 
-// KnownAction reports whether action is an SQS action this codec decodes.
-func KnownAction(action string) bool { _, ok := actions[action]; return ok }
-
 // DecodeJSON decodes a JSON protocol request body for action.
 func DecodeJSON(action string, body []byte) (any, error) {
 	newInput, ok := actions[action]

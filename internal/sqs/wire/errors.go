@@ -47,7 +47,6 @@ var (
 	KindMalformedQueryString  = errorKind{"MalformedQueryString", "MalformedQueryString", 400, true}
 	KindSerialization         = errorKind{"SerializationException", "SerializationException", 400, true}
 	KindRequestTooLarge       = errorKind{"RequestEntityTooLarge", "RequestEntityTooLarge", 413, true}
-	KindInvalidQueryParameter = errorKind{"InvalidQueryParameter", "InvalidQueryParameter", 400, true}
 	KindInternal              = errorKind{"InternalError", "InternalError", 500, false}
 	KindServiceUnavailable    = errorKind{"ServiceUnavailable", "ServiceUnavailable", 503, false}
 )
@@ -55,12 +54,6 @@ var (
 // Errorf builds an error of kind k.
 func Errorf(k errorKind, format string, args ...any) *Error {
 	return &Error{Code: k.code, Type: k.typ, Status: k.status, Sender: k.sender, Message: fmt.Sprintf(format, args...)}
-}
-
-// Is reports whether err is an *Error of kind k.
-func Is(err error, k errorKind) bool {
-	e, ok := err.(*Error)
-	return ok && e.Code == k.code
 }
 
 // NonExistentQueue is AWS' wording for a missing queue.
