@@ -103,30 +103,39 @@ func (p *producers) forgetTopic(topic string) {
 func (pp *partProducers) load(part broker.Partition) {
 	pp.loaded = true
 	end := part.EndOffset()
-	from := max(part.StartOffset(), end-tailScanRecords)
+	eachBatch(part, max(part.StartOffset(), end-tailScanRecords), end, func(h batch.BatchHeader, _ []byte) {
+		if h.ProducerID < 0 || h.Control() || h.BaseSequence < 0 {
+			return
+		}
+		st := pp.byID[h.ProducerID]
+		if st == nil || h.ProducerEpoch > st.epoch {
+			st = &producerState{epoch: h.ProducerEpoch}
+			pp.byID[h.ProducerID] = st
+		} else if h.ProducerEpoch < st.epoch {
+			return
+		}
+		st.remember(seqBatch{first: h.BaseSequence, last: addSeq(h.BaseSequence, h.RecordCount-1), base: h.BaseOffset})
+	})
+}
+
+// eachBatch calls fn with the header and bytes of each stored batch of part
+// from the one holding offset from until end, stopping early at a read
+// error or a batch it cannot parse. The start-up rebuilds of producer and
+// transaction state walk the log with it.
+func eachBatch(part broker.Partition, from, end int64, fn func(h batch.BatchHeader, raw []byte)) {
 	for from < end {
 		raw, err := part.ReadRaw(from, 1<<20)
 		if err != nil || len(raw) == 0 {
 			return
 		}
-		for len(raw) >= batch.HeaderSize {
+		for len(raw) > 0 {
 			h, err := batch.ParseHeader(raw)
 			if err != nil || h.Size() > len(raw) {
 				return
 			}
+			fn(h, raw[:h.Size()])
 			raw = raw[h.Size():]
 			from = h.NextOffset()
-			if h.ProducerID < 0 || h.Control() || h.BaseSequence < 0 {
-				continue
-			}
-			st := pp.byID[h.ProducerID]
-			if st == nil || h.ProducerEpoch > st.epoch {
-				st = &producerState{epoch: h.ProducerEpoch}
-				pp.byID[h.ProducerID] = st
-			} else if h.ProducerEpoch < st.epoch {
-				continue
-			}
-			st.remember(seqBatch{first: h.BaseSequence, last: addSeq(h.BaseSequence, h.RecordCount-1), base: h.BaseOffset})
 		}
 	}
 }

@@ -116,41 +116,27 @@ func (t *txnCoordinator) forgetTopic(topic string) {
 // tp.load, and touches nothing but tp and the log.
 func (t *txnCoordinator) scan(tp *txnPartition, part broker.Partition) {
 	epochs := map[int64]int16{}
-	for from, end := part.StartOffset(), part.EndOffset(); from < end; {
-		raw, err := part.ReadRaw(from, 1<<20)
-		if err != nil || len(raw) == 0 {
-			break
+	eachBatch(part, part.StartOffset(), part.EndOffset(), func(h batch.BatchHeader, raw []byte) {
+		if !h.Transactional() {
+			return
 		}
-		for len(raw) >= batch.HeaderSize {
-			h, err := batch.ParseHeader(raw)
-			if err != nil || h.Size() > len(raw) {
-				raw = nil
-				break
+		if !h.Control() {
+			if _, ok := tp.open[h.ProducerID]; !ok {
+				tp.open[h.ProducerID] = h.BaseOffset
 			}
-			one := raw[:h.Size()]
-			raw = raw[h.Size():]
-			from = h.NextOffset()
-			if !h.Transactional() {
-				continue
-			}
-			if !h.Control() {
-				if _, ok := tp.open[h.ProducerID]; !ok {
-					tp.open[h.ProducerID] = h.BaseOffset
-				}
-				epochs[h.ProducerID] = h.ProducerEpoch
-				continue
-			}
-			recs, err := batch.Decode(one, nil)
-			if err != nil || len(recs) == 0 || len(recs[0].Key) < 4 {
-				continue
-			}
-			first, ok := tp.open[h.ProducerID]
-			delete(tp.open, h.ProducerID)
-			if ok && binary.BigEndian.Uint16(recs[0].Key[2:]) == controlAbort {
-				tp.aborted = append(tp.aborted, abortedTxn{h.ProducerID, first, h.BaseOffset})
-			}
+			epochs[h.ProducerID] = h.ProducerEpoch
+			return
 		}
-	}
+		recs, err := batch.Decode(raw, nil)
+		if err != nil || len(recs) == 0 || len(recs[0].Key) < 4 {
+			return
+		}
+		first, ok := tp.open[h.ProducerID]
+		delete(tp.open, h.ProducerID)
+		if ok && binary.BigEndian.Uint16(recs[0].Key[2:]) == controlAbort {
+			tp.aborted = append(tp.aborted, abortedTxn{h.ProducerID, first, h.BaseOffset})
+		}
+	})
 	for pid := range tp.open {
 		t.abortPartition(tp, pid, epochs[pid])
 	}
