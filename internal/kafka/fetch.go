@@ -65,13 +65,8 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, watch bool) (*kmsg.FetchRespo
 			rp.Partition = p.Partition
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 			rp.RecordBatches = []byte{} // librdkafka refuses a null record set
-			part, err := s.b.Partition(t.Topic, p.Partition)
-			switch {
-			case err != nil:
-				rp.ErrorCode = errorCode(err)
-			case p.CurrentLeaderEpoch > leaderEpoch:
-				rp.ErrorCode = kerr.UnknownLeaderEpoch.Code
-			default:
+			part, code := s.leaderPartition(t.Topic, p.Partition, p.CurrentLeaderEpoch)
+			if rp.ErrorCode = code; code == 0 {
 				if watch {
 					chans = append(chans, part.Changed())
 				}
@@ -84,6 +79,20 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, watch bool) (*kmsg.FetchRespo
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, total, chans
+}
+
+// leaderPartition looks up a partition that a request names along with the
+// leader epoch the client knows (-1 for none): a later epoch than ours, the
+// only one (0), is UNKNOWN_LEADER_EPOCH.
+func (s *Server) leaderPartition(topic string, partition, currentEpoch int32) (broker.Partition, int16) {
+	part, err := s.b.Partition(topic, partition)
+	if err != nil {
+		return part, errorCode(err)
+	}
+	if currentEpoch > leaderEpoch {
+		return part, kerr.UnknownLeaderEpoch.Code
+	}
+	return part, 0
 }
 
 // readPartition fills one partition of a fetch response and returns the
@@ -135,13 +144,8 @@ func (s *Server) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 			rp := kmsg.NewListOffsetsResponseTopicPartition()
 			rp.Partition, rp.LeaderEpoch = p.Partition, leaderEpoch
 			rp.Timestamp, rp.Offset = -1, -1
-			part, err := s.b.Partition(t.Topic, p.Partition)
-			switch {
-			case err != nil:
-				rp.ErrorCode = errorCode(err)
-			case p.CurrentLeaderEpoch > leaderEpoch:
-				rp.ErrorCode = kerr.UnknownLeaderEpoch.Code
-			default:
+			part, code := s.leaderPartition(t.Topic, p.Partition, p.CurrentLeaderEpoch)
+			if rp.ErrorCode = code; code == 0 {
 				rp.Offset, rp.Timestamp, rp.ErrorCode = s.offsetFor(t.Topic, p.Partition, part, p.Timestamp, req.IsolationLevel)
 			}
 			rt.Partitions = append(rt.Partitions, rp)
@@ -205,15 +209,10 @@ func (s *Server) offsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochRequest) kms
 			rp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			rp.Partition = p.Partition
 			rp.LeaderEpoch, rp.EndOffset = -1, -1
-			part, err := s.b.Partition(t.Topic, p.Partition)
-			switch {
-			case err != nil:
-				rp.ErrorCode = errorCode(err)
-			case p.CurrentLeaderEpoch > leaderEpoch:
-				rp.ErrorCode = kerr.UnknownLeaderEpoch.Code
-			case p.LeaderEpoch > leaderEpoch:
-				// An epoch we never had: undefined, as Kafka answers.
-			default:
+			part, code := s.leaderPartition(t.Topic, p.Partition, p.CurrentLeaderEpoch)
+			// An epoch we never had (LeaderEpoch above ours) is undefined,
+			// as Kafka answers.
+			if rp.ErrorCode = code; code == 0 && p.LeaderEpoch <= leaderEpoch {
 				rp.LeaderEpoch, rp.EndOffset = leaderEpoch, part.EndOffset()
 			}
 			rt.Partitions = append(rt.Partitions, rp)

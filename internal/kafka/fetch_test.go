@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -185,5 +186,81 @@ func TestFetchLongPoll(t *testing.T) {
 	p := resp.Topics[0].Partitions[0]
 	if p.ErrorCode != 0 || len(p.RecordBatches) == 0 || p.HighWatermark != 1 {
 		t.Fatalf("long poll: error %d, %d bytes, high watermark %d", p.ErrorCode, len(p.RecordBatches), p.HighWatermark)
+	}
+}
+
+// Fetch, ListOffsets and OffsetForLeaderEpoch refuse a current leader
+// epoch later than the only one there is (0) and answer for 0 and -1;
+// OffsetForLeaderEpoch leaves an epoch it never had undefined.
+func TestLeaderEpochChecks(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("epochs", 1)
+	cl := tb.client()
+	if got := produceRaw(t, cl, "epochs", rawBatch(t, -1, -1, -1, 3)); got.ErrorCode != 0 {
+		t.Fatalf("produce: %v", got.ErrorCode)
+	}
+	ctx := testCtx(t)
+	br := cl.Broker(int(nodeID))
+	for _, current := range []int32{-1, 0, 1} {
+		want := int16(0)
+		if current > 0 {
+			want = kerr.UnknownLeaderEpoch.Code
+		}
+
+		fetch := kmsg.NewPtrFetchRequest()
+		fetch.MaxBytes = 1 << 20
+		ft := kmsg.NewFetchRequestTopic()
+		ft.Topic = "epochs"
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.CurrentLeaderEpoch, fp.PartitionMaxBytes = current, 1<<20
+		ft.Partitions = append(ft.Partitions, fp)
+		fetch.Topics = append(fetch.Topics, ft)
+		fr, err := fetch.RequestWith(ctx, br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := fr.Topics[0].Partitions[0]; p.ErrorCode != want || (want == 0) != (len(p.RecordBatches) > 0) {
+			t.Fatalf("fetch with epoch %d: code %d, %d bytes", current, p.ErrorCode, len(p.RecordBatches))
+		}
+
+		list := kmsg.NewPtrListOffsetsRequest()
+		lt := kmsg.NewListOffsetsRequestTopic()
+		lt.Topic = "epochs"
+		lp := kmsg.NewListOffsetsRequestTopicPartition()
+		lp.CurrentLeaderEpoch, lp.Timestamp = current, -1
+		lt.Partitions = append(lt.Partitions, lp)
+		list.Topics = append(list.Topics, lt)
+		lr, err := list.RequestWith(ctx, br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOffset := int64(3)
+		if want != 0 {
+			wantOffset = -1
+		}
+		if p := lr.Topics[0].Partitions[0]; p.ErrorCode != want || p.Offset != wantOffset {
+			t.Fatalf("list offsets with epoch %d: code %d, offset %d", current, p.ErrorCode, p.Offset)
+		}
+
+		for _, asked := range []int32{0, 5} {
+			ofe := kmsg.NewPtrOffsetForLeaderEpochRequest()
+			ot := kmsg.NewOffsetForLeaderEpochRequestTopic()
+			ot.Topic = "epochs"
+			op := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+			op.CurrentLeaderEpoch, op.LeaderEpoch = current, asked
+			ot.Partitions = append(ot.Partitions, op)
+			ofe.Topics = append(ofe.Topics, ot)
+			or, err := ofe.RequestWith(ctx, br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantEpoch, wantEnd := int32(0), int64(3)
+			if want != 0 || asked > 0 {
+				wantEpoch, wantEnd = -1, -1
+			}
+			if p := or.Topics[0].Partitions[0]; p.ErrorCode != want || p.LeaderEpoch != wantEpoch || p.EndOffset != wantEnd {
+				t.Fatalf("offset for epoch %d with current %d: code %d, epoch %d, end %d", asked, current, p.ErrorCode, p.LeaderEpoch, p.EndOffset)
+			}
+		}
 	}
 }
