@@ -31,7 +31,7 @@ type flowState struct {
 // pace is called after each routed publish. Every flowCheckEvery publishes
 // it looks at the queues the publish reached and pauses while the fullest
 // one with consumers is over the limit.
-func (ch *channel) pace(exchange, routingKey string) {
+func (ch *channel) pace(receipt broker.Receipt) {
 	limit := int64(ch.c.s.cfg.FlowBacklog)
 	if limit <= 0 {
 		return
@@ -48,7 +48,7 @@ func (ch *channel) pace(exchange, routingKey string) {
 	b := ch.c.s.b
 	var fullest broker.Group
 	var ready int64
-	for _, name := range b.RouteTargets(exchange, routingKey, nil) {
+	for _, name := range receipt.Streams() {
 		g, err := b.Queue(name)
 		if err != nil || g.ConsumerCount() == 0 {
 			continue

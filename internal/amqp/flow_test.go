@@ -23,13 +23,13 @@ func TestPacing(t *testing.T) {
 	must(t, err)
 	g, err := b.Queue("paced")
 	must(t, err)
+	var last broker.Receipt // what pace is told the publish reached
 	fill := func(n int) {
-		var r broker.Receipt
 		for range n {
-			r, err = b.Publish("", "paced", broker.Message{Value: []byte("m")}, broker.PublishOptions{})
+			last, err = b.Publish("", "paced", broker.Message{Value: []byte("m")}, broker.PublishOptions{})
 			must(t, err)
 		}
-		must(t, r.Wait(context.Background()))
+		must(t, last.Wait(context.Background()))
 	}
 	ch := &channel{c: &conn{s: s}}
 	// pace runs one check per flowCheckEvery publishes; paceCheck makes
@@ -37,7 +37,7 @@ func TestPacing(t *testing.T) {
 	paceCheck := func() time.Duration {
 		start := time.Now()
 		for range flowCheckEvery {
-			ch.pace("", "paced")
+			ch.pace(last)
 		}
 		return time.Since(start)
 	}

@@ -89,7 +89,7 @@ func (ch *channel) publishComplete() error {
 		ch.confirms.add(confirmItem{seq: seq, receipt: receipt})
 	}
 	if routed {
-		ch.pace(p.exchange, p.routingKey)
+		ch.pace(receipt)
 		if len(ch.unsynced) >= 64 {
 			ch.unsynced = append(ch.unsynced[:0], ch.unsynced[32:]...)
 		}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/batch"
-	"github.com/gannet-mq/gannet/internal/broker/routing"
 	"github.com/gannet-mq/gannet/internal/storage"
 )
 
@@ -23,6 +22,18 @@ type Receipt struct {
 	Base      int64
 	Partition int32
 	appended  []storage.Appended
+	reached   []*stream // Publish: the streams appended to
+}
+
+// Streams names the streams a Publish appended the message to, in routing
+// order, so a front-end can look at the queues it feeds (AMQP pacing)
+// without routing the message a second time.
+func (r Receipt) Streams() []string {
+	names := make([]string, len(r.reached))
+	for i, s := range r.reached {
+		names[i] = s.name
+	}
+	return names
 }
 
 // Wait returns once every append of the publish is durable (at once when
@@ -83,6 +94,7 @@ func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishO
 	}
 	var receipt Receipt
 	var refused error
+	reached := streams[:0] // filtered in place: no allocation
 	for _, s := range streams {
 		r, err := b.appendTo(s, -1, []Message{msg}, now)
 		if errors.Is(err, ErrQueueFull) {
@@ -100,13 +112,11 @@ func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishO
 		receipt.appended = append(receipt.appended, r.appended...)
 		receipt.Base, receipt.Partition = r.Base, r.Partition
 		receipt.Routed++
+		reached = append(reached, s)
 	}
+	receipt.reached = reached
 	return receipt, refused
 }
-
-// toRoutingHeaders is the identity now that routing.Header is the record
-// header type; RouteTargets (amqp_route.go) still calls it.
-func toRoutingHeaders(hs []Header) []routing.Header { return hs }
 
 // Append writes messages to one partition of a stream (partition -1 picks
 // one by key hash, or round-robin for keyless messages), as Kafka produce,

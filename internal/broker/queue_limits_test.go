@@ -162,6 +162,9 @@ func TestFullQueueInAFanOutDoesNotStopTheOthers(t *testing.T) {
 	if !errors.Is(err, broker.ErrQueueFull) || r.Routed != 1 {
 		t.Fatalf("Publish to a fan-out with a full queue: routed %d, %v; want 1 and ErrQueueFull", r.Routed, err)
 	}
+	if got := r.Streams(); len(got) != 1 || got[0] != "b-open" {
+		t.Fatalf("Receipt.Streams() = %q, want only the queue that took the message", got)
+	}
 	if err := r.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
