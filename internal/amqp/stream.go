@@ -114,11 +114,7 @@ func (cs *consumer) runStream() {
 			if changed == nil {
 				continue
 			}
-			// One partition in the common case; with several, poll.
-			select {
-			case <-changed[0]:
-			case <-time.After(100 * time.Millisecond):
-			case <-cs.ctx.Done():
+			if broker.WaitAny(cs.ctx, changed...) != nil {
 				return
 			}
 			continue
