@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -224,26 +225,15 @@ func waitAny(ctx context.Context, wake <-chan struct{}, changed []<-chan struct{
 			return ctx.Err()
 		}
 	}
-	// Several partitions: one helper goroutine per partition, all gone on return.
-	fired := make(chan struct{}, 1)
-	done := make(chan struct{})
-	defer close(done)
+	// Several partitions: one select over all of them, no helper goroutines.
+	cases := make([]reflect.SelectCase, 0, len(changed)+2)
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(wake)})
 	for _, ch := range changed {
-		go func(ch <-chan struct{}) {
-			select {
-			case <-ch:
-				select {
-				case fired <- struct{}{}:
-				default:
-				}
-			case <-done:
-			}
-		}(ch)
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 	}
-	select {
-	case <-wake:
-	case <-fired:
-	case <-ctx.Done():
+	if chosen, _, _ := reflect.Select(cases); chosen == 0 {
 		return ctx.Err()
 	}
 	return nil

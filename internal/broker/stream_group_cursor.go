@@ -36,8 +36,8 @@ func (h Group) MoveNext(partition int32, offset int64) error {
 // partitions' Changed channels with WaitAny.
 func (h Group) Changed() <-chan struct{} { return h.g.wakeChan() }
 
-// WaitAny blocks until one of chans is closed or ctx ends. Two channels
-// cost no goroutine; more cost one each while waiting.
+// WaitAny blocks until one of chans is closed or ctx ends, without helper
+// goroutines however many channels it watches.
 func WaitAny(ctx context.Context, chans ...<-chan struct{}) error {
 	if len(chans) == 0 {
 		return waitAny(ctx, nil, nil)

@@ -1,7 +1,7 @@
 package kafka
 
 import (
-	"reflect"
+	"context"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,19 +25,14 @@ func (s *Server) fetch(c *conn, req *kmsg.FetchRequest) reply {
 		return reply{resp: resp}
 	}
 	return reply{wait: func() kmsg.Response {
-		timer := time.NewTimer(time.Duration(req.MaxWaitMillis) * time.Millisecond)
-		defer timer.Stop()
-		cases := make([]reflect.SelectCase, 0, len(chans)+3)
+		// The wait ends at MaxWait, when the connection goes, or when
+		// Shutdown starts draining; then it answers with what there is.
+		ctx, cancel := context.WithTimeout(c.ctx, time.Duration(req.MaxWaitMillis)*time.Millisecond)
+		defer cancel()
+		stop := context.AfterFunc(s.drain, cancel)
+		defer stop()
 		for {
-			cases = append(cases[:0],
-				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
-				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c.ctx.Done())},
-				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.drain.Done())})
-			for _, ch := range chans {
-				cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
-			}
-			chosen, _, _ := reflect.Select(cases)
-			final := chosen < 3
+			final := broker.WaitAny(ctx, chans...) != nil
 			resp, total, chans = s.readFetch(req, !final)
 			if final || total >= int(req.MinBytes) || len(chans) == 0 {
 				return resp
