@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gannet-mq/gannet/internal/broker"
 )
 
 func TestConnectionCommands(t *testing.T) {
@@ -192,4 +195,21 @@ func TestShutdownEndsIdleAndBlockedConnections(t *testing.T) {
 	}
 	expectClosed(t, idle)
 	expectClosed(t, blocked)
+}
+
+func TestConfigGetAppendfsyncReportsTheBrokersFsyncPolicy(t *testing.T) {
+	for policy, want := range map[broker.FsyncPolicy]string{
+		broker.FsyncAlways: "always", broker.FsyncInterval: "everysec", broker.FsyncNever: "no",
+	} {
+		b, err := broker.Open(broker.Options{DataDir: t.TempDir(), Fsync: policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		ts := startServerWith(t, "", func(d *Deps) { d.Broker = b })
+		got := ts.client(3).ConfigGet(context.Background(), "appendfsync").Val()
+		if got["appendfsync"] != want {
+			t.Errorf("fsync policy %v: CONFIG GET appendfsync = %q, want %q", policy, got["appendfsync"], want)
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gannet-mq/gannet/internal/broker"
 )
 
 func cmdInfo(c *conn, args [][]byte) {
@@ -143,7 +145,7 @@ func (c *conn) commandInfo(h *command) {
 // describe what Gannet does.
 var configValues = [][2]string{
 	{"appendonly", "yes"},
-	{"appendfsync", "always"},
+	{"appendfsync", ""}, // the broker's fsync policy, see appendfsync
 	{"databases", "1"},
 	{"maxmemory", "0"},
 	{"maxmemory-policy", "noeviction"},
@@ -152,6 +154,19 @@ var configValues = [][2]string{
 	{"stream-node-max-bytes", "4096"},
 	{"timeout", "0"},
 	{"port", ""},
+}
+
+// appendfsync names the broker's fsync policy as Redis would: "always"
+// fsyncs before each reply, "interval" is Redis' "everysec" (Gannet's
+// default interval is a second), "never" is "no".
+func appendfsync(p broker.FsyncPolicy) string {
+	switch p {
+	case broker.FsyncInterval:
+		return "everysec"
+	case broker.FsyncNever:
+		return "no"
+	}
+	return "always"
 }
 
 func cmdConfig(c *conn, args [][]byte) {
@@ -166,8 +181,11 @@ func cmdConfig(c *conn, args [][]byte) {
 			for _, p := range args[2:] {
 				if globMatch(strings.ToLower(string(p)), kv[0]) {
 					v := kv[1]
-					if kv[0] == "port" {
+					switch kv[0] {
+					case "port":
 						v = portOf(c.nc.LocalAddr().String())
+					case "appendfsync":
+						v = appendfsync(c.s.deps.Broker.Fsync())
 					}
 					match = append(match, [2]string{kv[0], v})
 					break
