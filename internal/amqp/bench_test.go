@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/crashtest"
 
 	"github.com/gannet-mq/gannet/internal/loadgen"
 )
@@ -56,19 +57,19 @@ func profileServe(addr string) {
 	defer os.RemoveAll(dir)
 	b, err := broker.Open(broker.Options{DataDir: dir})
 	if err != nil {
-		crashFail("open", err)
+		crashtest.Fail("open", err)
 	}
 	srv, err := New(Config{Broker: b})
 	if err != nil {
-		crashFail("new", err)
+		crashtest.Fail("new", err)
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		crashFail("listen", err)
+		crashtest.Fail("listen", err)
 	}
 	out, err := os.Create(os.Getenv("GANNET_AMQP_PROFILE_OUT"))
 	if err != nil {
-		crashFail("profile", err)
+		crashtest.Fail("profile", err)
 	}
 	pprof.StartCPUProfile(out)
 	go srv.Serve(l)

@@ -24,8 +24,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashFail is the name profileServe (bench_test.go) calls crashtest.Fail by.
-var crashFail = crashtest.Fail
 
 // runCrashChild is the crash test's child: the core, this front-end and an
 // amqp091-go publisher in confirm mode that publishes persistent messages
