@@ -24,7 +24,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-
 // runCrashChild is the crash test's child: the core, this front-end and an
 // amqp091-go publisher in confirm mode that publishes persistent messages
 // through a durable exchange and prints "ACK <body>" for each one the
