@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 )
 
 // A payload starts with a header that lets the consumer measure latency and
@@ -47,12 +48,21 @@ func readHeader(buf []byte) (header, error) {
 // payloadCodec writes and reads headers in one of the two encodings.
 type payloadCodec struct{ text bool }
 
-// newPayload returns a payload buffer of the given size whose filler is
-// printable, so the same buffer is valid for text protocols.
+// newPayload returns a payload buffer of the given size with random filler:
+// random bytes, or random lowercase letters for text protocols. The filler
+// must not compress, or a client that compresses by default (franz-go uses
+// snappy) would put a fraction of the bytes on disk that the report counts.
+// Buffers are reused only after their message settles, so the messages in
+// flight, and hence in one batch, never share a filler.
 func (c payloadCodec) newPayload(size int) []byte {
 	buf := make([]byte, size)
 	for i := range buf {
-		buf[i] = 'a' + byte(i%26)
+		r := rand.Uint32()
+		if c.text {
+			buf[i] = 'a' + byte(r%26)
+		} else {
+			buf[i] = byte(r)
+		}
 	}
 	return buf
 }
