@@ -1,11 +1,14 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // flushJob is one segment's share of a flush: bytes to write at pos, and
@@ -34,9 +37,14 @@ func (l *Log) takeDirtyLocked(jobs []flushJob) []flushJob {
 	return jobs
 }
 
-// returnBuffersLocked hands the written buffers back for reuse.
-func returnBuffersLocked(jobs []flushJob) {
+// returnBuffersLocked keeps the written buffers of direct-written segments
+// in the tail cache and hands the others back for reuse.
+func (l *Log) returnBuffersLocked(jobs []flushJob) {
 	for i := range jobs {
+		if len(jobs[i].data) > 0 && jobs[i].seg.direct != nil && l.keepLocked(jobs[i]) {
+			jobs[i].data = nil
+			continue
+		}
 		if jobs[i].seg.spare == nil {
 			jobs[i].seg.spare = jobs[i].data[:0]
 		}
@@ -51,11 +59,8 @@ func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 	var written int64
 	for _, j := range jobs {
 		if len(j.data) > 0 {
-			if err := l.growAllocation(j.seg, j.end); err != nil {
+			if err := l.writeData(j.seg, j.data, j.pos); err != nil {
 				return written, err
-			}
-			if _, err := j.seg.file.WriteAt(j.data, j.pos); err != nil {
-				return written, fmt.Errorf("write %s: %w", j.seg.path, err)
 			}
 			written += int64(len(j.data))
 			if !j.seal {
@@ -82,6 +87,26 @@ func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 		}
 	}
 	return written, nil
+}
+
+// writeData writes data at pos of s, with O_DIRECT when s allows it.
+func (l *Log) writeData(s *segment, data []byte, pos int64) error {
+	if s.direct != nil {
+		err := l.writeDirect(s, data, pos)
+		if !errors.Is(err, unix.EINVAL) {
+			return err
+		}
+		// The file system took O_DIRECT at open but refuses these
+		// writes (a larger block size): go on through the page cache.
+		s.direct = nil
+	}
+	if err := l.growAllocation(s, pos+int64(len(data))); err != nil {
+		return err
+	}
+	if _, err := s.file.WriteAt(data, pos); err != nil {
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	return nil
 }
 
 // finalize trims a sealed, fsynced segment to its data and writes its index
@@ -187,7 +212,7 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 	took := time.Since(began)
 
 	l.mu.Lock()
-	returnBuffersLocked(jobs)
+	l.returnBuffersLocked(jobs)
 	if err != nil {
 		l.failLocked(err)
 	} else {
@@ -210,7 +235,7 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 func (l *Log) flushLocked() error {
 	l.flushJobs = l.takeDirtyLocked(l.flushJobs[:0])
 	n, err := l.persist(l.flushJobs, false)
-	returnBuffersLocked(l.flushJobs)
+	l.returnBuffersLocked(l.flushJobs)
 	if err != nil {
 		l.failLocked(err)
 		return l.failErr

@@ -45,6 +45,7 @@ type Log struct {
 	syncerDone chan struct{}
 	metaMu     sync.Mutex // serialises meta file writes
 	decoders   sync.Pool  // *decoderState
+	cache      tailCache
 }
 
 type decoderState struct {
@@ -229,6 +230,7 @@ func (l *Log) prepareTail(s *segment, res scanResult, fileSize int64) error {
 	}
 	_ = os.Remove(segmentName(l.dir, s.base, ".index"))
 	_ = os.Remove(segmentName(l.dir, s.base, ".timeindex"))
+	l.enableDirect(s)
 	return nil
 }
 
@@ -253,9 +255,15 @@ func (l *Log) zeroAhead(s *segment, end int64) error {
 		return nil
 	}
 	from := max(s.zeroed, end)
+	if s.direct != nil {
+		from = max(s.zeroed, alignUp(end)) // the data write padded its last block
+	}
 	// Whole aligned chunks, at least half a chunk ahead of the data: an
 	// idle log stays inside its initial allocation.
 	to := min((end+zeroAheadBytes/2+zeroAheadBytes-1)/zeroAheadBytes*zeroAheadBytes, l.opts.SegmentBytes)
+	if s.direct != nil {
+		to = alignUp(to)
+	}
 	if to <= from {
 		return nil
 	}
@@ -264,7 +272,11 @@ func (l *Log) zeroAhead(s *segment, end int64) error {
 	}
 	for from < to {
 		n := min(to-from, zeroAheadBytes)
-		if _, err := s.file.WriteAt(zeroChunk[:n], from); err != nil {
+		write := s.file.WriteAt
+		if s.direct != nil {
+			write = s.direct.WriteDirect
+		}
+		if _, err := write(zeroChunk[:n], from); err != nil {
 			return fmt.Errorf("zero-fill %s: %w", s.path, err)
 		}
 		from += n
@@ -274,8 +286,6 @@ func (l *Log) zeroAhead(s *segment, end int64) error {
 }
 
 const zeroAheadBytes = 1 << 20
-
-var zeroChunk = make([]byte, zeroAheadBytes)
 
 // growAllocation reserves room for the segment's bytes up to end before
 // they are written: double the allocation, capped at SegmentBytes but never
@@ -305,6 +315,7 @@ func (l *Log) createSegment(base int64) (*segment, error) {
 	}
 	seg := newSegment(l.dir, base, f)
 	seg.allocated = l.initialAllocation()
+	l.enableDirect(seg)
 	return seg, nil
 }
 
@@ -443,6 +454,7 @@ func (l *Log) Close() error {
 		l.changed = nil
 	}
 	l.closeFilesLocked()
+	l.dropCacheLocked()
 	return l.failErr
 }
 

@@ -77,6 +77,13 @@ type Options struct {
 	// OpenFile opens segment, index and meta files (and the directory, for
 	// fsyncing it). nil = OpenOSFile.
 	OpenFile func(name string, flag int, perm os.FileMode) (File, error)
+	// BufferedIO writes segment data through the page cache instead of
+	// with O_DIRECT (see direct.go). O_DIRECT is used only where the file
+	// system supports it and OpenFile returns files that can do it.
+	BufferedIO bool
+	// CacheBudget, when set, bounds the tail caches (tailcache.go) of all
+	// the logs that share it.
+	CacheBudget *CacheBudget
 }
 
 const (
@@ -115,14 +122,19 @@ func OpenOSFile(name string, flag int, perm os.FileMode) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	return &osFile{File: f}, nil
 }
 
-type osFile struct{ *os.File }
+// osFile is a segment, index or meta file; direct is the same file opened
+// again with O_DIRECT once OpenDirect is called (see direct.go).
+type osFile struct {
+	*os.File
+	direct *os.File
+}
 
 // Sync uses fdatasync: segment sizes are fixed by preallocation, so the
 // inode metadata that fsync would add is not needed to read the data back.
-func (f osFile) Sync() error {
+func (f *osFile) Sync() error {
 	for {
 		err := unix.Fdatasync(int(f.Fd()))
 		if err != unix.EINTR {
@@ -133,7 +145,7 @@ func (f osFile) Sync() error {
 
 // Allocate reserves size bytes and extends the file to it; the new range
 // reads as zeros.
-func (f osFile) Allocate(size int64) error {
+func (f *osFile) Allocate(size int64) error {
 	for {
 		err := unix.Fallocate(int(f.Fd()), 0, 0, size)
 		if err != unix.EINTR {

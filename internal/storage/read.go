@@ -35,18 +35,20 @@ func (l *Log) Read(from int64, maxBytes int) ([]byte, error) {
 	l.mu.Unlock()
 	defer l.release(s)
 
-	pos, err := findBatch(s, entries, limit, from)
+	r := segmentReader{l, s}
+	pos, err := findBatch(r, entries, limit, from)
 	if err != nil {
 		return nil, err
 	}
-	return readBatches(s, pos, limit, maxBytes)
+	return readBatches(r, pos, limit, maxBytes)
 }
 
 // findBatch returns the position of the batch holding offset from.
-func findBatch(s *segment, entries []indexEntry, limit, from int64) (int64, error) {
+func findBatch(r segmentReader, entries []indexEntry, limit, from int64) (int64, error) {
+	s := r.s
 	var hbuf [batch.HeaderSize]byte
 	for pos := lookup(entries, s.base, from); pos+batch.HeaderSize <= limit; {
-		h, err := readHeader(s.file, pos, &hbuf)
+		h, err := readHeader(r, pos, &hbuf)
 		if err != nil {
 			return 0, err
 		}
@@ -60,10 +62,11 @@ func findBatch(s *segment, entries []indexEntry, limit, from int64) (int64, erro
 
 // readBatches reads whole batches from pos: as many as fit in maxBytes, and
 // at least one.
-func readBatches(s *segment, pos, limit int64, maxBytes int) ([]byte, error) {
+func readBatches(r segmentReader, pos, limit int64, maxBytes int) ([]byte, error) {
+	s := r.s
 	n := min(max(int64(maxBytes), batch.HeaderSize), limit-pos)
 	buf := make([]byte, n)
-	if _, err := s.file.ReadAt(buf, pos); err != nil {
+	if _, err := r.ReadAt(buf, pos); err != nil {
 		return nil, fmt.Errorf("storage: read %s: %w", s.path, err)
 	}
 	whole := 0
@@ -79,7 +82,7 @@ func readBatches(s *segment, pos, limit int64, maxBytes int) ([]byte, error) {
 				}
 				big := make([]byte, h.Size())
 				copy(big, buf)
-				if _, err := s.file.ReadAt(big[len(buf):], pos+int64(len(buf))); err != nil {
+				if _, err := r.ReadAt(big[len(buf):], pos+int64(len(buf))); err != nil {
 					return nil, fmt.Errorf("storage: read %s: %w", s.path, err)
 				}
 				return big, nil
@@ -166,8 +169,9 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 	if i > 0 {
 		pos = int64(entries[i-1].pos)
 	}
+	r := segmentReader{l, s}
 	if start > s.base {
-		p, err := findBatch(s, entries, limit, start)
+		p, err := findBatch(r, entries, limit, start)
 		if err != nil {
 			return 0, err
 		}
@@ -177,13 +181,13 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 	d := l.decoders.Get().(*decoderState)
 	defer l.decoders.Put(d)
 	for pos+batch.HeaderSize <= limit {
-		h, err := readHeader(s.file, pos, &hbuf)
+		h, err := readHeader(r, pos, &hbuf)
 		if err != nil {
 			return 0, err
 		}
 		if h.MaxTimestamp >= ts && h.NextOffset() > start {
 			raw := make([]byte, h.Size())
-			if _, err := s.file.ReadAt(raw, pos); err != nil {
+			if _, err := r.ReadAt(raw, pos); err != nil {
 				return 0, fmt.Errorf("storage: read %s: %w", s.path, err)
 			}
 			if d.recs, err = d.dec.Decode(raw, d.recs[:0]); err != nil {

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -33,7 +34,13 @@ type segment struct {
 	// the data read as zeros, which recovery takes as the end.
 	allocated int64
 	// zeroed is where the flusher's zero-fill ahead of the data ends.
-	zeroed  int64
+	zeroed int64
+	// direct is file when the flusher writes it with O_DIRECT, else nil;
+	// tail holds the bytes of the last partial block written, which
+	// starts at tailAt (flusher only).
+	direct  directFile
+	tail    []byte
+	tailAt  int64
 	visible int64 // mu: bytes readers may see
 	end     int64 // mu: offset after the last batch assigned
 	maxTS   int64 // mu: largest batch timestamp; math.MinInt64 when empty
@@ -92,7 +99,7 @@ func lookup(entries []indexEntry, base, off int64) int64 {
 }
 
 // readHeader reads and parses the batch header at pos.
-func readHeader(f File, pos int64, buf *[batch.HeaderSize]byte) (batch.BatchHeader, error) {
+func readHeader(f io.ReaderAt, pos int64, buf *[batch.HeaderSize]byte) (batch.BatchHeader, error) {
 	if _, err := f.ReadAt(buf[:], pos); err != nil {
 		return batch.BatchHeader{}, fmt.Errorf("storage: read batch header: %w", err)
 	}
