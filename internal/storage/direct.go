@@ -2,9 +2,7 @@ package storage
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,15 +17,15 @@ import (
 //     the guest frees it), touching fresh pages is expensive: dd of 2 GiB in
 //     256 KiB blocks took 3.98 s of system CPU buffered and 0.29 s with
 //     oflag=direct. That copy was half of the broker's CPU under Kafka load.
-//   - Readers at the tail are served from the flushed buffers the log keeps
-//     anyway (see tailcache.go), so the page cache adds nothing for them.
+//   - Readers at the tail copy from the ring the data was written from
+//     (ring.go), so the page cache adds nothing for them.
 //
 // O_DIRECT needs the file offset, the length and the buffer address aligned
 // to the device's logical block size. The flusher therefore rewrites the
-// last partial block each round: the block's earlier bytes (kept in
-// segment.tail) are identical in every version, so a reader or a torn write
-// can never see them change. fdatasync is still what makes the data durable:
-// it flushes the device's write cache and commits extent changes.
+// last partial block each round: the block's earlier bytes are identical in
+// every version, so a reader or a torn write can never see them change.
+// fdatasync is still what makes the data durable: it flushes the device's
+// write cache and commits extent changes.
 //
 // Where O_DIRECT is unavailable (tmpfs on older kernels, some network file
 // systems) or Options.BufferedIO is set, the flusher writes through the page
@@ -36,10 +34,6 @@ import (
 // directAlign is the alignment used for O_DIRECT: 4 KiB covers every
 // logical block size in common use (512 and 4096 bytes).
 const directAlign = 4096
-
-// stagingBytes is the size of the aligned buffers data is copied into
-// before an O_DIRECT write; longer rounds are written in several pieces.
-const stagingBytes = 1 << 20
 
 // directFile is a File that can also write around the page cache.
 type directFile interface {
@@ -100,54 +94,6 @@ func alignedBuffer(n int) []byte {
 	raw := make([]byte, n+directAlign)
 	skip := int(alignUp(int64(uintptr(unsafe.Pointer(&raw[0])))) - int64(uintptr(unsafe.Pointer(&raw[0]))))
 	return raw[skip : skip+n : skip+n]
-}
-
-// staging holds the aligned buffers of direct writes. Shared by every log:
-// only logs in the middle of a flush hold one.
-var staging = sync.Pool{New: func() any { b := alignedBuffer(stagingBytes); return &b }}
-
-// writeDirect writes data at pos of s with O_DIRECT, in aligned pieces: the
-// first piece starts with the bytes of pos's block that are already on
-// disk, the last is padded with zeros (the file reads as zeros past the
-// data anyway). Only the flusher calls it.
-func (l *Log) writeDirect(s *segment, data []byte, pos int64) error {
-	end := pos + int64(len(data))
-	if err := l.growAllocation(s, alignUp(end)); err != nil {
-		return err
-	}
-	bufp := staging.Get().(*[]byte)
-	defer staging.Put(bufp)
-	stage := *bufp
-	off := alignDown(pos)
-	n := int(pos - off)
-	if n > 0 {
-		if s.tailAt == off && len(s.tail) == n {
-			copy(stage, s.tail)
-		} else if _, err := s.file.ReadAt(stage[:n], off); err != nil {
-			return fmt.Errorf("read back %s: %w", s.path, err)
-		}
-	}
-	for {
-		c := copy(stage[n:], data)
-		data = data[c:]
-		n += c
-		size := n
-		if len(data) == 0 {
-			size = int(alignUp(int64(n)))
-			clear(stage[n:size])
-		}
-		if _, err := s.direct.WriteDirect(stage[:size], off); err != nil {
-			return fmt.Errorf("write %s: %w", s.path, err)
-		}
-		if len(data) == 0 {
-			keep := int(alignDown(int64(n)))
-			s.tail = append(s.tail[:0], stage[keep:n]...)
-			s.tailAt = off + int64(keep)
-			return nil
-		}
-		off += int64(size)
-		n = 0
-	}
 }
 
 // zeroChunk is the source of zero-fill writes, aligned for O_DIRECT.

@@ -37,14 +37,9 @@ func (l *Log) takeDirtyLocked(jobs []flushJob) []flushJob {
 	return jobs
 }
 
-// returnBuffersLocked keeps the written buffers of direct-written segments
-// in the tail cache and hands the others back for reuse.
-func (l *Log) returnBuffersLocked(jobs []flushJob) {
+// returnBuffersLocked hands the written buffers back for reuse.
+func returnBuffersLocked(jobs []flushJob) {
 	for i := range jobs {
-		if len(jobs[i].data) > 0 && jobs[i].seg.direct != nil && l.keepLocked(jobs[i]) {
-			jobs[i].data = nil
-			continue
-		}
 		if jobs[i].seg.spare == nil {
 			jobs[i].seg.spare = jobs[i].data[:0]
 		}
@@ -212,7 +207,7 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 	took := time.Since(began)
 
 	l.mu.Lock()
-	l.returnBuffersLocked(jobs)
+	returnBuffersLocked(jobs)
 	if err != nil {
 		l.failLocked(err)
 	} else {
@@ -235,7 +230,7 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 func (l *Log) flushLocked() error {
 	l.flushJobs = l.takeDirtyLocked(l.flushJobs[:0])
 	n, err := l.persist(l.flushJobs, false)
-	l.returnBuffersLocked(l.flushJobs)
+	returnBuffersLocked(l.flushJobs)
 	if err != nil {
 		l.failLocked(err)
 		return l.failErr

@@ -45,7 +45,7 @@ type Log struct {
 	syncerDone chan struct{}
 	metaMu     sync.Mutex // serialises meta file writes
 	decoders   sync.Pool  // *decoderState
-	cache      tailCache
+	ring       ring       // written with O_DIRECT from here; tail reads copy from it
 }
 
 type decoderState struct {
@@ -454,7 +454,7 @@ func (l *Log) Close() error {
 		l.changed = nil
 	}
 	l.closeFilesLocked()
-	l.dropCacheLocked()
+	l.ring.drop()
 	return l.failErr
 }
 

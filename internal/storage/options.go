@@ -81,9 +81,6 @@ type Options struct {
 	// with O_DIRECT (see direct.go). O_DIRECT is used only where the file
 	// system supports it and OpenFile returns files that can do it.
 	BufferedIO bool
-	// CacheBudget, when set, bounds the tail caches (tailcache.go) of all
-	// the logs that share it.
-	CacheBudget *CacheBudget
 }
 
 const (

@@ -35,12 +35,8 @@ type segment struct {
 	allocated int64
 	// zeroed is where the flusher's zero-fill ahead of the data ends.
 	zeroed int64
-	// direct is file when the flusher writes it with O_DIRECT, else nil;
-	// tail holds the bytes of the last partial block written, which
-	// starts at tailAt (flusher only).
+	// direct is file when the flusher writes it with O_DIRECT, else nil.
 	direct  directFile
-	tail    []byte
-	tailAt  int64
 	visible int64 // mu: bytes readers may see
 	end     int64 // mu: offset after the last batch assigned
 	maxTS   int64 // mu: largest batch timestamp; math.MinInt64 when empty
