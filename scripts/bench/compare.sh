@@ -210,18 +210,25 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The disk's sequential fdatasync bandwidth where Gannet keeps its data
 # (start_gannet's --data-dir), measured before any broker runs: the ceiling
-# the report's log-peak bar compares Gannet's MB/s with. The same size in
-# --quick mode, so the figure is comparable between modes.
+# the report's log-peak bar compares Gannet's MB/s with. The bar uses 64 KiB
+# writes, the method behind the BRIEF's "about 316 MB/s" (the reference's
+# table: preallocated file, 64 KiB + fdatasync, 300-420 MB/s), a group
+# commit's size; 1 MiB writes, the most the disk takes, are measured and
+# reported beside it. The same size in --quick mode, so the figures are
+# comparable between modes.
 mkdir -p "$WORK/gannet"
-DISK_MBPS=null DISK_JSON=null
+DISK_MBPS=null DISK_JSON=null DISK_LARGE_JSON=null
 DISK_FS=$(stat -f -c %T "$WORK/gannet" 2>/dev/null || echo unknown)
 log "measuring sequential fdatasync bandwidth in $WORK/gannet ($DISK_FS)"
-if "$BENCH" disk -dir "$WORK/gannet" -size 256MiB -block 1MiB -json "$WORK/disk.json" >&2; then
+if "$BENCH" disk -dir "$WORK/gannet" -size 256MiB -block 64KiB -json "$WORK/disk.json" >&2; then
 	DISK_JSON=$(cat "$WORK/disk.json")
 	DISK_MBPS=$(sed -n 's/^ *"mb_per_sec": *\([0-9.eE+-]*\),\{0,1\}$/\1/p' "$WORK/disk.json")
 	DISK_MBPS=${DISK_MBPS:-null}
 else
 	log "disk measurement failed: the disk bar will say not measured"
+fi
+if "$BENCH" disk -dir "$WORK/gannet" -size 256MiB -block 1MiB -json "$WORK/disk-large.json" >&2; then
+	DISK_LARGE_JSON=$(cat "$WORK/disk-large.json")
 fi
 
 start_gannet
@@ -274,6 +281,7 @@ cat >"$RESULTS/environment.json" <<JSON
                "redis-server": "$(version redis-server)", "nats-server": "$(version nats-server)"},
   "disk_fdatasync_mbps": $DISK_MBPS,
   "disk": $DISK_JSON,
+  "disk_large": $DISK_LARGE_JSON,
   "notes": ["Load average when the run began: $LOAD (the machine is shared; figures are single runs).",
             "Restart rows: $((RESTART_BYTES >> 20)) MiB written in $FILL_SIZE-byte messages before the restart.",
             "RabbitMQ: classic durable queues; Redis: appendonly yes with appendfsync everysec and always; NATS: JetStream file storage (no fsync before ack in 2.9).",
