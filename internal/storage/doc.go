@@ -44,8 +44,8 @@
 //
 // One writer per log. Append assigns offsets under a mutex and copies the
 // batch into a pending buffer. In SyncAlways mode a background syncer loops:
-// take everything pending, write it with one pwrite per segment, fdatasync
-// once, then release every waiter it covered; data arriving meanwhile goes
+// take everything pending, write it (with O_DIRECT where the file system
+// allows, see direct.go), fdatasync once, then release every waiter it covered; data arriving meanwhile goes
 // into the next round (group commit). Readers see only fsynced data. If a
 // write or fsync fails the log enters a failed state: nothing more is
 // acknowledged and every later Append and Wait returns ErrFailed.
