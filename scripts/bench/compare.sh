@@ -286,7 +286,8 @@ cat >"$RESULTS/environment.json" <<JSON
             "Restart rows: $((RESTART_BYTES >> 20)) MiB written in $FILL_SIZE-byte messages before the restart.",
             "RabbitMQ: classic durable queues; Redis: appendonly yes with appendfsync everysec and always; NATS: JetStream file storage (no fsync before ack in 2.9).",
             "Gannet's data directory, where the disk bandwidth was measured, has filesystem type $DISK_FS (stat -f).",
-            "No SQS peer is packaged for Debian, so SQS rows measure Gannet alone."]
+            "No SQS peer is packaged for Debian, so SQS rows measure Gannet alone.",
+            "Payloads are random bytes (random letters for SQS), so no layer can compress them, and Kafka producers send uncompressed batches."]
 }
 JSON
 mkdir -p "$(dirname "$OUT")"
