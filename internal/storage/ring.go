@@ -97,6 +97,11 @@ func (r *ring) reset(s *segment, pos int64, round int) error {
 		r.drop()
 		return fmt.Errorf("read back %s: %w", s.path, err)
 	}
+	// Readers of the partial block copy it from here too, so none reads
+	// through the page cache a block that O_DIRECT is about to rewrite.
+	r.mu.Lock()
+	r.from = start
+	r.mu.Unlock()
 	return nil
 }
 
