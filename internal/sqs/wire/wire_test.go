@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,29 @@ func TestQueryFoldsIntoJSONShape(t *testing.T) {
 	c := in.(*CreateQueueInput)
 	if err != nil || c.Attributes["DelaySeconds"] != "3" || c.Tags["team"] != "core" {
 		t.Fatalf("CreateQueue = %+v, %v", c, err)
+	}
+}
+
+// TestQueryListsInIndexOrder: numbered parameters arrive in map order and
+// come out in index order, however many there are.
+func TestQueryListsInIndexOrder(t *testing.T) {
+	values := url.Values{"Action": {"UntagQueue"}, "QueueUrl": {"q"}}
+	const n = 5000
+	for i := 1; i <= n; i++ {
+		values["TagKey."+strconv.Itoa(i)] = []string{strconv.Itoa(i)}
+	}
+	_, in, err := DecodeQuery(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := in.(*UntagQueueInput).TagKeys
+	if len(keys) != n {
+		t.Fatalf("%d keys, want %d", len(keys), n)
+	}
+	for i, k := range keys {
+		if k != strconv.Itoa(i+1) {
+			t.Fatalf("key %d = %s", i, k)
+		}
 	}
 }
 
