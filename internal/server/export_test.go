@@ -8,7 +8,7 @@ import (
 )
 
 // NewWithFrontends builds a server with a given front-end table, so tests can
-// run the lifecycle with fake front-ends before the real ones exist.
+// run the lifecycle with fake front-ends in place of the real ones.
 func NewWithFrontends(cfg config.Config, logger *slog.Logger, constructors map[string]NewFrontend) (*Server, error) {
 	return newServer(cfg, logger, constructors)
 }
@@ -16,6 +16,3 @@ func NewWithFrontends(cfg config.Config, logger *slog.Logger, constructors map[s
 // Core exposes the running broker so that tests can drive it directly and
 // watch the effect on /metrics.
 func (s *Server) Core() *broker.Broker { return s.core.Load() }
-
-// Built reports whether the protocol's front-end is in the production table.
-func Built(protocol string) bool { _, ok := builtFrontends()[protocol]; return ok }

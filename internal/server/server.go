@@ -3,8 +3,9 @@
 // protocol listeners and the HTTP listener, hands each listener to its
 // front-end, and on shutdown drains them and closes the core, which fsyncs.
 //
-// It is the only package that imports config, and the only one that knows
-// every other part exists.
+// Besides the entry points (cmd/gannet, embedded), which only load and pass
+// on a config.Config, it is the only package that knows every other part
+// exists.
 package server
 
 import (
@@ -29,7 +30,7 @@ import (
 )
 
 // Addrs are the addresses a started server actually listens on. A listener
-// that is turned off, or whose front-end is not built yet, has "".
+// that is turned off, or that has no front-end in the server's table, has "".
 type Addrs struct {
 	AMQP  string
 	Kafka string
@@ -167,7 +168,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}
 		construct, built := s.constructors[p.protocol]
 		if !built {
-			s.logger.Info("listener not started: its front-end is not built yet", "protocol", p.protocol, "addr", p.addr)
+			s.logger.Info("listener not started: no front-end for this protocol", "protocol", p.protocol, "addr", p.addr)
 			continue
 		}
 		l, err := listen(p.protocol, p.flag, p.addr)
