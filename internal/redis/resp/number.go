@@ -2,11 +2,12 @@ package resp
 
 import "math"
 
-// parseLength parses the decimal number of a "*N" or "$N" header with the
-// strictness of Redis' string2ll: an optional '-', no '+', no leading zeros,
-// no spaces, no overflow. Being as strict as Redis means a request Redis
-// rejects is rejected here too, with the same error.
-func parseLength(b []byte) (int64, bool) {
+// ParseInt parses a decimal integer with the strictness of Redis' string2ll:
+// an optional '-', no '+', no leading zeros, no spaces, no overflow. Redis
+// parses both the "*N"/"$N" headers and numeric command arguments (COUNT,
+// BLOCK, MAXLEN, ...) this way, so a request or argument Redis rejects is
+// rejected here too, with the same error.
+func ParseInt(b []byte) (int64, bool) {
 	if len(b) == 1 && b[0] == '0' {
 		return 0, true
 	}

@@ -255,7 +255,7 @@ func (r *Reader) headerNumber(from, newline int, invalid error) (int64, error) {
 	} else {
 		return 0, protocolError(invalid)
 	}
-	n, ok := parseLength(content)
+	n, ok := ParseInt(content)
 	if !ok {
 		return 0, protocolError(invalid)
 	}

@@ -361,18 +361,18 @@ func TestReadCommandSteadyStateAllocatesNothing(t *testing.T) {
 	}
 }
 
-func TestParseLength(t *testing.T) {
+func TestParseInt(t *testing.T) {
 	valid := map[string]int64{"0": 0, "1": 1, "-1": -1, "512": 512,
 		"9223372036854775807": 1<<63 - 1, "-9223372036854775808": -1 << 63}
 	for text, want := range valid {
-		if got, ok := parseLength([]byte(text)); !ok || got != want {
-			t.Errorf("parseLength(%q) = %d, %v; want %d", text, got, ok, want)
+		if got, ok := ParseInt([]byte(text)); !ok || got != want {
+			t.Errorf("ParseInt(%q) = %d, %v; want %d", text, got, ok, want)
 		}
 	}
 	for _, text := range []string{"", "-", "+1", "01", "-0", "00", " 1", "1 ", "1a",
 		"9223372036854775808", "-9223372036854775809", "18446744073709551616"} {
-		if got, ok := parseLength([]byte(text)); ok {
-			t.Errorf("parseLength(%q) = %d, accepted", text, got)
+		if got, ok := ParseInt([]byte(text)); ok {
+			t.Errorf("ParseInt(%q) = %d, accepted", text, got)
 		}
 	}
 }

@@ -23,7 +23,7 @@ func cmdXPending(c *conn, args [][]byte) {
 	if extended {
 		i := 3
 		if equalFold(args[i], "idle") {
-			ms, ok := parseInt(args[i+1])
+			ms, ok := resp.ParseInt(args[i+1])
 			if !ok {
 				c.notInteger()
 				return
@@ -42,7 +42,7 @@ func cmdXPending(c *conn, args [][]byte) {
 		if end, ok = c.rangeEnd(args[i+1]); !ok {
 			return
 		}
-		n, okN := parseInt(args[i+2])
+		n, okN := resp.ParseInt(args[i+2])
 		if !okN {
 			c.notInteger()
 			return
@@ -137,7 +137,7 @@ func cmdXPending(c *conn, args [][]byte) {
 
 // minIdle parses the min-idle-time of XCLAIM and XAUTOCLAIM (below 0 is 0).
 func (c *conn) minIdle(b []byte, cmd string) (time.Duration, bool) {
-	ms, ok := parseInt(b)
+	ms, ok := resp.ParseInt(b)
 	if !ok {
 		c.errorf("ERR Invalid min-idle-time argument for %s", cmd)
 		return 0, false
@@ -174,7 +174,7 @@ func cmdXClaim(c *conn, args [][]byte) {
 		case equalFold(o, "justid"):
 			justID = true
 		case equalFold(o, "idle") && more >= 1:
-			ms, ok := parseInt(args[j+1])
+			ms, ok := resp.ParseInt(args[j+1])
 			if !ok {
 				c.err("ERR Invalid IDLE option argument for XCLAIM")
 				return
@@ -182,7 +182,7 @@ func cmdXClaim(c *conn, args [][]byte) {
 			opts.DeliveredAt = now.Add(-time.Duration(ms) * time.Millisecond)
 			j++
 		case equalFold(o, "time") && more >= 1:
-			ms, ok := parseInt(args[j+1])
+			ms, ok := resp.ParseInt(args[j+1])
 			if !ok {
 				c.err("ERR Invalid TIME option argument for XCLAIM")
 				return
@@ -190,7 +190,7 @@ func cmdXClaim(c *conn, args [][]byte) {
 			opts.DeliveredAt = time.UnixMilli(ms)
 			j++
 		case equalFold(o, "retrycount") && more >= 1:
-			n, ok := parseInt(args[j+1])
+			n, ok := resp.ParseInt(args[j+1])
 			if !ok {
 				c.err("ERR Invalid RETRYCOUNT option argument for XCLAIM")
 				return
@@ -311,7 +311,7 @@ func cmdXAutoClaim(c *conn, args [][]byte) {
 		more := len(args) - 1 - j
 		switch {
 		case equalFold(args[j], "count") && more >= 1:
-			n, ok := parseInt(args[j+1])
+			n, ok := resp.ParseInt(args[j+1])
 			if !ok || n < 1 || n > (1<<63-1)/(10*16) {
 				c.err("ERR COUNT must be > 0")
 				return

@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/gannet-mq/gannet/internal/redis/resp"
@@ -129,11 +128,3 @@ func (c *conn) subArity(args [][]byte) {
 }
 
 func equalFold(b []byte, s string) bool { return strings.EqualFold(string(b), s) }
-
-func parseInt(b []byte) (int64, bool) {
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || len(b) == 0 || b[0] == '+' || (len(b) > 1 && b[0] == '0') || (len(b) > 1 && b[0] == '-' && b[1] == '0') {
-		return 0, false
-	}
-	return n, true
-}

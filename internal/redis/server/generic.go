@@ -38,7 +38,7 @@ func cmdReset(c *conn, args [][]byte) {
 }
 
 func cmdSelect(c *conn, args [][]byte) {
-	n, ok := parseInt(args[1])
+	n, ok := resp.ParseInt(args[1])
 	switch {
 	case !ok:
 		c.notInteger()
@@ -73,7 +73,7 @@ func cmdAuth(c *conn, args [][]byte) {
 func cmdHello(c *conn, args [][]byte) {
 	ver := c.ver
 	if len(args) > 1 {
-		n, ok := parseInt(args[1])
+		n, ok := resp.ParseInt(args[1])
 		if !ok {
 			c.err("ERR Protocol version is not an integer or out of range")
 			return

@@ -83,7 +83,7 @@ func cmdXInfo(c *conn, args [][]byte) {
 			case equalFold(args[i], "full"):
 				full = true
 			case full && equalFold(args[i], "count") && i+1 < len(args):
-				n, ok := parseInt(args[i+1])
+				n, ok := resp.ParseInt(args[i+1])
 				if !ok {
 					c.notInteger()
 					return
@@ -307,7 +307,7 @@ func cmdGannetXGroup(c *conn, args [][]byte) {
 		return
 	}
 	key, group := args[2], args[3]
-	n, ok := parseInt(args[4])
+	n, ok := resp.ParseInt(args[4])
 	if !ok || n < 0 {
 		c.err("ERR max-deliveries must be an integer >= 0")
 		return

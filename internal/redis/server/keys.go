@@ -3,6 +3,8 @@ package server
 import (
 	"strconv"
 	"strings"
+
+	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
 
 // streamExists reports whether a stream of that name exists in the broker.
@@ -78,7 +80,7 @@ func cmdScan(c *conn, args [][]byte) {
 			pattern = string(args[i+1])
 			i++
 		case equalFold(args[i], "count") && more >= 1:
-			n, ok := parseInt(args[i+1])
+			n, ok := resp.ParseInt(args[i+1])
 			if !ok {
 				c.notInteger()
 				return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
 
 // trimSpec is the MAXLEN/MINID part of XADD and XTRIM.
@@ -65,7 +66,7 @@ func parseTrimArgs(c *conn, args [][]byte, xadd bool) (t trimSpec, spec addSpec,
 				t.approx = next[0] == '~'
 				i++
 			}
-			n, okN := parseInt(args[i+1])
+			n, okN := resp.ParseInt(args[i+1])
 			if !okN {
 				c.notInteger()
 				return
@@ -95,7 +96,7 @@ func parseTrimArgs(c *conn, args [][]byte, xadd bool) (t trimSpec, spec addSpec,
 		case xadd && equalFold(opt, "nomkstream"):
 			noMk = true
 		case equalFold(opt, "limit") && more >= 1:
-			n, okN := parseInt(args[i+1])
+			n, okN := resp.ParseInt(args[i+1])
 			if !okN {
 				c.notInteger()
 				return
@@ -409,7 +410,7 @@ func cmdXSetID(c *conn, args [][]byte) {
 		more := len(args) - 1 - i
 		switch {
 		case equalFold(args[i], "entriesadded") && more >= 1:
-			n, okN := parseInt(args[i+1])
+			n, okN := resp.ParseInt(args[i+1])
 			if !okN {
 				c.notInteger()
 				return

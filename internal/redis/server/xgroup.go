@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
 
 func cmdXGroup(c *conn, args [][]byte) {
@@ -45,7 +46,7 @@ func cmdXGroup(c *conn, args [][]byte) {
 			case sub == "create" && equalFold(args[i], "mkstream"):
 				mkStream = true
 			case equalFold(args[i], "entriesread") && more >= 1:
-				n, ok := parseInt(args[i+1])
+				n, ok := resp.ParseInt(args[i+1])
 				if !ok {
 					c.notInteger()
 					return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
 
 // parseRangeID parses an XRANGE bound: "-", "+", "<ms>[-<seq>]" or, with
@@ -79,7 +80,7 @@ func (c *conn) xrange(args [][]byte, rev bool) {
 	for i := 4; i < len(args); i++ {
 		more := len(args) - 1 - i
 		if equalFold(args[i], "count") && more >= 1 {
-			n, ok := parseInt(args[i+1])
+			n, ok := resp.ParseInt(args[i+1])
 			if !ok {
 				c.notInteger()
 				return
@@ -198,7 +199,7 @@ func parseReadArgs(c *conn, args [][]byte, group bool) (ra readArgs, ok bool) {
 		o := args[i]
 		switch {
 		case equalFold(o, "block") && more >= 1:
-			ms, okN := parseInt(args[i+1])
+			ms, okN := resp.ParseInt(args[i+1])
 			if !okN {
 				c.err("ERR timeout is not an integer or out of range")
 				return
@@ -211,7 +212,7 @@ func parseReadArgs(c *conn, args [][]byte, group bool) (ra readArgs, ok bool) {
 			ra.block = time.Duration(ms) * time.Millisecond
 			i++
 		case equalFold(o, "count") && more >= 1:
-			n, okN := parseInt(args[i+1])
+			n, okN := resp.ParseInt(args[i+1])
 			if !okN {
 				c.notInteger()
 				return
