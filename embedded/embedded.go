@@ -13,9 +13,6 @@
 // one but never name its type, and every change to the core would become a
 // breaking change here. Tests written against the protocols also exercise
 // what production runs.
-//
-// Front-ends are being built one by one; until a protocol's front-end exists,
-// its address method returns "" (see the README's project status).
 package embedded
 
 import (
@@ -101,30 +98,21 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 	return b, nil
 }
 
-// AMQPAddr is the host:port for AMQP 0-9-1 clients, or "" while the AMQP
-// front-end is not built.
+// AMQPAddr is the host:port for AMQP 0-9-1 clients.
 func (b *Broker) AMQPAddr() string { return b.addrs.AMQP }
 
-// KafkaAddr is the bootstrap host:port for Kafka clients, or "" while the
-// Kafka front-end is not built.
+// KafkaAddr is the bootstrap host:port for Kafka clients.
 func (b *Broker) KafkaAddr() string { return b.addrs.Kafka }
 
-// RedisAddr is the host:port for Redis clients, or "" while the Redis
-// front-end is not built.
+// RedisAddr is the host:port for Redis clients.
 func (b *Broker) RedisAddr() string { return b.addrs.Redis }
 
-// SQSAddr is the host:port of the SQS API, or "" while the SQS front-end is
-// not built.
+// SQSAddr is the host:port of the SQS API.
 func (b *Broker) SQSAddr() string { return b.addrs.SQS }
 
 // SQSURL is the endpoint URL to give an SQS client (BaseEndpoint in
-// aws-sdk-go-v2, endpoint_url in boto3), or "" while SQSAddr is "".
-func (b *Broker) SQSURL() string {
-	if b.addrs.SQS == "" {
-		return ""
-	}
-	return "http://" + b.addrs.SQS
-}
+// aws-sdk-go-v2, endpoint_url in boto3).
+func (b *Broker) SQSURL() string { return "http://" + b.addrs.SQS }
 
 // HTTPAddr is the host:port serving /metrics, /healthz and /readyz.
 func (b *Broker) HTTPAddr() string { return b.addrs.HTTP }
