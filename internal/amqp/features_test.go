@@ -67,6 +67,29 @@ func TestTransactions(t *testing.T) {
 	}
 }
 
+// TestTransactionIntoFullQueue commits a publish that a full reject-publish
+// queue refuses: RabbitMQ drops it and commits; the connection stays up.
+func TestTransactionIntoFullQueue(t *testing.T) {
+	tb := startBroker(t)
+	_, ch := tb.channel()
+	_, err := ch.QueueDeclare("rp", false, false, false, false, amqp091.Table{"x-max-length": int32(1), "x-overflow": "reject-publish"})
+	must(t, err)
+	must(t, ch.Tx())
+	publish(t, ch, "", "rp", amqp091.Publishing{Body: []byte("a")})
+	publish(t, ch, "", "rp", amqp091.Publishing{Body: []byte("b")})
+	must(t, ch.TxCommit())
+	q, err := ch.QueueDeclarePassive("rp", false, false, false, false, nil)
+	must(t, err)
+	if q.Messages != 1 {
+		t.Fatalf("queue holds %d messages after the commit, want 1", q.Messages)
+	}
+	d, ok, err := ch.Get("rp", true)
+	must(t, err)
+	if !ok || string(d.Body) != "a" {
+		t.Fatalf("got %v %q, want the first publish", ok, d.Body)
+	}
+}
+
 func TestRecoverRedelivers(t *testing.T) {
 	tb := startBroker(t)
 	_, ch := tb.channel()

@@ -72,8 +72,7 @@ func (ch *channel) publishComplete() error {
 	}
 	receipt, routed, err := ch.publishOne(p)
 	if err != nil {
-		var ae *amqpError
-		if errors.As(err, &ae) || !errors.Is(err, broker.ErrQueueFull) {
+		if !errors.Is(err, broker.ErrQueueFull) {
 			return err
 		}
 		// reject-publish overflow: the message is refused with a nack.
@@ -99,6 +98,8 @@ func (ch *channel) publishComplete() error {
 }
 
 // publishOne routes one message; routed is false when no queue took it.
+// broker.ErrQueueFull means a full reject-publish queue refused it; the
+// receipt then covers the queues that took it.
 func (ch *channel) publishOne(p *publishing) (broker.Receipt, bool, error) {
 	if p.exchange == "" && strings.HasPrefix(p.routingKey, directReplyTo+".") {
 		return broker.Receipt{}, ch.deliverDirectReply(p), nil

@@ -2,6 +2,7 @@ package amqp
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gannet-mq/gannet/internal/amqp/wire"
 	"github.com/gannet-mq/gannet/internal/broker"
@@ -42,6 +43,13 @@ func (ch *channel) onTxCommit() error {
 	for i := range tx.publishes {
 		p := &tx.publishes[i]
 		r, routed, err := ch.publishOne(p)
+		if errors.Is(err, broker.ErrQueueFull) {
+			// A full reject-publish queue drops the message, as RabbitMQ's
+			// does in tx mode (there is no confirm to nack); the other
+			// queues took it, so the commit waits for them.
+			receipts = append(receipts, r)
+			continue
+		}
 		if err != nil {
 			return err
 		}
