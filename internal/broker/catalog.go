@@ -95,7 +95,7 @@ func (b *Broker) DeclareStream(name string, cfg StreamConfig) (StreamInfo, bool,
 		return StreamInfo{}, false, ErrClosed
 	}
 	if s, ok := b.streams[name]; ok {
-		have := s.cfg // read under b.mu: AddPartitions and UpdateStream write it
+		have := s.config()
 		b.mu.Unlock()
 		if have.Owner != "" && cfg.Owner != have.Owner {
 			return StreamInfo{}, false, ErrLocked
@@ -138,7 +138,8 @@ func (b *Broker) UpdateStream(name string, update func(*StreamConfig) error) (St
 		b.mu.Unlock()
 		return StreamConfig{}, &NotFoundError{"stream", name}
 	}
-	cfg := s.cfg
+	old := s.config()
+	cfg := old
 	attrs := make(map[string]string, len(cfg.Attributes))
 	for k, v := range cfg.Attributes {
 		attrs[k] = v
@@ -152,13 +153,12 @@ func (b *Broker) UpdateStream(name string, update func(*StreamConfig) error) (St
 		b.mu.Unlock()
 		return StreamConfig{}, err
 	}
-	if cfg.Kind != s.cfg.Kind || cfg.Partitions != s.cfg.Partitions {
+	if cfg.Kind != old.Kind || cfg.Partitions != old.Partitions {
 		b.mu.Unlock()
 		return StreamConfig{}, &InvalidArgumentError{"stream config", "kind and partitions cannot change here"}
 	}
 	cfg = cfg.normalized()
-	old := s.cfg
-	s.cfg = cfg
+	s.setConfig(cfg)
 	if s.own != nil {
 		s.own.setConfig(cfg.Group)
 	}
@@ -179,8 +179,7 @@ func (b *Broker) Stream(name string) (StreamInfo, error) {
 	if !ok {
 		return StreamInfo{}, &NotFoundError{"stream", name}
 	}
-	// Copied under b.mu: AddPartitions and UpdateStream write it.
-	return StreamInfo{Name: name, Config: s.cfg}, nil
+	return StreamInfo{Name: name, Config: s.config()}, nil
 }
 
 func (b *Broker) stream(name string) (*stream, error) {
@@ -202,7 +201,7 @@ func (b *Broker) Streams() []StreamInfo {
 	defer b.mu.RUnlock()
 	out := make([]StreamInfo, 0, len(b.streams))
 	for name, s := range b.streams {
-		out = append(out, StreamInfo{Name: name, Config: s.cfg})
+		out = append(out, StreamInfo{Name: name, Config: s.config()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -249,7 +248,7 @@ func (b *Broker) DeleteOwnedBy(owner string) {
 	b.mu.RLock()
 	var names []string
 	for name, s := range b.streams {
-		if s.cfg.Owner == owner {
+		if s.config().Owner == owner {
 			names = append(names, name)
 		}
 	}

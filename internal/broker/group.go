@@ -180,7 +180,7 @@ func (g *group) receiveOnce(opts ReceiveOptions, max int) ([]Delivered, []<-chan
 	start := g.rr % len(parts)
 	g.rr = (start + 1) % len(parts)
 	g.mu.Unlock()
-	priority := g.stream.cfg.MaxPriority > 0
+	priority := g.stream.config().MaxPriority > 0
 	now := g.b.now()
 	var err error
 	for i := 0; i < len(parts) && len(out) < max; i++ {
@@ -378,7 +378,7 @@ func (h Group) RemoveConsumer(consumer string) {
 	g.stream.touch(g.b.now()) // the idle period of x-expires starts now
 	h.ReleaseConsumer(consumer)
 	g.signal()
-	if empty && g.stream.own == g && g.stream.cfg.AutoDelete {
+	if empty && g.stream.own == g && g.stream.config().AutoDelete {
 		g.b.DeleteStream(g.stream.name)
 	}
 }

@@ -33,7 +33,7 @@ func (b *byteBacklog) remove(off int64) int32 {
 
 // trackQueueBytes starts byte counting on a queue with MaxLengthBytes.
 func (s *stream) trackQueueBytes() error {
-	if s.own == nil || s.cfg.MaxLengthBytes <= 0 {
+	if s.own == nil || s.config().MaxLengthBytes <= 0 {
 		return nil
 	}
 	for _, gp := range s.own.partsSnapshot() {

@@ -18,10 +18,7 @@ func (b *Broker) CheckAddPartitions(name string, total int) error {
 	if err != nil {
 		return err
 	}
-	b.mu.RLock()
-	kind := s.cfg.Kind
-	b.mu.RUnlock()
-	return checkGrowth(kind, len(s.partitions()), total)
+	return checkGrowth(s.config().Kind, len(s.partitions()), total)
 }
 
 func checkGrowth(kind StreamKind, have, total int) error {
@@ -61,7 +58,7 @@ func (b *Broker) AddPartitions(name string, total int) error {
 	defer s.growMu.Unlock()
 
 	b.mu.RLock()
-	cfg, current := s.cfg, b.streams[name] == s
+	cfg, current := s.config(), b.streams[name] == s
 	b.mu.RUnlock()
 	if !current {
 		return &NotFoundError{"stream", name}
@@ -97,12 +94,12 @@ func (b *Broker) AddPartitions(name string, total int) error {
 		closeAdded()
 		return &NotFoundError{"stream", name}
 	}
-	// Only the Partitions field is written, under b.mu, the lock every
-	// reader of the whole configuration holds. Recovery opens
-	// cfg.Partitions logs, so this record is all it needs.
-	s.cfg.Partitions = total
-	logged := s.cfg
-	seq := b.logCatalog(catalogChange{Op: "update-stream", Stream: name, Config: &logged})
+	// Taken again under b.mu, so an UpdateStream meanwhile is kept.
+	// Recovery opens cfg.Partitions logs, so this record is all it needs.
+	cfg = s.config()
+	cfg.Partitions = total
+	s.setConfig(cfg)
+	seq := b.logCatalog(catalogChange{Op: "update-stream", Stream: name, Config: &cfg})
 	b.mu.Unlock()
 	commitErr := b.commit(seq)
 
@@ -117,9 +114,10 @@ func (b *Broker) AddPartitions(name string, total int) error {
 		}
 		return &NotFoundError{"stream", name}
 	}
+	cfg = s.config()
 	for _, p := range added {
 		// An UpdateStream meanwhile changed retention on the old logs only.
-		p.log.SetRetention(s.cfg.RetentionAge, s.cfg.RetentionBytes)
+		p.log.SetRetention(cfg.RetentionAge, cfg.RetentionBytes)
 	}
 	old := s.partitions()
 	parts := make([]*partition, 0, total)

@@ -167,8 +167,8 @@ func (b *Broker) AppendBatch(streamName string, partition int32, raw []byte) (Re
 }
 
 func (s *stream) maxMessageBytes(brokerMax int) int {
-	if s.cfg.MaxMessageBytes > 0 {
-		return s.cfg.MaxMessageBytes
+	if n := s.config().MaxMessageBytes; n > 0 {
+		return n
 	}
 	return brokerMax
 }
@@ -277,7 +277,8 @@ func (b *Broker) appendToPartition(s *stream, partition int32, msgs []Message, n
 // the caller to dead-letter once the lock is released.
 func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetterWork, error) {
 	s := p.stream
-	if s.own == nil || s.cfg.MaxLength <= 0 && s.cfg.MaxLengthBytes <= 0 {
+	cfg := s.config()
+	if s.own == nil || cfg.MaxLength <= 0 && cfg.MaxLengthBytes <= 0 {
 		a, err := p.log.Append(recs)
 		return a, nil, mapStorageErr(err)
 	}
@@ -293,9 +294,9 @@ func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetter
 	end := max(p.written, p.log.EndOffset())
 	var dropped []*deadLetterWork
 	gp.mu.Lock()
-	overRecords, overBytes := gp.overLimitLocked(s.cfg, end, len(recs), size)
+	overRecords, overBytes := gp.overLimitLocked(cfg, end, len(recs), size)
 	if overRecords > 0 || overBytes > 0 {
-		if s.cfg.Overflow == OverflowRejectPublish {
+		if cfg.Overflow == OverflowRejectPublish {
 			gp.mu.Unlock()
 			return storage.Appended{}, nil, ErrQueueFull
 		}
@@ -308,7 +309,7 @@ func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetter
 		return a, nil, mapStorageErr(err)
 	}
 	p.written = a.End
-	if s.cfg.MaxLengthBytes > 0 {
+	if cfg.MaxLengthBytes > 0 {
 		gp.noteAppended(a.Base, recs)
 	}
 	return a, dropped, nil
@@ -322,8 +323,8 @@ func (s *stream) pickPartition(msg *Message, n int) int32 {
 	if n <= 1 {
 		return 0
 	}
-	if s.cfg.MaxPriority > 0 {
-		return int32(min(msg.priority(), s.cfg.MaxPriority))
+	if maxPriority := s.config().MaxPriority; maxPriority > 0 {
+		return int32(min(msg.priority(), maxPriority))
 	}
 	key := msg.Key
 	if key == nil {

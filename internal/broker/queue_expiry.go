@@ -22,7 +22,7 @@ type streamExpiry struct {
 
 // touch records a use of the stream.
 func (s *stream) touch(now time.Time) {
-	if s.cfg.Expires > 0 {
+	if s.config().Expires > 0 {
 		s.expiry.lastUsed.Store(now.UnixMilli())
 	}
 }
@@ -30,11 +30,12 @@ func (s *stream) touch(now time.Time) {
 // armExpiry starts the idle timer of a stream with Expires; the caller has
 // just declared or recovered it.
 func (b *Broker) armExpiry(s *stream) {
-	if s.cfg.Expires <= 0 {
+	expires := s.config().Expires
+	if expires <= 0 {
 		return
 	}
 	s.touch(b.now())
-	b.scheduleExpiry(s, s.cfg.Expires)
+	b.scheduleExpiry(s, expires)
 }
 
 func (b *Broker) scheduleExpiry(s *stream, after time.Duration) {
@@ -59,17 +60,18 @@ func (s *stream) stopExpiry() {
 // retention in its logs, byte counting for a new MaxLengthBytes, the idle
 // timer for a new Expires. The caller holds b.mu.
 func (b *Broker) applyLiveSettings(s *stream, old StreamConfig) {
-	if s.cfg.RetentionAge != old.RetentionAge || s.cfg.RetentionBytes != old.RetentionBytes {
+	cfg := s.config()
+	if cfg.RetentionAge != old.RetentionAge || cfg.RetentionBytes != old.RetentionBytes {
 		for _, p := range s.partitions() {
-			p.log.SetRetention(s.cfg.RetentionAge, s.cfg.RetentionBytes)
+			p.log.SetRetention(cfg.RetentionAge, cfg.RetentionBytes)
 		}
 	}
-	if s.cfg.MaxLengthBytes > 0 && old.MaxLengthBytes <= 0 {
+	if cfg.MaxLengthBytes > 0 && old.MaxLengthBytes <= 0 {
 		if err := s.trackQueueBytes(); err != nil {
 			b.opts.Logger.Warn("counting queue bytes failed", "stream", s.name, "err", err)
 		}
 	}
-	if s.cfg.Expires > 0 && old.Expires <= 0 {
+	if cfg.Expires > 0 && old.Expires <= 0 {
 		b.armExpiry(s)
 	}
 }
@@ -78,9 +80,7 @@ func (b *Broker) applyLiveSettings(s *stream, old StreamConfig) {
 // and otherwise checks again when the period could next be over.
 // An UpdateStream that removed Expires leaves the stream alone.
 func (b *Broker) expireIfUnused(s *stream) {
-	b.mu.RLock()
-	expires := s.cfg.Expires // UpdateStream writes it under b.mu
-	b.mu.RUnlock()
+	expires := s.config().Expires
 	if expires <= 0 {
 		return
 	}

@@ -76,7 +76,7 @@ func (b *Broker) recover() error {
 			continue
 		}
 		g := b.attachGroup(s, decl)
-		if decl.Name == "" && s.cfg.Kind == KindQueue {
+		if decl.Name == "" && s.config().Kind == KindQueue {
 			s.own = g
 		}
 		for _, gp := range g.partsSnapshot() {
@@ -198,7 +198,7 @@ func (b *Broker) rebuildDedup(s *stream, now time.Time) {
 	if s.dedup == nil {
 		return
 	}
-	from := now.Add(-s.cfg.DedupWindow).UnixMilli()
+	from := now.Add(-s.config().DedupWindow).UnixMilli()
 	for _, p := range s.partitions() {
 		off, err := p.log.OffsetForTime(from)
 		if err != nil {

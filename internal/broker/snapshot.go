@@ -280,7 +280,7 @@ func filterOffsets(os []offsetCommit, keep func(offsetCommit) bool) []offsetComm
 func (b *Broker) catalogSnapshotLocked() catalogSnapshot {
 	snap := catalogSnapshot{Streams: map[string]StreamConfig{}, NextGroup: b.nextGroup}
 	for name, s := range b.streams {
-		snap.Streams[name] = s.cfg
+		snap.Streams[name] = s.config()
 		for _, g := range s.groupList() {
 			decl := groupDecl{ID: g.id, Stream: name, Name: g.name, Config: g.config()}
 			snap.Groups = append(snap.Groups, decl)

@@ -46,7 +46,7 @@ func (b *Broker) Stats() Stats {
 	}
 	for _, s := range streams {
 		parts := s.partitions()
-		ss := StreamStats{Name: s.name, Kind: s.cfg.Kind, Partitions: len(parts)}
+		ss := StreamStats{Name: s.name, Kind: s.config().Kind, Partitions: len(parts)}
 		for _, p := range parts {
 			ls := p.log.Stats()
 			ss.Records += ls.EndOffset - ls.StartOffset

@@ -17,8 +17,11 @@ import (
 // stream is one declared stream with its partitions and groups.
 type stream struct {
 	name string
-	cfg  StreamConfig
-	dir  string
+	// cfg is read on every append and receive and replaced whole by
+	// UpdateStream and AddPartitions (under Broker.mu), so readers need no
+	// lock; read it with config.
+	cfg atomic.Pointer[StreamConfig]
+	dir string
 	// parts is the stream's partitions. It only grows (AddPartitions), by
 	// publishing a longer copy, so a reader that loaded it keeps a valid,
 	// possibly shorter, view without a lock.
@@ -57,10 +60,10 @@ func streamDir(dataDir, name string) string {
 func (b *Broker) openStream(name string, cfg StreamConfig) (*stream, error) {
 	s := &stream{
 		name:   name,
-		cfg:    cfg,
 		dir:    streamDir(b.opts.DataDir, name),
 		groups: make(map[string]*group),
 	}
+	s.setConfig(cfg)
 	if cfg.DedupWindow > 0 {
 		s.dedup = newDedupWindow(cfg.DedupWindow)
 	}
@@ -99,6 +102,10 @@ func (s *stream) openPartitions(from, to int, opts storage.Options) ([]*partitio
 	}
 	return parts, nil
 }
+
+func (s *stream) config() StreamConfig { return *s.cfg.Load() }
+
+func (s *stream) setConfig(c StreamConfig) { s.cfg.Store(&c) }
 
 // partitions returns the stream's partitions as they are now.
 func (s *stream) partitions() []*partition {
