@@ -84,6 +84,15 @@ func TestHeadersExchange(t *testing.T) {
 	if _, ok, _ := ch.Get("hq", true); ok {
 		t.Fatal("headers exchange matched a partial set")
 	}
+	// A bad x-match closes the channel with 406, not the connection.
+	conn, ch := tb.channel()
+	err = ch.QueueBind("hq", "", "amq.headers", false, amqp091.Table{"x-match": "bogus"})
+	if amqpCode(err) != amqp091.PreconditionFailed {
+		t.Fatalf("bind with x-match bogus: %v, want 406", err)
+	}
+	if conn.IsClosed() {
+		t.Fatal("a bad x-match closed the connection")
+	}
 }
 
 // rpcServer answers each request on queue with its body upper-cased.
