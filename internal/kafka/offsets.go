@@ -25,17 +25,12 @@ func (s *Server) offsetCommit(req *kmsg.OffsetCommitRequest) reply {
 			rp := kmsg.NewOffsetCommitResponseTopicPartition()
 			rp.Partition, rp.ErrorCode = p.Partition, code
 			if code == 0 {
-				var meta string
-				if p.Metadata != nil {
-					meta = *p.Metadata
+				c, ec := offsetToCommit(p.Offset, p.Metadata)
+				if ec == 0 {
+					ec = errorCode(s.b.CommitOffset(req.Group, t.Topic, p.Partition, c))
 				}
-				if len(meta) > maxOffsetMetadata {
-					rp.ErrorCode = kerr.OffsetMetadataTooLarge.Code
-				} else if err := s.b.CommitOffset(req.Group, t.Topic, p.Partition, broker.CommittedOffset{Offset: p.Offset, Metadata: meta}); err != nil {
-					rp.ErrorCode = errorCode(err)
-				} else {
-					committed = true
-				}
+				rp.ErrorCode = ec
+				committed = committed || ec == 0
 			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
@@ -56,6 +51,20 @@ func (s *Server) offsetCommit(req *kmsg.OffsetCommitRequest) reply {
 		}
 		return resp
 	}}
+}
+
+// offsetToCommit builds the offset to store, refusing metadata over
+// Kafka's offset.metadata.max.bytes; OffsetCommit and TxnOffsetCommit both
+// apply the limit, as Kafka does.
+func offsetToCommit(offset int64, metadata *string) (broker.CommittedOffset, int16) {
+	var meta string
+	if metadata != nil {
+		meta = *metadata
+	}
+	if len(meta) > maxOffsetMetadata {
+		return broker.CommittedOffset{}, kerr.OffsetMetadataTooLarge.Code
+	}
+	return broker.CommittedOffset{Offset: offset, Metadata: meta}, 0
 }
 
 // checkCommit validates the committer: a member of the current generation,

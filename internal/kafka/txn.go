@@ -203,15 +203,13 @@ func (t *txnCoordinator) offsetCommit(req *kmsg.TxnOffsetCommitRequest) reply {
 			rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 			rp.Partition, rp.ErrorCode = p.Partition, code
 			if code == 0 {
-				if _, err := t.s.b.Partition(rt.Topic, p.Partition); err != nil {
-					rp.ErrorCode = errorCode(err)
-				} else {
-					var meta string
-					if p.Metadata != nil {
-						meta = *p.Metadata
-					}
-					tx.offsets = append(tx.offsets, pendingOffset{req.Group, topicPartition{rt.Topic, p.Partition},
-						broker.CommittedOffset{Offset: p.Offset, Metadata: meta}})
+				c, ec := offsetToCommit(p.Offset, p.Metadata)
+				if ec == 0 {
+					_, err := t.s.b.Partition(rt.Topic, p.Partition)
+					ec = errorCode(err)
+				}
+				if rp.ErrorCode = ec; ec == 0 {
+					tx.offsets = append(tx.offsets, pendingOffset{req.Group, topicPartition{rt.Topic, p.Partition}, c})
 				}
 			}
 			out.Partitions = append(out.Partitions, rp)

@@ -3,10 +3,13 @@ package kafka
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // A consume-transform-produce loop with transactions: the first
@@ -156,5 +159,63 @@ func TestTransactionStateRebuiltAfterRestart(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[committed committed after]" {
 		t.Fatalf("read_committed after restart saw %q", got)
+	}
+}
+
+// Offset metadata over offset.metadata.max.bytes is refused by
+// OffsetCommit and TxnOffsetCommit alike, and the limit itself is allowed.
+func TestOffsetMetadataLimit(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("meta", 2)
+	ctx := testCtx(t)
+	br := tb.client().Broker(int(nodeID))
+	ok, tooLong := strings.Repeat("m", maxOffsetMetadata), strings.Repeat("m", maxOffsetMetadata+1)
+
+	for _, meta := range []string{ok, tooLong} {
+		want := int16(0)
+		if meta == tooLong {
+			want = kerr.OffsetMetadataTooLarge.Code
+		}
+		commit := kmsg.NewPtrOffsetCommitRequest()
+		commit.Group, commit.Generation = "meta-group", -1
+		ct := kmsg.NewOffsetCommitRequestTopic()
+		ct.Topic = "meta"
+		cp := kmsg.NewOffsetCommitRequestTopicPartition()
+		cp.Offset, cp.Metadata = 0, kmsg.StringPtr(meta)
+		ct.Partitions = append(ct.Partitions, cp)
+		commit.Topics = append(commit.Topics, ct)
+		resp, err := commit.RequestWith(ctx, br)
+		if err != nil || resp.Topics[0].Partitions[0].ErrorCode != want {
+			t.Fatalf("offset commit of %d bytes of metadata: %v %+v", len(meta), err, resp)
+		}
+	}
+
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.TransactionalID, init.TransactionTimeoutMillis = kmsg.StringPtr("meta-txn"), 60_000
+	ir, err := init.RequestWith(ctx, br)
+	if err != nil || ir.ErrorCode != 0 {
+		t.Fatalf("init producer id: %v %+v", err, ir)
+	}
+	add := kmsg.NewPtrAddOffsetsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = "meta-txn", ir.ProducerID, ir.ProducerEpoch, "meta-group"
+	if ar, err := add.RequestWith(ctx, br); err != nil || ar.ErrorCode != 0 {
+		t.Fatalf("add offsets to txn: %v %+v", err, ar)
+	}
+	txc := kmsg.NewPtrTxnOffsetCommitRequest()
+	txc.TransactionalID, txc.ProducerID, txc.ProducerEpoch, txc.Group = "meta-txn", ir.ProducerID, ir.ProducerEpoch, "meta-group"
+	tt := kmsg.NewTxnOffsetCommitRequestTopic()
+	tt.Topic = "meta"
+	for i, meta := range []string{ok, tooLong} {
+		tp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		tp.Partition, tp.Offset, tp.Metadata = int32(i), 1, kmsg.StringPtr(meta)
+		tt.Partitions = append(tt.Partitions, tp)
+	}
+	txc.Topics = append(txc.Topics, tt)
+	tr, err := txc.RequestWith(ctx, br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Topics[0].Partitions; got[0].ErrorCode != 0 || got[1].ErrorCode != kerr.OffsetMetadataTooLarge.Code {
+		t.Fatalf("txn offset commit: %+v", got)
 	}
 }
