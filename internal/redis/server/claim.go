@@ -239,7 +239,7 @@ func cmdXClaim(c *conn, args [][]byte) {
 		c.err("ERR " + err.Error())
 		return
 	}
-	res.Claimed, _ = c.dropDeletedClaims(key, g, res.Claimed)
+	res.Claimed, _ = dropDeleted(c.s.tombstones(string(key)), g, res.Claimed, deliveryRef)
 	gs.mu.Lock()
 	gs.touch(consumer)
 	gs.mu.Unlock()
@@ -249,26 +249,8 @@ func cmdXClaim(c *conn, args [][]byte) {
 	c.out = append(c.out, body...)
 }
 
-// dropDeletedClaims takes entries XDEL deleted off the pending list, as
-// Redis 7 does when a claim meets them, and returns them apart.
-func (c *conn) dropDeletedClaims(key []byte, g broker.Group, claimed []broker.Delivery) ([]broker.Delivery, []broker.Ref) {
-	tomb := c.s.tombstones(string(key))
-	if !tomb.ok {
-		return claimed, nil
-	}
-	kept := claimed[:0]
-	var gone []broker.Ref
-	for _, d := range claimed {
-		if tomb.deleted(d.Offset) {
-			gone = append(gone, broker.Ref{Partition: d.Partition, Offset: d.Offset})
-		} else {
-			kept = append(kept, d)
-		}
-	}
-	if len(gone) > 0 {
-		g.Ack(gone...)
-	}
-	return kept, gone
+func deliveryRef(d *broker.Delivery) broker.Ref {
+	return broker.Ref{Partition: d.Partition, Offset: d.Offset}
 }
 
 // claimedReply encodes claimed entries (or their ids, for JUSTID) and
@@ -344,7 +326,7 @@ func cmdXAutoClaim(c *conn, args [][]byte) {
 		return
 	}
 	var deleted []broker.Ref
-	res.Claimed, deleted = c.dropDeletedClaims(key, g, res.Claimed)
+	res.Claimed, deleted = dropDeleted(c.s.tombstones(string(key)), g, res.Claimed, deliveryRef)
 	res.Gone = append(res.Gone, deleted...)
 	gs.mu.Lock()
 	gs.touch(consumer)

@@ -214,7 +214,7 @@ func cmdXReadGroup(c *conn, args [][]byte) {
 			c.err("ERR " + err.Error())
 			return
 		}
-		ds = c.dropDeleted(t.key, t.g, ds)
+		ds, _ = dropDeleted(c.s.tombstones(string(t.key)), t.g, ds, deliveredRef)
 		if len(ds) > 0 {
 			chunks = append(chunks, chunk{key: t.key, t: i, ds: ds, n: len(ds)})
 		}
@@ -236,7 +236,7 @@ func cmdXReadGroup(c *conn, args [][]byte) {
 					if err != nil {
 						return err
 					}
-					if ds = c.dropDeleted(t.key, t.g, ds); len(ds) > 0 {
+					if ds, _ = dropDeleted(c.s.tombstones(string(t.key)), t.g, ds, deliveredRef); len(ds) > 0 {
 						chunks = append(chunks, chunk{key: t.key, t: i, ds: ds, n: len(ds)})
 					}
 				}
@@ -273,26 +273,8 @@ func cmdXReadGroup(c *conn, args [][]byte) {
 	}
 }
 
-// dropDeleted settles and leaves out deliveries of entries XDEL deleted:
-// Redis never hands those out.
-func (c *conn) dropDeleted(key []byte, g broker.Group, ds []broker.Delivered) []broker.Delivered {
-	tomb := c.s.tombstones(string(key))
-	if !tomb.ok {
-		return ds
-	}
-	kept := ds[:0]
-	var gone []broker.Ref
-	for _, d := range ds {
-		if tomb.deleted(d.Offset) {
-			gone = append(gone, broker.Ref{Partition: d.Partition, Offset: d.Offset})
-		} else {
-			kept = append(kept, d)
-		}
-	}
-	if len(gone) > 0 {
-		g.Ack(gone...)
-	}
-	return kept
+func deliveredRef(d *broker.Delivered) broker.Ref {
+	return broker.Ref{Partition: d.Partition, Offset: d.Offset}
 }
 
 // writeDelivered encodes delivered records as entries and remembers their

@@ -133,6 +133,27 @@ func (t tombstones) count(from, to int64) int64 {
 	return t.g.SettledBetween(0, from, to)
 }
 
+// dropDeleted settles the deliveries of entries XDEL deleted, which Redis
+// never hands out and a claim takes off the pending list, and returns the
+// others and the settled ones apart. ref names an item's delivery.
+func dropDeleted[T any](tomb tombstones, g broker.Group, items []T, ref func(*T) broker.Ref) (kept []T, gone []broker.Ref) {
+	if !tomb.ok {
+		return items, nil
+	}
+	kept = items[:0]
+	for i := range items {
+		if r := ref(&items[i]); tomb.deleted(r.Offset) {
+			gone = append(gone, r)
+		} else {
+			kept = append(kept, items[i])
+		}
+	}
+	if len(gone) > 0 {
+		g.Ack(gone...)
+	}
+	return kept, gone
+}
+
 // scanLive is scanForward over entries XDEL has not deleted.
 func scanLive(part broker.Partition, tomb tombstones, from int64, fn func(rec *broker.Record, id streamID) bool) error {
 	if !tomb.ok {
