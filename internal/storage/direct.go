@@ -28,8 +28,8 @@ import (
 // write cache and commits extent changes.
 //
 // Where O_DIRECT is unavailable (tmpfs on older kernels, some network file
-// systems) or Options.BufferedIO is set, the flusher writes through the page
-// cache as before.
+// systems), Options.BufferedIO is set or the log is not SyncAlways (see
+// enableDirect), the flusher writes through the page cache as before.
 
 // directAlign is the alignment used for O_DIRECT: 4 KiB covers every
 // logical block size in common use (512 and 4096 bytes).
@@ -77,8 +77,13 @@ func (f *osFile) Close() error {
 
 // enableDirect switches s to O_DIRECT writes when the log allows it and the
 // file system supports it. A failure only means buffered writes.
+//
+// Only SyncAlways logs write directly: their flusher writes a whole round at
+// once. SyncInterval and SyncNever write every append as it comes, under the
+// log's mutex, and an O_DIRECT write waits for the device (and rewrites the
+// partial last block each time) where a buffered one is a copy.
 func (l *Log) enableDirect(s *segment) {
-	if l.opts.BufferedIO {
+	if l.opts.BufferedIO || l.opts.Sync != SyncAlways {
 		return
 	}
 	if d, ok := s.file.(directFile); ok && d.OpenDirect() == nil {

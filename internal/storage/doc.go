@@ -49,8 +49,9 @@
 // into the next round (group commit). Readers see only fsynced data. If a
 // write or fsync fails the log enters a failed state: nothing more is
 // acknowledged and every later Append and Wait returns ErrFailed.
-// SyncInterval and SyncNever write at once, readers see written data, and
-// Wait does not wait: acknowledged data can be lost in a crash.
+// SyncInterval and SyncNever write at once through the page cache, readers
+// see written data, and Wait does not wait: acknowledged data can be lost in
+// a crash.
 //
 // On Open, sealed segments are checked against their index files (their
 // last entry must point at a batch that ends the file and is followed by

@@ -78,8 +78,9 @@ type Options struct {
 	// fsyncing it). nil = OpenOSFile.
 	OpenFile func(name string, flag int, perm os.FileMode) (File, error)
 	// BufferedIO writes segment data through the page cache instead of
-	// with O_DIRECT (see direct.go). O_DIRECT is used only where the file
-	// system supports it and OpenFile returns files that can do it.
+	// with O_DIRECT (see direct.go). O_DIRECT is used only in SyncAlways
+	// mode, where the file system supports it and OpenFile returns files
+	// that can do it.
 	BufferedIO bool
 }
 
