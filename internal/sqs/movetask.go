@@ -123,7 +123,6 @@ func (s *Server) runMoveTask(ctx context.Context, t *moveTask, g broker.Group) {
 }
 
 func (s *Server) moveMessages(ctx context.Context, t *moveTask, g broker.Group) error {
-	start := time.Now()
 	for t.moved.Load() < t.toMove {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -132,13 +131,9 @@ func (s *Server) moveMessages(ctx context.Context, t *moveTask, g broker.Group) 
 		if t.rate > 0 {
 			// Hold the average at the rate: the next batch may start once
 			// the messages moved so far have had their share of time.
-			due := start.Add(time.Duration(float64(t.moved.Load()) / float64(t.rate) * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				select {
-				case <-time.After(d):
-				case <-ctx.Done():
-					return ctx.Err()
-				}
+			due := t.started.Add(time.Duration(float64(t.moved.Load()) / float64(t.rate) * float64(time.Second)))
+			if err := s.sleepUntil(ctx, due); err != nil {
+				return err
 			}
 			want = min(want, t.rate)
 		}
@@ -154,6 +149,23 @@ func (s *Server) moveMessages(ctx context.Context, t *moveTask, g broker.Group) 
 		}
 	}
 	return nil
+}
+
+// sleepUntil waits until the server's clock reaches at, or ctx ends.
+func (s *Server) sleepUntil(ctx context.Context, at time.Time) error {
+	d := at.Sub(s.clock.Now())
+	if d <= 0 {
+		return nil
+	}
+	done := make(chan struct{})
+	timer := s.clock.AfterFunc(d, func() { close(done) })
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func refsOf(ds []broker.Delivered) []broker.Ref {

@@ -124,29 +124,8 @@ func TestRedriveAfterMaxReceiveCountAndMoveBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		list, err := e.client.ListMessageMoveTasks(e.ctx(), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list.Results) != 1 {
-			t.Fatalf("tasks = %+v", list.Results)
-		}
-		r := list.Results[0]
-		if aws.ToString(r.Status) == "COMPLETED" {
-			if r.ApproximateNumberOfMessagesMoved != 1 || aws.ToInt64(r.ApproximateNumberOfMessagesToMove) != 1 {
-				t.Fatalf("task counters = %+v", r)
-			}
-			break
-		}
-		if aws.ToString(r.Status) != "RUNNING" || aws.ToString(r.TaskHandle) != aws.ToString(task.TaskHandle) {
-			t.Fatalf("task = %+v", r)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("move task never completed")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if r := e.waitTaskCompleted(dlqArn, task); r.ApproximateNumberOfMessagesMoved != 1 || aws.ToInt64(r.ApproximateNumberOfMessagesToMove) != 1 {
+		t.Fatalf("task counters = %+v", r)
 	}
 	back := e.receive(url, 1)
 	if len(back) != 1 || aws.ToString(back[0].Body) != "poison" || back[0].Attributes["ApproximateReceiveCount"] != "1" {
@@ -179,26 +158,62 @@ func TestCancelMessageMoveTask(t *testing.T) {
 	}
 	_, err = e.client.StartMessageMoveTask(e.ctx(), &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqArn)})
 	wantCode(t, err, "AWS.SimpleQueueService.UnsupportedOperation")
+	// The rate is kept on the server's clock: one message at once, the
+	// next only when a second has passed.
+	moved := func(n int64) func(r types.ListMessageMoveTasksResultEntry) bool {
+		return func(r types.ListMessageMoveTasksResultEntry) bool {
+			if aws.ToString(r.Status) != "RUNNING" || r.ApproximateNumberOfMessagesMoved > n {
+				t.Fatalf("task = %+v, want RUNNING with %d moved", r, n)
+			}
+			return r.ApproximateNumberOfMessagesMoved == n
+		}
+	}
+	e.waitTask(dlqArn, moved(1))
+	e.clock.Advance(time.Second)
+	e.waitTask(dlqArn, moved(2))
 	if _, err := e.client.CancelMessageMoveTask(e.ctx(), &sqs.CancelMessageMoveTaskInput{TaskHandle: task.TaskHandle}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	r := e.waitTask(dlqArn, func(r types.ListMessageMoveTasksResultEntry) bool { return aws.ToString(r.Status) == "CANCELLED" })
+	if r.ApproximateNumberOfMessagesMoved != 2 {
+		t.Fatalf("cancelled task = %+v, want 2 moved", r)
+	}
+}
+
+// waitTask polls ListMessageMoveTasks until the newest task of sourceArn
+// satisfies until, and returns it.
+func (e *testEnv) waitTask(sourceArn string, until func(types.ListMessageMoveTasksResultEntry) bool) types.ListMessageMoveTasksResultEntry {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		list, err := e.client.ListMessageMoveTasks(e.ctx(), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn), MaxResults: aws.Int32(10)})
+		list, err := e.client.ListMessageMoveTasks(e.ctx(), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(sourceArn)})
 		if err != nil {
-			t.Fatal(err)
+			e.t.Fatal(err)
 		}
-		if s := aws.ToString(list.Results[0].Status); s == "CANCELLED" {
-			if list.Results[0].ApproximateNumberOfMessagesMoved >= 20 {
-				t.Fatalf("cancelled task moved everything: %+v", list.Results[0])
-			}
-			break
+		if len(list.Results) != 1 {
+			e.t.Fatalf("tasks = %+v", list.Results)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("task not cancelled: %+v", list.Results[0])
+		if r := list.Results[0]; until(r) {
+			return r
+		} else if time.Now().After(deadline) {
+			e.t.Fatalf("task = %+v, still waiting", r)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// waitTaskCompleted waits for task to complete; until then it must be
+// running.
+func (e *testEnv) waitTaskCompleted(sourceArn string, task *sqs.StartMessageMoveTaskOutput) types.ListMessageMoveTasksResultEntry {
+	e.t.Helper()
+	return e.waitTask(sourceArn, func(r types.ListMessageMoveTasksResultEntry) bool {
+		if s := aws.ToString(r.Status); s == "COMPLETED" {
+			return true
+		} else if s != "RUNNING" || aws.ToString(r.TaskHandle) != aws.ToString(task.TaskHandle) {
+			e.t.Fatalf("task = %+v", r)
+		}
+		return false
+	})
 }
 
 func (e *testEnv) queueArn(url string) string {
@@ -243,25 +258,8 @@ func TestMoveTaskSendsEachBackToItsSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		list, err := e.client.ListMessageMoveTasks(e.ctx(), &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(dlqArn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := list.Results[0]
-		if s := aws.ToString(r.Status); s == "COMPLETED" {
-			if r.ApproximateNumberOfMessagesMoved != 2*perQueue || aws.ToInt64(r.ApproximateNumberOfMessagesToMove) != 2*perQueue {
-				t.Fatalf("task counters = %+v", r)
-			}
-			break
-		} else if s != "RUNNING" || aws.ToString(r.TaskHandle) != aws.ToString(task.TaskHandle) {
-			t.Fatalf("task = %+v", r)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("move task never completed")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if r := e.waitTaskCompleted(dlqArn, task); r.ApproximateNumberOfMessagesMoved != 2*perQueue || aws.ToInt64(r.ApproximateNumberOfMessagesToMove) != 2*perQueue {
+		t.Fatalf("task counters = %+v", r)
 	}
 	for q, url := range urls {
 		var bodies []string
