@@ -54,7 +54,10 @@ func runCrashChild(dir string, round int) {
 					entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(body)})
 				}
 				res, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: q.QueueUrl, Entries: entries})
-				if err != nil || len(res.Successful) != 10 {
+				if err == nil && len(res.Successful) != 10 {
+					err = fmt.Errorf("%d of 10 entries sent, %d failed", len(res.Successful), len(res.Failed))
+				}
+				if err != nil {
 					crashtest.Fail("send", err)
 				}
 				ack("SENT", bodies)
@@ -77,7 +80,10 @@ func runCrashChild(dir string, round int) {
 		}
 		ack("RECV", bodies)
 		res, err := client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: q.QueueUrl, Entries: del})
-		if err != nil || len(res.Failed) != 0 {
+		if err == nil && len(res.Failed) != 0 {
+			err = fmt.Errorf("%d of %d deletes failed; first: %s", len(res.Failed), len(del), aws.ToString(res.Failed[0].Message))
+		}
+		if err != nil {
 			crashtest.Fail("delete", err)
 		}
 		ack("DEL", bodies)

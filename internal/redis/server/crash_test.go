@@ -31,7 +31,10 @@ func runCrashChild(dir string, _ int) {
 	if err != nil {
 		crashtest.Fail("open", err)
 	}
-	srv, _ := New(Deps{Broker: b})
+	srv, err := New(Deps{Broker: b})
+	if err != nil {
+		crashtest.Fail("new", err)
+	}
 	l := crashtest.Listen()
 	go srv.Serve(l)
 	ctx := context.Background()
