@@ -112,8 +112,9 @@ func (c *conn) noSuchGroup(key, group []byte) {
 }
 
 // consumersOf lists a group's consumers: those seen by this front-end and
-// those owning pending entries (after a restart only the latter).
-func consumersOf(g broker.Group, gs *groupState) (names []string, pending map[string]int, seen map[string]time.Time) {
+// those owning entries of the group's pending list (after a restart only
+// the latter).
+func consumersOf(gs *groupState, groupPending []broker.Delivery) (names []string, pending map[string]int, seen map[string]time.Time) {
 	pending = map[string]int{}
 	seen = map[string]time.Time{}
 	gs.mu.Lock()
@@ -121,7 +122,7 @@ func consumersOf(g broker.Group, gs *groupState) (names []string, pending map[st
 		seen[n] = t
 	}
 	gs.mu.Unlock()
-	for _, d := range g.Pending("") {
+	for _, d := range groupPending {
 		pending[d.Consumer]++
 		if _, ok := seen[d.Consumer]; !ok {
 			seen[d.Consumer] = d.LastDelivered

@@ -57,7 +57,7 @@ func cmdXInfo(c *conn, args [][]byte) {
 			c.noSuchGroup(key, args[3])
 			return
 		}
-		names, pending, seen := consumersOf(g, gs)
+		names, pending, seen := consumersOf(gs, g.Pending(""))
 		now := time.Now()
 		c.array(len(names))
 		for _, n := range names {
@@ -143,7 +143,7 @@ func (c *conn) streamInfo(key []byte, part broker.Partition, full bool, count in
 	c.entryID(first)
 	if full {
 		c.bulkString("entries")
-		c.writeRange(part, c.s.tombstones(string(key)), minID, maxID, count)
+		c.writeRange(part, tomb, minID, maxID, count)
 		c.bulkString("groups")
 		c.array(len(named))
 		for _, g := range named {
@@ -197,7 +197,7 @@ func (c *conn) groupInfo(key []byte, part broker.Partition, g broker.Group, full
 		}
 	}
 	pending := g.Pending("")
-	names, perConsumer, seen := consumersOf(g, gs)
+	names, perConsumer, seen := consumersOf(gs, pending)
 	cfg := g.Config()
 	dl := ""
 	if cfg.DeadLetter != nil {
