@@ -314,7 +314,7 @@ func cmdXRead(c *conn, args [][]byte) {
 			// The wake-up channels are taken before looking, so an XADD
 			// between the look and the wait is not missed.
 			wake, missing := c.readWake(targets)
-			if c.readReady(targets) && c.writeReadReply(targets, ra.count) {
+			if c.writeReadReply(targets, ra.count) {
 				served = true
 				return nil
 			}
@@ -357,15 +357,6 @@ func (c *conn) readWake(targets []readTarget) (wake []<-chan struct{}, missing b
 		wake = append(wake, t.part.Changed())
 	}
 	return wake, missing
-}
-
-func (c *conn) readReady(targets []readTarget) bool {
-	for i := range targets {
-		if targets[i].found {
-			return true
-		}
-	}
-	return false
 }
 
 // writeReadReply answers XREAD with every stream that has entries after
