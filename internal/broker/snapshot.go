@@ -214,7 +214,7 @@ func (c *catalogState) applyChange(ch catalogChange) {
 	case "unbind":
 		removed := false
 		c.Bindings = filterBindings(c.Bindings, func(b BindingConfig) bool {
-			if !removed && sameBinding(b, *ch.Binding) {
+			if !removed && b.Exchange == ch.Binding.Exchange && b.routing().Same(ch.Binding.routing()) {
 				removed = true
 				return false
 			}
@@ -242,18 +242,6 @@ func (c *catalogState) applyChange(ch catalogChange) {
 	case "delete-cursor-group":
 		c.Offsets = filterOffsets(c.Offsets, func(x offsetCommit) bool { return x.Group != ch.Offset.Group })
 	}
-}
-
-func sameBinding(a, b BindingConfig) bool {
-	if a.Exchange != b.Exchange || a.Destination != b.Destination || a.ToExchange != b.ToExchange || a.Key != b.Key || len(a.Args) != len(b.Args) {
-		return false
-	}
-	for k, v := range a.Args {
-		if w, ok := b.Args[k]; !ok || string(v) != string(w) {
-			return false
-		}
-	}
-	return true
 }
 
 func filterBindings(bs []BindingConfig, keep func(BindingConfig) bool) []BindingConfig {

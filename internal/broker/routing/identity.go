@@ -33,6 +33,10 @@ func identityOf(b Binding) string {
 	return sb.String()
 }
 
+// Same reports whether b and o are the same binding, by the identity
+// described at Binding.
+func (b Binding) Same(o Binding) bool { return identityOf(b) == identityOf(o) }
+
 func writeField(sb *strings.Builder, s string) {
 	var n [binary.MaxVarintLen64]byte
 	sb.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])

@@ -103,6 +103,17 @@ func TestBindingIdentity(t *testing.T) {
 	if n := len(tb.Bindings("d")); n != 1+len(distinct) {
 		t.Errorf("Bindings has %d entries, want %d", n, 1+len(distinct))
 	}
+	// Same is the identity the table uses.
+	for i, a := range distinct {
+		for j, b := range distinct {
+			if a.Same(b) != (i == j) {
+				t.Errorf("Same(%+v, %+v) = %v", a, b, a.Same(b))
+			}
+		}
+	}
+	if a, b := (Binding{Destination: "q", Args: args("a", "1", "b", "2")}), (Binding{Destination: "q", Args: args("b", "2", "a", "1")}); !a.Same(b) {
+		t.Error("Same depends on argument order")
+	}
 }
 
 func TestUnbind(t *testing.T) {
