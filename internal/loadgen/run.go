@@ -123,34 +123,32 @@ func (r *runState) execute(ctx context.Context, res *Result) error {
 	consumeCtx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
 	var consumers consumerSet
-	startConsumers := func() error {
-		return consumers.start(consumeCtx, r, cfg)
-	}
-	if !cfg.Backlog {
-		if err := startConsumers(); err != nil {
-			sampler.stop()
-			return err
-		}
-	}
-
-	sampler.setPhase("publish")
-	if err := r.publish(ctx, start); err != nil {
+	// abort ends a run that failed before the drain: consumers already
+	// opened are stopped and closed, and the sampler with them.
+	abort := func(err error) error {
 		stopConsumers()
 		consumers.wait()
 		sampler.stop()
 		return err
 	}
+	if !cfg.Backlog {
+		if err := consumers.start(consumeCtx, r, cfg); err != nil {
+			return abort(err)
+		}
+	}
+
+	sampler.setPhase("publish")
+	if err := r.publish(ctx, start); err != nil {
+		return abort(err)
+	}
 	publishEnd := r.now()
 	consumeStart := start
+	sampler.setPhase("drain")
 	if cfg.Backlog {
-		sampler.setPhase("drain")
 		consumeStart = r.now()
-		if err := startConsumers(); err != nil {
-			sampler.stop()
-			return err
+		if err := consumers.start(consumeCtx, r, cfg); err != nil {
+			return abort(err)
 		}
-	} else {
-		sampler.setPhase("drain")
 	}
 
 	expected := r.confirmed.Load() * int64(cfg.Groups)

@@ -35,6 +35,7 @@ func startSampler(ctx context.Context, pid int, every time.Duration, start time.
 			case <-ticker.C:
 				s.take(pid, start)
 			case <-ctx.Done():
+				s.take(pid, start) // the memory at the end of the run, which a tick may have missed
 				return
 			}
 		}
