@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -49,13 +48,7 @@ func (r DiskResult) Summary() string {
 }
 
 // WriteJSON stores r at path.
-func (r DiskResult) WriteJSON(path string) error {
-	raw, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(raw, '\n'), 0o644)
-}
+func (r DiskResult) WriteJSON(path string) error { return writeJSON(path, r) }
 
 // MeasureDisk appends cfg.Size bytes to a new file in cfg.Dir in writes of
 // cfg.Block bytes, calling fdatasync after every write, and removes the file

@@ -129,8 +129,12 @@ func micros(us int64) string {
 }
 
 // WriteJSON stores r at path.
-func (r Result) WriteJSON(path string) error {
-	raw, err := json.MarshalIndent(r, "", "  ")
+func (r Result) WriteJSON(path string) error { return writeJSON(path, r) }
+
+// writeJSON stores v at path as indented JSON, the form the comparison
+// script keeps and Report reads back.
+func writeJSON(path string, v any) error {
+	raw, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
