@@ -85,26 +85,17 @@ func (s *Server) createTopics(req *kmsg.CreateTopicsRequest) kmsg.Response {
 			rt.ErrorCode = kerr.InvalidTopicException.Code
 		case partitions <= 0 || partitions > 10000:
 			rt.ErrorCode = kerr.InvalidPartitions.Code
-		case req.ValidateOnly:
-			if _, err = s.b.Stream(t.Topic); err == nil {
-				rt.ErrorCode = kerr.TopicAlreadyExists.Code
-			} else {
-				var cfg broker.StreamConfig
-				for k, v := range configs {
-					if err = setTopicConfig(&cfg, k, v); err != nil {
-						rt.ErrorCode = configErrorCode(err)
-					}
-				}
-			}
 		default:
 			if _, serr := s.b.Stream(t.Topic); serr == nil {
 				err = broker.ErrExists
+			} else if req.ValidateOnly {
+				_, err = topicConfig(partitions, configs)
 			} else {
 				err = s.createTopic(t.Topic, partitions, configs)
 			}
 			rt.ErrorCode = configErrorCode(err)
 		}
-		if err != nil && rt.ErrorCode != 0 {
+		if err != nil {
 			rt.ErrorMessage = kmsg.StringPtr(err.Error())
 		}
 		if rt.ErrorCode == 0 {

@@ -130,6 +130,27 @@ func TestAdminConfigsAndTopics(t *testing.T) {
 	if alter, _ := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &bad}}, "cfg"); alter[0].Err == nil {
 		t.Fatal("a non-numeric retention was accepted")
 	}
+	// A validate-only create reports a bad config with its reason, whatever
+	// the order of the good ones around it, and creates nothing.
+	for range 5 {
+		vc := kmsg.NewPtrCreateTopicsRequest()
+		vc.ValidateOnly = true
+		ct := kmsg.NewCreateTopicsRequestTopic()
+		ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "cfg-validate", 1, 1
+		for name, value := range map[string]string{"retention.ms": "x", "retention.bytes": "5", "max.message.bytes": "1000"} {
+			c := kmsg.NewCreateTopicsRequestTopicConfig()
+			c.Name, c.Value = name, kmsg.StringPtr(value)
+			ct.Configs = append(ct.Configs, c)
+		}
+		vc.Topics = append(vc.Topics, ct)
+		vr, err := vc.RequestWith(ctx, tb.client())
+		if err != nil || vr.Topics[0].ErrorCode != kerr.InvalidConfig.Code || vr.Topics[0].ErrorMessage == nil {
+			t.Fatalf("validate-only create with a bad config: %v %+v", err, vr)
+		}
+	}
+	if _, err := tb.b.Stream("cfg-validate"); err == nil {
+		t.Fatal("a validate-only create made the topic")
+	}
 	cluster, err := adm.BrokerMetadata(ctx)
 	if err != nil || len(cluster.Brokers) != 1 || cluster.Brokers[0].NodeID != 0 {
 		t.Fatalf("cluster: %+v %v", cluster, err)

@@ -105,13 +105,22 @@ func (s *Server) brokers() []kmsg.MetadataResponseBroker {
 	return []kmsg.MetadataResponseBroker{b}
 }
 
-// createTopic declares a Kafka topic as a durable topic stream.
-func (s *Server) createTopic(name string, partitions int, configs map[string]*string) error {
+// topicConfig is the stream config of a Kafka topic created with configs.
+func topicConfig(partitions int, configs map[string]*string) (broker.StreamConfig, error) {
 	cfg := broker.StreamConfig{Kind: broker.KindTopic, Partitions: partitions, Durable: true}
 	for k, v := range configs {
 		if err := setTopicConfig(&cfg, k, v); err != nil {
-			return err
+			return cfg, err
 		}
+	}
+	return cfg, nil
+}
+
+// createTopic declares a Kafka topic as a durable topic stream.
+func (s *Server) createTopic(name string, partitions int, configs map[string]*string) error {
+	cfg, err := topicConfig(partitions, configs)
+	if err != nil {
+		return err
 	}
 	_, created, err := s.b.DeclareStream(name, cfg)
 	if err == nil && !created {
