@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,18 +154,7 @@ func TestXDel(t *testing.T) {
 	}
 }
 
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + fmtInt(i)) }
-
-func fmtInt(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
-}
+func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestXReadBlocking(t *testing.T) {
 	ts := startServer(t, "")
@@ -466,6 +456,9 @@ func TestClaimTakesOverADeadConsumer(t *testing.T) {
 	raw := c.Do(ctx, "XAUTOCLAIM", "s", "g", "z", "0", "0").Val().([]any)
 	if len(raw) != 3 {
 		t.Fatalf("XAUTOCLAIM reply = %v", raw)
+	}
+	if deleted, _ := raw[2].([]any); len(deleted) != 1 || deleted[0] != "1-1" {
+		t.Fatalf("XAUTOCLAIM deleted ids = %v, want [1-1]", raw[2])
 	}
 	if sum := c.XPending(ctx, "s", "g").Val(); sum.Count != 2 || sum.Lower != "1-2" {
 		t.Fatalf("trimmed entry still pending: %+v", sum)
