@@ -83,7 +83,7 @@ func (f *osFile) Close() error {
 // log's mutex, and an O_DIRECT write waits for the device (and rewrites the
 // partial last block each time) where a buffered one is a copy.
 func (l *Log) enableDirect(s *segment) {
-	if l.opts.BufferedIO || l.opts.Sync != SyncAlways {
+	if l.opts.BufferedIO || l.opts.Sync != SyncAlways || l.directRefused.Load() {
 		return
 	}
 	if d, ok := s.file.(directFile); ok && d.OpenDirect() == nil {

@@ -92,7 +92,9 @@ func (l *Log) writeData(s *segment, data []byte, pos int64) error {
 			return err
 		}
 		// The file system took O_DIRECT at open but refuses these
-		// writes (a larger block size): go on through the page cache.
+		// writes (a larger block size): go on through the page cache,
+		// here and in every later segment.
+		l.directRefused.Store(true)
 		s.direct = nil
 	}
 	if err := l.growAllocation(s, pos+int64(len(data))); err != nil {

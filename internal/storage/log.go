@@ -46,6 +46,9 @@ type Log struct {
 	metaMu     sync.Mutex // serialises meta file writes
 	decoders   sync.Pool  // *decoderState
 	ring       ring       // written with O_DIRECT from here; tail reads copy from it
+	// directRefused is set once the file system refuses an O_DIRECT write;
+	// later segments then do not try (set by the flusher, read under mu).
+	directRefused atomic.Bool
 }
 
 type decoderState struct {
