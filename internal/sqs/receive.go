@@ -104,13 +104,18 @@ func (s *Server) receiveMessage(ctx context.Context, req *request, in *wire.Rece
 	now := s.clock.Now()
 	out := wire.ReceiveMessageOutput{}
 	var expired, zeroVisibility []broker.Ref
+	kept := ds[:0]
 	for i := range ds {
-		d := &ds[i]
-		if q.retention > 0 && now.Sub(d.Timestamp) > q.retention {
-			expired = append(expired, refOf(d))
+		if q.retention > 0 && now.Sub(ds[i].Timestamp) > q.retention {
+			expired = append(expired, refOf(&ds[i]))
 			continue
 		}
-		out.Messages = append(out.Messages, s.render(q, d, sel, now))
+		kept = append(kept, ds[i])
+	}
+	firsts := s.firstReceives(q.name, kept, now)
+	for i := range kept {
+		d := &kept[i]
+		out.Messages = append(out.Messages, s.render(q, d, sel, firsts[i]))
 		if visibility == 0 {
 			zeroVisibility = append(zeroVisibility, refOf(d))
 		}
@@ -208,8 +213,9 @@ func messageID(q *queue, rec *broker.Record) string {
 	return formatUUID(sum)
 }
 
-// render turns a delivery into an SQS message.
-func (s *Server) render(q *queue, d *broker.Delivered, sel selection, now time.Time) wire.Message {
+// render turns a delivery into an SQS message; first is when it was first
+// received.
+func (s *Server) render(q *queue, d *broker.Delivered, sel selection, first int64) wire.Message {
 	// The delivered record owns its memory and nothing writes to it: the
 	// body can share it.
 	body := unsafe.String(unsafe.SliceData(d.Value), len(d.Value))
@@ -219,7 +225,6 @@ func (s *Server) render(q *queue, d *broker.Delivered, sel selection, now time.T
 		MD5OfBody:     wire.MD5OfBody(body),
 		Body:          body,
 	}
-	first := s.firstReceive(q.name, d, now)
 	if sel.anySystem() {
 		m.Attributes = s.systemAttributes(q, d, sel, first)
 	}
@@ -298,21 +303,27 @@ func (s *Server) systemAttributes(q *queue, d *broker.Delivered, sel selection, 
 	return out
 }
 
-// firstReceive returns (and on a first delivery records) when a message
-// was first received. The memory is bounded and not durable: after a
-// restart or once full it falls back to now.
-func (s *Server) firstReceive(queue string, d *broker.Delivered, now time.Time) int64 {
-	key := rxKey{queue, d.Offset}
+// firstReceives returns (and for first deliveries records) when each
+// message was first received, under one lock for the whole receive. The
+// memory is bounded and not durable: after a restart or once full it
+// falls back to now.
+func (s *Server) firstReceives(queue string, ds []broker.Delivered, now time.Time) []int64 {
+	firsts := make([]int64, len(ds))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t, ok := s.firstRx[key]; ok && d.Count > 1 {
-		return t
+	for i := range ds {
+		key := rxKey{queue, ds[i].Offset}
+		if t, ok := s.firstRx[key]; ok && ds[i].Count > 1 {
+			firsts[i] = t
+			continue
+		}
+		if len(s.firstRx) >= maxFirstReceive {
+			clear(s.firstRx)
+		}
+		s.firstRx[key] = now.UnixMilli()
+		firsts[i] = now.UnixMilli()
 	}
-	if len(s.firstRx) >= maxFirstReceive {
-		clear(s.firstRx)
-	}
-	s.firstRx[key] = now.UnixMilli()
-	return now.UnixMilli()
+	return firsts
 }
 
 func (s *Server) forgetFirstReceive(queue string, refs []broker.Ref) {
