@@ -170,27 +170,17 @@ func AppendBool(b []byte, v Version, t bool) []byte {
 // the three-byte type, "txt" or "mkd"; any other length is a programming
 // error and panics, since the client would misparse the reply.
 func AppendVerbatim(b []byte, v Version, format string, text []byte) []byte {
-	checkVerbatimFormat(format)
-	if v < RESP3 {
-		return AppendBulk(b, text)
-	}
-	b = appendVerbatimHeader(b, format, len(text))
-	b = append(b, text...)
-	return append(b, '\r', '\n')
-}
-
-func checkVerbatimFormat(format string) {
 	if len(format) != 3 {
 		panic("resp: verbatim string format must be 3 bytes, got " + strconv.Quote(format))
 	}
-}
-
-// appendVerbatimHeader appends what precedes the n bytes of text in a RESP3
-// verbatim string: "=len\r\nfmt:".
-func appendVerbatimHeader(b []byte, format string, n int) []byte {
-	b = appendHeader(b, '=', int64(len(format)+1+n))
+	if v < RESP3 {
+		return AppendBulk(b, text)
+	}
+	b = appendHeader(b, '=', int64(len(format)+1+len(text)))
 	b = append(b, format...)
-	return append(b, ':')
+	b = append(b, ':')
+	b = append(b, text...)
+	return append(b, '\r', '\n')
 }
 
 // AppendBigNumber appends an integer too large for 64 bits, given as its

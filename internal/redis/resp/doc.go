@@ -4,8 +4,9 @@
 //
 // The package does no I/O policy of its own. A connection handler owns one
 // Reader, appends replies to its own buffer with the Append functions in the
-// protocol version chosen after HELLO, and turns a *ProtocolError into the Redis reply line plus a closed connection, exactly as
-// redis-server does when a client sends malformed input.
+// protocol version chosen after HELLO, and turns a *ProtocolError into the
+// Redis reply line plus a closed connection, exactly as redis-server does
+// when a client sends malformed input.
 //
 // Hostile input is bounded by Limits: no length or count read from the wire is
 // used to size an allocation; buffers grow only as bytes actually arrive.

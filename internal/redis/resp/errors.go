@@ -49,7 +49,7 @@ func (e *ProtocolError) Error() string { return "resp: Protocol error: " + e.Det
 func (e *ProtocolError) Unwrap() error { return e.Kind }
 
 // Reply is the error line redis-server sends for this error, without the
-// leading '-' and trailing CRLF; pass it to AppendError or Writer.WriteError.
+// leading '-' and trailing CRLF; pass it to AppendError.
 func (e *ProtocolError) Reply() string { return "ERR Protocol error: " + e.Detail }
 
 func protocolError(kind error) *ProtocolError {

@@ -93,8 +93,8 @@ func (s *Server) lastID(name string, part broker.Partition) streamID {
 	return st.last
 }
 
-// redisStream is a Redis key resolved to a core stream: Redis commands use
-// its partition 0.
+// partition resolves a Redis key to its core stream's partition 0, the one
+// Redis commands use.
 func (c *conn) partition(name []byte) (broker.Partition, bool) {
 	p, err := c.s.deps.Broker.Partition(string(name), 0)
 	return p, err == nil
