@@ -25,11 +25,21 @@ var errUnknownConfig = errors.New("kafka: config not supported")
 // setTopicConfig applies one Kafka topic config; nil resets it.
 func setTopicConfig(cfg *broker.StreamConfig, name string, value *string) error {
 	var n int64
-	if value != nil {
-		var err error
-		if n, err = strconv.ParseInt(*value, 10, 64); err != nil {
-			return fmt.Errorf("%w: %s=%q is not a number", errInvalidConfig, name, *value)
+	switch name {
+	case cfgRetentionMs, cfgRetentionBytes, cfgMaxMessageBytes:
+		if value != nil {
+			var err error
+			if n, err = strconv.ParseInt(*value, 10, 64); err != nil {
+				return fmt.Errorf("%w: %s=%q is not a number", errInvalidConfig, name, *value)
+			}
 		}
+	case "cleanup.policy":
+		if value != nil && *value != "delete" {
+			return fmt.Errorf("%w: cleanup.policy %q (only delete)", errUnknownConfig, *value)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%w: %s", errUnknownConfig, name)
 	}
 	switch name {
 	case cfgRetentionMs:
@@ -44,12 +54,6 @@ func setTopicConfig(cfg *broker.StreamConfig, name string, value *string) error 
 			return fmt.Errorf("%w: %s=%d out of range", errInvalidConfig, name, n)
 		}
 		cfg.MaxMessageBytes = int(n)
-	case "cleanup.policy":
-		if value != nil && *value != "delete" {
-			return fmt.Errorf("%w: cleanup.policy %q (only delete)", errUnknownConfig, *value)
-		}
-	default:
-		return fmt.Errorf("%w: %s", errUnknownConfig, name)
 	}
 	return nil
 }

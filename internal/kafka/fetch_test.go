@@ -103,9 +103,13 @@ func TestAdminConfigsAndTopics(t *testing.T) {
 	tb := startBroker(t, "")
 	adm := kadm.NewClient(tb.client())
 	ctx := testCtx(t)
-	retention := "3600000"
-	if _, err := adm.CreateTopic(ctx, 3, 1, map[string]*string{"retention.ms": &retention}, "cfg"); err != nil {
-		t.Fatal(err)
+	retention, policy := "3600000", "delete"
+	if resp, err := adm.CreateTopic(ctx, 3, 1, map[string]*string{"retention.ms": &retention, "cleanup.policy": &policy}, "cfg"); err != nil || resp.Err != nil {
+		t.Fatal(err, resp.Err)
+	}
+	compact := "compact"
+	if resp, _ := adm.CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": &compact}, "cfg-compact"); resp.Err == nil {
+		t.Fatal("a compacted topic was created")
 	}
 	if resp, _ := adm.CreateTopic(ctx, 3, 1, nil, "cfg"); resp.Err == nil {
 		t.Fatal("creating an existing topic succeeded")
