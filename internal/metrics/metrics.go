@@ -58,14 +58,24 @@ type Metrics struct {
 	connections    *prometheus.GaugeVec
 	snapshotGauges *statsCollector
 
-	// byStream caches each stream's *appendSeries, so that Produced,
-	// called on every append, does one lookup instead of one per vector.
-	byStream sync.Map
+	// byStream and consumedIn cache each stream's children of the vectors
+	// that Produced (per append) and Consumed (per acknowledged record,
+	// under the group's lock) update, so those look up once instead of
+	// hashing labels once per vector. They are separate so that a series
+	// appears only once its own event has happened.
+	byStream   sync.Map // stream -> *appendSeries
+	consumedIn sync.Map // stream -> *consumeSeries
 }
 
 // appendSeries holds one stream's children of the vectors Produced updates.
 type appendSeries struct {
 	produced, appends, appendedBytes prometheus.Counter
+}
+
+// consumeSeries holds one stream's children of the vectors Consumed updates.
+type consumeSeries struct {
+	latency prometheus.Observer
+	byGroup sync.Map // group -> prometheus.Counter of mq_message_consumed
 }
 
 var _ broker.Observer = (*Metrics)(nil)
@@ -160,8 +170,17 @@ func (m *Metrics) appendSeriesOf(stream string) *appendSeries {
 
 // Consumed implements broker.Observer.
 func (m *Metrics) Consumed(stream, group string, latency time.Duration) {
-	m.consumed.WithLabelValues(stream, groupLabel(stream, group)).Inc()
-	m.latency.WithLabelValues(stream).Observe(latency.Seconds())
+	cached, ok := m.consumedIn.Load(stream)
+	if !ok {
+		cached, _ = m.consumedIn.LoadOrStore(stream, &consumeSeries{latency: m.latency.WithLabelValues(stream)})
+	}
+	series := cached.(*consumeSeries)
+	consumed, ok := series.byGroup.Load(group)
+	if !ok {
+		consumed, _ = series.byGroup.LoadOrStore(group, m.consumed.WithLabelValues(stream, groupLabel(stream, group)))
+	}
+	consumed.(prometheus.Counter).Inc()
+	series.latency.Observe(latency.Seconds())
 }
 
 // Redelivered implements broker.Observer.
