@@ -97,10 +97,9 @@ func (ch *channel) onConsume(m *wire.BasicConsume) error {
 			return notFound("queue", m.Queue)
 		}
 		cs.group = g
-		if err := ch.c.s.claimConsumer(m.Queue, cs.coreID, m.Exclusive, g.ConsumerCount() > 0); err != nil {
+		if err := ch.c.s.addConsumer(m.Queue, cs.coreID, g, m.Exclusive); err != nil {
 			return err
 		}
-		g.AddConsumer(cs.coreID)
 	}
 	ch.mu.Lock()
 	cs.prefetch = ch.consumerPrefetch

@@ -237,19 +237,20 @@ func (s *Server) queueCounts(name string) (ready, consumers uint32) {
 	return clampUint32(g.Ready()), uint32(g.ConsumerCount())
 }
 
-// claimConsumer enforces exclusive consumers (403 ACCESS_REFUSED).
-func (s *Server) claimConsumer(queue, coreID string, exclusive, hasConsumers bool) error {
+// addConsumer registers a consumer with its queue's group, enforcing
+// exclusive consumers (403 ACCESS_REFUSED). The check and the registration
+// share the server's lock, so a consumer cannot join a queue between
+// another connection's exclusive check and its registration.
+func (s *Server) addConsumer(queue, coreID string, g broker.Group, exclusive bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.exclusiveConsumers == nil {
-		s.exclusiveConsumers = make(map[string]string)
-	}
-	if _, taken := s.exclusiveConsumers[queue]; taken || (exclusive && hasConsumers) {
+	if _, taken := s.exclusiveConsumers[queue]; taken || (exclusive && g.ConsumerCount() > 0) {
 		return newError(wire.ReplyAccessRefused, "queue '%s' in vhost '/' in exclusive use", queue)
 	}
 	if exclusive {
 		s.exclusiveConsumers[queue] = coreID
 	}
+	g.AddConsumer(coreID)
 	return nil
 }
 

@@ -128,8 +128,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, b: cfg.Broker, log: cfg.Logger,
-		replyTo: make(map[string]*channel),
-		stop:    make(chan struct{}),
+		replyTo:            make(map[string]*channel),
+		exclusiveConsumers: make(map[string]string),
+		stop:               make(chan struct{}),
 	}
 	s.tcp = tcpserve.New(func(nc net.Conn) tcpserve.Conn { return newConn(s, nc) }, cfg.Connections)
 	if err := s.declareStandardExchanges(); err != nil {
