@@ -16,12 +16,15 @@ import (
 //	  'N' cursor:  uvarint next offset
 //	  'P' purge:   uvarint from, uvarint to: settle every offset in
 //	      [from, to) that is not pending
+//	  'B' rewind:  uvarint offset: the cursor moved back below the floor;
+//	      nothing from offset on is settled any more
 const (
 	opDeliver byte = 'D'
 	opSettle  byte = 'A'
 	opRelease byte = 'R'
 	opCursor  byte = 'N'
 	opPurge   byte = 'P'
+	opRewind  byte = 'B'
 )
 
 var errBadDelta = errors.New("broker: malformed group delta")
@@ -94,7 +97,7 @@ func decodeDelta(b []byte, fn func(groupID uint32, partition int32, o deltaOp)) 
 			o.deadline = r.varint()
 		case opPurge:
 			o.to = int64(r.uvarint())
-		case opSettle, opCursor:
+		case opSettle, opCursor, opRewind:
 		default:
 			return errBadDelta
 		}

@@ -12,6 +12,7 @@ func TestDeltaRoundTrip(t *testing.T) {
 		{op: opRelease, offset: 9, count: 3, deadline: 5},
 		{op: opCursor, offset: 12},
 		{op: opPurge, offset: 3, to: 40},
+		{op: opRewind, offset: 2},
 	}
 	b := appendDeltaHeader(nil, 42, 3)
 	for _, o := range ops {

@@ -154,7 +154,7 @@ func (gp *groupPart) nextRecord() (batch.Record, bool, error) {
 		gp.lookahead = gp.lookahead[1:]
 	}
 	if len(gp.lookahead) > 0 && gp.lookahead[0].Offset != gp.next {
-		gp.lookahead = nil // the cursor was moved back (SetNext)
+		gp.lookahead = nil // the cursor was moved back (MoveNext)
 	}
 	if len(gp.lookahead) == 0 {
 		gp.lookahead = nil

@@ -119,26 +119,6 @@ func (b *Broker) DeleteGroup(streamName, name string) error {
 	return b.commit(seq)
 }
 
-// SetNext moves where the group reads new records from on one partition
-// (Redis XGROUP SETID); pending entries stay.
-func (h Group) SetNext(partition int32, offset int64) error {
-	gp, err := h.g.part(Ref{Partition: partition})
-	if err != nil {
-		return err
-	}
-	gp.mu.Lock()
-	defer gp.mu.Unlock()
-	gp.next = offset
-	if offset < gp.floor {
-		gp.floor = offset
-		gp.settled = offsetSet{}
-	}
-	gp.logOp(deltaOp{op: opCursor, offset: offset})
-	gp.flush()
-	h.g.signal()
-	return nil
-}
-
 // Next returns where the group reads new records from on a partition.
 func (h Group) Next(partition int32) int64 {
 	gp, err := h.g.part(Ref{Partition: partition})

@@ -134,6 +134,9 @@ func (s *groupPartSnapshot) applyDelta(o deltaOp) {
 		}
 	case opCursor:
 		s.Next = o.offset
+	case opRewind:
+		s.Floor = o.offset
+		s.Settled = offsetSet{}
 	case opPurge:
 		keep := make([]int64, 0, len(s.Pending))
 		for off := range s.Pending {

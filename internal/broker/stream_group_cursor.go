@@ -3,9 +3,11 @@ package broker
 import "context"
 
 // MoveNext sets where a shared group reads new records from on one
-// partition, like SetNext, and also settles every record below offset that
-// is not pending, so the group never hands those out: the records up to a
-// Redis XGROUP CREATE or SETID id count as read, also after a restart.
+// partition (Redis XGROUP CREATE and SETID); pending entries stay. Every
+// record below offset that is not pending is settled, so the group never
+// hands those out; moving back below what the group has settled unsettles
+// everything from offset on, so those records are handed out again. Both
+// hold after a restart.
 func (h Group) MoveNext(partition int32, offset int64) error {
 	gp, err := h.g.part(Ref{Partition: partition})
 	if err != nil {
@@ -20,9 +22,9 @@ func (h Group) MoveNext(partition int32, offset int64) error {
 	} else if offset < gp.floor {
 		gp.floor = offset
 		gp.settled = offsetSet{}
+		gp.logOp(deltaOp{op: opRewind, offset: offset})
 	}
 	gp.next = offset
-	gp.lookahead = nil
 	gp.logOp(deltaOp{op: opCursor, offset: offset})
 	gp.flush()
 	h.g.signal()
