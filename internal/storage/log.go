@@ -291,14 +291,20 @@ func (l *Log) zeroAhead(s *segment, end int64) error {
 const zeroAheadBytes = 1 << 20
 
 // growAllocation reserves room for the segment's bytes up to end before
-// they are written: double the allocation, capped at SegmentBytes but never
-// below end. Only the flusher calls it. The size change costs one inode
-// update in the next fdatasync, a handful of times per segment.
+// they are written: double the allocation until it holds end, capped at
+// SegmentBytes but never below end (a batch larger than a segment). Only
+// the flusher calls it. The size change costs one inode update in the next
+// fdatasync, a handful of times per segment. Doubling whole steps, not
+// growing to end, keeps the sizes 1, 2, 4... MiB however rounds fall.
 func (l *Log) growAllocation(s *segment, end int64) error {
 	if end <= s.allocated {
 		return nil
 	}
-	size := max(end, min(l.opts.SegmentBytes, 2*s.allocated))
+	size := max(s.allocated, l.initialAllocation())
+	for size < end && size < l.opts.SegmentBytes {
+		size *= 2
+	}
+	size = max(end, min(l.opts.SegmentBytes, size))
 	if err := preallocate(s.file, size); err != nil {
 		return fmt.Errorf("preallocate %s: %w", s.path, err)
 	}
