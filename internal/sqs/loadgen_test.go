@@ -13,8 +13,7 @@ import (
 // TestLoadgenSmoke runs gannet-bench's SQS workload for a moment against
 // the front-end: every confirmed message is consumed once.
 func TestLoadgenSmoke(t *testing.T) {
-	e := startEnv(t)
-	e.srv.clock = clock.Real()
+	e := startEnvClock(t, t.TempDir(), clock.Real()) // a real load runs on real time
 	cfg := loadgen.DefaultConfig()
 	cfg.Protocol, cfg.Addr = "sqs", strings.TrimPrefix(e.endpoint, "http://")
 	cfg.Duration, cfg.DrainTimeout = time.Second, 10*time.Second
