@@ -118,9 +118,15 @@ func (co *coordinator) join(c *conn, h requestHeader, req *kmsg.JoinGroupRequest
 		co.prepareRebalance(g, now)
 	}
 	co.tryCompleteJoin(g, now)
+	return parked(c, wait)
+}
+
+// parked answers a request parked until the group completes a step with
+// what the coordinator sends on ch, or nothing once the connection is gone.
+func parked[R kmsg.Response](c *conn, ch <-chan R) reply {
 	return reply{wait: func() kmsg.Response {
 		select {
-		case r := <-wait:
+		case r := <-ch:
 			return r
 		case <-c.ctx.Done():
 			return nil
@@ -205,14 +211,7 @@ func (co *coordinator) sync(c *conn, req *kmsg.SyncGroupRequest) reply {
 			}
 		}
 	}
-	return reply{wait: func() kmsg.Response {
-		select {
-		case r := <-wait:
-			return r
-		case <-c.ctx.Done():
-			return nil
-		}
-	}}
+	return parked(c, wait)
 }
 
 func (co *coordinator) heartbeat(req *kmsg.HeartbeatRequest) kmsg.Response {

@@ -163,6 +163,11 @@ func (co *coordinator) failWaits(m *member, code int16) {
 		m.joinWait <- r
 		m.joinWait = nil
 	}
+	co.failSync(m, code)
+}
+
+// failSync answers a member's parked SyncGroup with an error.
+func (co *coordinator) failSync(m *member, code int16) {
 	if m.syncWait != nil {
 		r := kmsg.NewPtrSyncGroupResponse()
 		r.ErrorCode = code
@@ -192,12 +197,7 @@ func (co *coordinator) removeMember(g *group, m *member, code int16) {
 func (co *coordinator) prepareRebalance(g *group, now time.Time) {
 	// Members waiting on SyncGroup of the old generation must rejoin.
 	for _, m := range g.members {
-		if m.syncWait != nil {
-			r := kmsg.NewPtrSyncGroupResponse()
-			r.ErrorCode = kerr.RebalanceInProgress.Code
-			m.syncWait <- r
-			m.syncWait = nil
-		}
+		co.failSync(m, kerr.RebalanceInProgress.Code)
 	}
 	var timeout time.Duration
 	for _, m := range g.members {
