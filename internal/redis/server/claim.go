@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -67,72 +68,76 @@ func cmdXPending(c *conn, args [][]byte) {
 		return
 	}
 	pending := g.Pending(consumer)
-	type row struct {
-		id streamID
-		d  broker.Delivery
-	}
-	rows := make([]row, 0, len(pending))
 	er := newEntryReader(part)
-	for _, d := range pending {
-		id, ok := c.idOf(er, gs, d.Offset)
-		if !ok {
-			continue // trimmed away and never seen: no id to show
-		}
-		rows = append(rows, row{id, d})
-	}
 	if !extended {
-		if len(rows) == 0 {
-			c.array(4)
-			c.integer(0)
-			c.null()
-			c.null()
-			c.nullArray()
-			return
-		}
-		per := map[string]int{}
-		var names []string
-		for _, r := range rows {
-			if per[r.d.Consumer] == 0 {
-				names = append(names, r.d.Consumer)
-			}
-			per[r.d.Consumer]++
-		}
-		slices.Sort(names)
-		c.array(4)
-		c.integer(int64(len(rows)))
-		c.entryID(rows[0].id)
-		c.entryID(rows[len(rows)-1].id)
-		c.array(len(names))
-		for _, n := range names {
-			c.array(2)
-			c.bulkString(n)
-			c.bulkString(strconv.Itoa(per[n]))
-		}
+		c.pendingSummary(er, gs, pending)
 		return
 	}
+	// Ids are resolved only until count rows are found: a recovery loop
+	// asking for a few entries of a long pending list reads no more.
 	now := time.Now()
 	var body []byte
 	n := 0
-	for _, r := range rows {
+	for _, d := range pending {
 		if int64(n) >= count {
 			break
 		}
-		if r.id.less(start) || end.less(r.id) {
-			continue
-		}
-		idle := now.Sub(r.d.LastDelivered)
+		idle := now.Sub(d.LastDelivered)
 		if minIdle > 0 && idle < minIdle {
 			continue
 		}
+		id, ok := c.idOf(er, gs, d.Offset)
+		if !ok || id.less(start) || end.less(id) {
+			continue // trimmed away and never seen (no id to show), or out of range
+		}
 		body = append(body, "*4\r\n"...)
-		body = appendIDBulk(body, r.id)
-		body = resp.AppendBulkString(body, r.d.Consumer)
+		body = appendIDBulk(body, id)
+		body = resp.AppendBulkString(body, d.Consumer)
 		body = resp.AppendInt(body, idle.Milliseconds())
-		body = resp.AppendInt(body, int64(r.d.Count))
+		body = resp.AppendInt(body, int64(d.Count))
 		n++
 	}
 	c.array(n)
 	c.out = append(c.out, body...)
+}
+
+// pendingSummary is the reply of XPENDING without a range: how many entries
+// are pending, the first and last id, and how many each consumer holds.
+// Entries trimmed away and never seen have no id to show and are left out.
+func (c *conn) pendingSummary(er *entryReader, gs *groupState, pending []broker.Delivery) {
+	var first, last streamID
+	total := 0
+	per := map[string]int{}
+	for _, d := range pending {
+		id, ok := c.idOf(er, gs, d.Offset)
+		if !ok {
+			continue
+		}
+		if total == 0 {
+			first = id
+		}
+		last = id
+		total++
+		per[d.Consumer]++
+	}
+	c.array(4)
+	if total == 0 {
+		c.integer(0)
+		c.null()
+		c.null()
+		c.nullArray()
+		return
+	}
+	c.integer(int64(total))
+	c.entryID(first)
+	c.entryID(last)
+	names := slices.Sorted(maps.Keys(per))
+	c.array(len(names))
+	for _, n := range names {
+		c.array(2)
+		c.bulkString(n)
+		c.bulkString(strconv.Itoa(per[n]))
+	}
 }
 
 // minIdle parses the min-idle-time of XCLAIM and XAUTOCLAIM (below 0 is 0).
