@@ -214,9 +214,10 @@ func (ch *channel) handleMethod(m wire.Method) error {
 	case *wire.QueueDeclare:
 		return ch.onQueueDeclare(m)
 	case *wire.QueueBind:
-		return ch.onQueueBind(m)
+		return ch.onQueueBind(m, true)
 	case *wire.QueueUnbind:
-		return ch.onQueueUnbind(m)
+		return ch.onQueueBind(&wire.QueueBind{Queue: m.Queue, Exchange: m.Exchange,
+			RoutingKey: m.RoutingKey, Arguments: m.Arguments}, false)
 	case *wire.QueuePurge:
 		return ch.onQueuePurge(m)
 	case *wire.QueueDelete:

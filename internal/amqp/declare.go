@@ -136,7 +136,9 @@ func bindingArgs(t wire.Table) map[string][]byte {
 	return out
 }
 
-func (ch *channel) onQueueBind(m *wire.QueueBind) error {
+// onQueueBind handles queue.bind and, with bind false, queue.unbind (which
+// has no no-wait flag).
+func (ch *channel) onQueueBind(m *wire.QueueBind, bind bool) error {
 	if err := ch.checkQueueAccess(m.Queue); err != nil {
 		return err
 	}
@@ -144,22 +146,11 @@ func (ch *channel) onQueueBind(m *wire.QueueBind) error {
 		return newError(wire.ReplyAccessRefused, "operation not permitted on the default exchange")
 	}
 	cfg := broker.BindingConfig{Exchange: m.Exchange, Destination: m.Queue, Key: m.RoutingKey, Args: bindingArgs(m.Arguments)}
-	if err := ch.bindOrUnbind(cfg, true); err != nil {
+	if err := ch.bindOrUnbind(cfg, bind); err != nil {
 		return err
 	}
-	return ch.replyUnlessNoWait(m.NoWait, &wire.QueueBindOK{})
-}
-
-func (ch *channel) onQueueUnbind(m *wire.QueueUnbind) error {
-	if err := ch.checkQueueAccess(m.Queue); err != nil {
-		return err
-	}
-	if m.Exchange == "" {
-		return newError(wire.ReplyAccessRefused, "operation not permitted on the default exchange")
-	}
-	cfg := broker.BindingConfig{Exchange: m.Exchange, Destination: m.Queue, Key: m.RoutingKey, Args: bindingArgs(m.Arguments)}
-	if err := ch.bindOrUnbind(cfg, false); err != nil {
-		return err
+	if bind {
+		return ch.replyUnlessNoWait(m.NoWait, &wire.QueueBindOK{})
 	}
 	return ch.c.send(ch.id, &wire.QueueUnbindOK{})
 }
