@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -87,7 +88,7 @@ func (s *Server) describeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response
 			continue
 		}
 		for _, e := range entries {
-			if r.ConfigNames != nil && !contains(r.ConfigNames, e.name) {
+			if r.ConfigNames != nil && !slices.Contains(r.ConfigNames, e.name) {
 				continue
 			}
 			c := kmsg.NewDescribeConfigsResponseResourceConfig()
@@ -104,26 +105,16 @@ func (s *Server) describeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response
 	return resp
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // alterTopic changes a topic's settings unless validateOnly.
 func (s *Server) alterTopic(name string, validateOnly bool, apply func(*broker.StreamConfig) error) (int16, *string) {
-	update := func(cfg *broker.StreamConfig) error { return apply(cfg) }
 	var err error
 	if validateOnly {
 		var info broker.StreamInfo
 		if info, err = s.b.Stream(name); err == nil {
-			err = update(&info.Config)
+			err = apply(&info.Config)
 		}
 	} else {
-		_, err = s.b.UpdateStream(name, update)
+		_, err = s.b.UpdateStream(name, apply)
 	}
 	if err != nil {
 		return configErrorCode(err), kmsg.StringPtr(err.Error())

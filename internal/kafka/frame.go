@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -146,16 +147,7 @@ func decodeRequest(frame []byte) (requestHeader, kmsg.Request, error) {
 // bytes. kmsg reads a negative array length as an empty array and ignores
 // nothing else, so a mismatch means input Kafka would refuse.
 func canonical(req kmsg.Request, body []byte) bool {
-	out := req.AppendTo(make([]byte, 0, len(body)))
-	if len(out) != len(body) {
-		return false
-	}
-	for i := range out {
-		if out[i] != body[i] {
-			return false
-		}
-	}
-	return true
+	return bytes.Equal(req.AppendTo(make([]byte, 0, len(body))), body)
 }
 
 // appendResponse frames a response: size, correlation id, header tags

@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"net"
+	"slices"
 	"sort"
 	"time"
 
@@ -337,10 +338,10 @@ func (co *coordinator) list(req *kmsg.ListGroupsRequest) kmsg.Response {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if len(req.StatesFilter) > 0 && !contains(req.StatesFilter, states[name]) {
+		if len(req.StatesFilter) > 0 && !slices.Contains(req.StatesFilter, states[name]) {
 			continue
 		}
-		if len(req.TypesFilter) > 0 && !contains(req.TypesFilter, "classic") {
+		if len(req.TypesFilter) > 0 && !slices.Contains(req.TypesFilter, "classic") {
 			continue
 		}
 		lg := kmsg.NewListGroupsResponseGroup()

@@ -154,7 +154,7 @@ type appendResult struct {
 	receipt broker.Receipt
 }
 
-// appendIdempotent checks a producer batch's sequence and appends it.
+// appendBatch checks an idempotent producer batch's sequence and appends it.
 // Without a producer id it just appends.
 func (s *Server) appendBatch(topic string, part broker.Partition, partition int32, h batch.BatchHeader, raw []byte) appendResult {
 	if h.ProducerID < 0 || h.BaseSequence < 0 {

@@ -116,9 +116,7 @@ func (t *txnCoordinator) lookupLocked(id string, pid int64, epoch int16) (*txn, 
 	switch {
 	case tx == nil || tx.pid != pid:
 		return nil, kerr.InvalidProducerIDMapping.Code
-	case epoch < tx.epoch:
-		return nil, kerr.InvalidProducerEpoch.Code
-	case epoch > tx.epoch:
+	case epoch != tx.epoch:
 		return nil, kerr.InvalidProducerEpoch.Code
 	}
 	return tx, 0

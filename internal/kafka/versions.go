@@ -1,6 +1,9 @@
 package kafka
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -86,14 +89,6 @@ func apiVersionsResponse(version int16) kmsg.Response {
 		key.ApiKey, key.MinVersion, key.MaxVersion = int16(k), vr.min, vr.max
 		resp.ApiKeys = append(resp.ApiKeys, key)
 	}
-	sortAPIKeys(resp.ApiKeys)
+	slices.SortFunc(resp.ApiKeys, func(a, b kmsg.ApiVersionsResponseApiKey) int { return cmp.Compare(a.ApiKey, b.ApiKey) })
 	return resp
-}
-
-func sortAPIKeys(keys []kmsg.ApiVersionsResponseApiKey) {
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j].ApiKey < keys[j-1].ApiKey; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
 }
