@@ -34,7 +34,7 @@ type groupPart struct {
 	mu      sync.Mutex
 	floor   int64
 	next    int64
-	settled offsetSet
+	settled offsetSet // only offsets above floor: every change ends with advance
 	pending map[int64]*Delivery
 	ready   offsetHeap
 	queued  map[int64]bool // in ready or delayed

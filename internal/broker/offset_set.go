@@ -11,6 +11,9 @@ import (
 // one span rather than one map entry each.
 type offsetSet struct {
 	spans []span
+	// n is how many offsets the spans hold, kept so that count costs
+	// nothing: a bounded queue counts its backlog on every append.
+	n int64
 }
 
 type span struct{ from, to int64 } // [from, to)
@@ -40,17 +43,12 @@ func (s *offsetSet) add(off int64) bool {
 		copy(s.spans[i+1:], s.spans[i:])
 		s.spans[i] = span{off, off + 1}
 	}
+	s.n++
 	return true
 }
 
 // count returns how many offsets the set holds.
-func (s *offsetSet) count() int64 {
-	var n int64
-	for _, sp := range s.spans {
-		n += sp.to - sp.from
-	}
-	return n
-}
+func (s *offsetSet) count() int64 { return s.n }
 
 // countFrom returns how many offsets >= off the set holds.
 func (s *offsetSet) countFrom(off int64) int64 {
@@ -71,11 +69,13 @@ func (s *offsetSet) countFrom(off int64) int64 {
 func (s *offsetSet) advance(floor int64) int64 {
 	i := 0
 	for i < len(s.spans) && s.spans[i].to <= floor {
+		s.n -= s.spans[i].to - s.spans[i].from
 		i++
 	}
 	s.spans = s.spans[i:]
 	if len(s.spans) > 0 && s.spans[0].from <= floor {
 		floor = s.spans[0].to
+		s.n -= s.spans[0].to - s.spans[0].from
 		s.spans = s.spans[1:]
 	}
 	if len(s.spans) == 0 {
@@ -99,6 +99,7 @@ func (s *offsetSet) addRange(from, to int64) int64 {
 		merged.to = max(merged.to, s.spans[j].to)
 	}
 	s.spans = append(s.spans[:i], append([]span{merged}, s.spans[j:]...)...)
+	s.n += added
 	return added
 }
 
@@ -150,16 +151,17 @@ func (s *offsetSet) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &pairs); err != nil {
 		return err
 	}
-	s.spans = nil
+	*s = offsetSet{}
 	for i, p := range pairs {
 		if p[0] >= p[1] || (i > 0 && p[0] <= pairs[i-1][1]) {
 			return errors.New("broker: malformed offset set")
 		}
 		s.spans = append(s.spans, span{p[0], p[1]})
+		s.n += p[1] - p[0]
 	}
 	return nil
 }
 
 func (s *offsetSet) clone() offsetSet {
-	return offsetSet{spans: append([]span(nil), s.spans...)}
+	return offsetSet{spans: append([]span(nil), s.spans...), n: s.n}
 }

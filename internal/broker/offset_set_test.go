@@ -106,6 +106,12 @@ func TestOffsetSetRangesAndGapsMatchMap(t *testing.T) {
 				t.Fatalf("spans overlap or touch: %v", s.spans)
 			}
 		}
+		if s.count() != int64(len(ref)) {
+			t.Fatalf("count = %d, want %d", s.count(), len(ref))
+		}
+	}
+	if c := s.clone(); c.count() != s.count() {
+		t.Fatalf("clone count = %d, want %d", c.count(), s.count())
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -114,6 +120,9 @@ func TestOffsetSetRangesAndGapsMatchMap(t *testing.T) {
 	var back offsetSet
 	if err := json.Unmarshal(b, &back); err != nil || fmt.Sprint(back.spans) != fmt.Sprint(s.spans) {
 		t.Fatalf("JSON round trip: %v %v", back.spans, err)
+	}
+	if back.count() != s.count() {
+		t.Fatalf("count after JSON round trip = %d, want %d", back.count(), s.count())
 	}
 	if json.Unmarshal([]byte(`[[5,3]]`), &back) == nil || json.Unmarshal([]byte(`[[1,4],[3,6]]`), &back) == nil {
 		t.Fatal("malformed spans accepted")

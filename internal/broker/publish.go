@@ -366,12 +366,13 @@ func murmur2(data []byte) uint32 {
 
 // backlogLocked counts records below end not yet settled: ready, delayed
 // and in flight. Records being dead-lettered are on their way out and not
-// counted.
+// counted. It runs on every append to a bounded queue, so it relies on
+// settled holding nothing below floor rather than scanning it.
 func (gp *groupPart) backlogLocked(end int64) int64 {
 	if end <= gp.floor {
 		return 0
 	}
-	return end - gp.floor - gp.settled.countFrom(gp.floor) - int64(len(gp.limbo))
+	return end - gp.floor - gp.settled.count() - int64(len(gp.limbo))
 }
 
 // dropHeadLocked marks the oldest records that are not in flight for
