@@ -44,7 +44,7 @@ func invalidReceipt(handle string) *wire.Error {
 }
 
 // decodeReceipt checks a handle and that it belongs to queue q.
-func decodeReceipt(handle string, q *queue) (broker.Ref, error) {
+func decodeReceipt(handle string, q *queue) (broker.Ref, *wire.Error) {
 	if handle == "" {
 		return broker.Ref{}, wire.Missing("ReceiptHandle")
 	}

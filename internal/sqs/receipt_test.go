@@ -47,5 +47,8 @@ func FuzzReceiptHandle(f *testing.F) {
 		if err == nil && (ref.Count < 1 || ref.Offset < 0 || ref.Partition != 0) {
 			t.Fatalf("accepted %+v", ref)
 		}
+		if err != nil && handle != "" && err.Code != "ReceiptHandleIsInvalid" {
+			t.Fatalf("%q: %v", handle, err)
+		}
 	})
 }

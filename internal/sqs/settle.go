@@ -14,9 +14,9 @@ func (s *Server) deleteMessage(ctx context.Context, req *request, in *wire.Delet
 	if err != nil {
 		return nil, err
 	}
-	ref, err := decodeReceipt(in.ReceiptHandle, q)
-	if err != nil {
-		return nil, err
+	ref, werr := decodeReceipt(in.ReceiptHandle, q)
+	if werr != nil {
+		return nil, werr
 	}
 	if err := s.ack(ctx, q, []broker.Ref{ref}); err != nil {
 		return nil, err
@@ -50,9 +50,9 @@ func (s *Server) deleteMessageBatch(ctx context.Context, req *request, in *wire.
 	out := wire.BatchIDOutput{Successful: []wire.BatchIDResultEntry{}, Failed: []wire.BatchResultErrorEntry{}}
 	refs := make([]broker.Ref, 0, len(in.Entries))
 	for _, e := range in.Entries {
-		ref, err := decodeReceipt(e.ReceiptHandle, q)
-		if err != nil {
-			out.Failed = append(out.Failed, wire.BatchEntryError(e.Id, err.(*wire.Error)))
+		ref, werr := decodeReceipt(e.ReceiptHandle, q)
+		if werr != nil {
+			out.Failed = append(out.Failed, wire.BatchEntryError(e.Id, werr))
 			continue
 		}
 		refs = append(refs, ref)
@@ -88,9 +88,9 @@ func visibility(v wire.OptInt) (time.Duration, *wire.Error) {
 // changeOne sets the visibility of one delivery: a new lease from now, or
 // visible at once for 0.
 func (s *Server) changeOne(q *queue, handle string, timeout wire.OptInt) *wire.Error {
-	ref, err := decodeReceipt(handle, q)
-	if err != nil {
-		return err.(*wire.Error)
+	ref, werr := decodeReceipt(handle, q)
+	if werr != nil {
+		return werr
 	}
 	d, werr := visibility(timeout)
 	if werr != nil {
