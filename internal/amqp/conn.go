@@ -3,7 +3,6 @@ package amqp
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -32,7 +31,6 @@ type conn struct {
 	frameMax   uint32
 	channelMax uint16
 	heartbeat  time.Duration
-	user       string
 	caps       wire.Table // client capabilities
 
 	channels map[uint16]*channel
@@ -346,5 +344,3 @@ func (c *conn) waitUnblocked() {
 	}
 	c.lastRead.Store(time.Now().UnixNano()) // the silence was ours
 }
-
-func (c *conn) String() string { return fmt.Sprintf("%s (%s)", c.id, c.nc.RemoteAddr()) }

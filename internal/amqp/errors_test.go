@@ -12,7 +12,7 @@ import (
 )
 
 // checkOthersServed proves a healthy client still works after bad input.
-func checkOthersServed(t *testing.T, tb *testBroker, ch *amqp091.Channel) {
+func checkOthersServed(t *testing.T, ch *amqp091.Channel) {
 	t.Helper()
 	publish(t, ch, "", "healthy", amqp091.Publishing{Body: []byte("still here")})
 	d, ok, err := ch.Get("healthy", true)
@@ -41,7 +41,7 @@ func TestBadInput(t *testing.T) {
 		if string(got) != wire.ProtocolHeader {
 			t.Fatalf("answered %q", got)
 		}
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("frame without end octet", func(t *testing.T) {
 		c := dialRaw(t, tb.addr)
@@ -50,7 +50,7 @@ func TestBadInput(t *testing.T) {
 		f[len(f)-1] = 0x00
 		c.write(f)
 		c.expectConnectionClose(wire.ReplyFrameError)
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("oversize frame", func(t *testing.T) {
 		c := dialRaw(t, tb.addr)
@@ -59,7 +59,7 @@ func TestBadInput(t *testing.T) {
 		binary.BigEndian.PutUint32(hdr[3:], 1<<30)
 		c.write(hdr)
 		c.expectConnectionClose(wire.ReplyFrameError)
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("unknown class and method", func(t *testing.T) {
 		c := dialRaw(t, tb.addr)
@@ -70,21 +70,21 @@ func TestBadInput(t *testing.T) {
 		c.handshake()
 		c.write(wire.AppendFrame(nil, wire.FrameMethod, 1, []byte{0, 60, 0, 255}))
 		c.expectConnectionClose(wire.ReplyNotImplemented)
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("method on a closed channel", func(t *testing.T) {
 		c := dialRaw(t, tb.addr)
 		c.handshake()
 		c.send(5, &wire.BasicQos{PrefetchCount: 1})
 		c.expectConnectionClose(wire.ReplyChannelError)
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("content frame out of place", func(t *testing.T) {
 		c := dialRaw(t, tb.addr)
 		c.handshake()
 		c.write(wire.AppendFrame(nil, wire.FrameBody, 1, []byte("x")))
 		c.expectConnectionClose(wire.ReplyUnexpectedFrame)
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("message over the size limit", func(t *testing.T) {
 		_, ch := tb.channel()
@@ -94,7 +94,7 @@ func TestBadInput(t *testing.T) {
 		if e == nil || e.Code != 406 || !strings.Contains(e.Reason, "larger than configured max size") {
 			t.Fatalf("channel closed with %v", e)
 		}
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("reused consumer tag", func(t *testing.T) {
 		conn, ch := tb.channel()
@@ -105,7 +105,7 @@ func TestBadInput(t *testing.T) {
 		if e := <-closed; e == nil || e.Code != 530 {
 			t.Fatalf("connection closed with %v", e)
 		}
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("malformed arguments", func(t *testing.T) {
 		c := dialRaw(t, tb.addr)
@@ -116,7 +116,7 @@ func TestBadInput(t *testing.T) {
 		if m.ReplyCode != wire.ReplySyntaxError && m.ReplyCode != wire.ReplyFrameError {
 			t.Fatalf("malformed arguments answered with %d %q", m.ReplyCode, m.ReplyText)
 		}
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 	t.Run("soft errors close only the channel", func(t *testing.T) {
 		conn, ch := tb.channel()
@@ -150,7 +150,7 @@ func TestBadInput(t *testing.T) {
 		if err := ch5.ExchangeDeclare("x", "nonsense", false, false, false, false, nil); amqpCode(err) != 503 {
 			t.Fatalf("unknown exchange type: %v", err)
 		}
-		checkOthersServed(t, tb, healthy)
+		checkOthersServed(t, healthy)
 	})
 }
 

@@ -57,7 +57,6 @@ func (c *conn) handshake() error {
 		return newError(wire.ReplyAccessRefused,
 			"Login was refused using authentication mechanism %s. For details see the broker logfile.", startOK.Mechanism)
 	}
-	c.user = user
 	hb := uint16(c.s.cfg.Heartbeat / time.Second)
 	if err := c.send(0, &wire.ConnectionTune{ChannelMax: c.s.cfg.ChannelMax, FrameMax: c.s.cfg.FrameMax, Heartbeat: hb}); err != nil {
 		return err
