@@ -107,7 +107,8 @@ func (b *Broker) storageOptions() storage.Options {
 	return o
 }
 
-// Close checkpoints the state journal and closes every log.
+// Close writes out what the state journal has queued and closes every log;
+// the next Open replays the journal and checkpoints it.
 func (b *Broker) Close() error {
 	b.mu.Lock()
 	if b.closed {
