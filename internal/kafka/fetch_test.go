@@ -56,6 +56,10 @@ func TestSeekByOffsetAndTimestamp(t *testing.T) {
 	if s, _ := start.Lookup("seek", 0); s.Offset != 50 {
 		t.Fatalf("start after delete records: %d", s.Offset)
 	}
+	// A produce answer reports the moved start.
+	if p := produceRaw(t, tb.client(), "seek", rawBatch(t, -1, -1, -1, 1)); p.ErrorCode != 0 || p.BaseOffset != 100 || p.LogStartOffset != 50 {
+		t.Fatalf("produce after delete records: error %d, base %d, log start %d", p.ErrorCode, p.BaseOffset, p.LogStartOffset)
+	}
 }
 
 func TestKeyPartitioningKeepsPerKeyOrder(t *testing.T) {

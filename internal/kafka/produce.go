@@ -17,6 +17,7 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	type pending struct {
 		rp      *kmsg.ProduceResponseTopicPartition
+		part    broker.Partition
 		receipt broker.Receipt
 	}
 	var waits []pending
@@ -37,7 +38,7 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 			failed = failed || res.code != 0
 			if res.code == 0 {
 				rp.BaseOffset = res.base
-				waits = append(waits, pending{rp, res.receipt})
+				waits = append(waits, pending{rp, res.part, res.receipt})
 			} else if res.msg != "" {
 				rp.ErrorMessage = kmsg.StringPtr(res.msg)
 			}
@@ -56,14 +57,8 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 				if errors.Is(err, c.ctx.Err()) {
 					w.rp.ErrorCode = kerr.RequestTimedOut.Code
 				}
-			}
-		}
-		for i := range resp.Topics {
-			for j := range resp.Topics[i].Partitions {
-				rp := &resp.Topics[i].Partitions[j]
-				if part, err := s.b.Partition(resp.Topics[i].Topic, rp.Partition); err == nil {
-					rp.LogStartOffset = part.StartOffset()
-				}
+			} else {
+				w.rp.LogStartOffset = w.part.StartOffset()
 			}
 		}
 		return resp
@@ -72,7 +67,8 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 
 type produceResult struct {
 	appendResult
-	msg string
+	msg  string
+	part broker.Partition // set when code is 0
 }
 
 // producePartition checks one partition's records and appends them.
@@ -88,17 +84,16 @@ func (s *Server) producePartition(txnID *string, topic string, partition int32, 
 		if errors.Is(err, batch.ErrUnsupported) {
 			code = kerr.UnsupportedForMessageFormat.Code
 		}
-		return produceResult{appendResult{code: code}, err.Error()}
+		return produceResult{appendResult: appendResult{code: code}, msg: err.Error()}
 	}
 	if h.Control() {
-		return produceResult{appendResult{code: kerr.InvalidRecord.Code}, "producers cannot write control batches"}
+		return produceResult{appendResult: appendResult{code: kerr.InvalidRecord.Code}, msg: "producers cannot write control batches"}
 	}
 	if h.Transactional() != (txnID != nil) {
-		return produceResult{appendResult{code: kerr.InvalidRecord.Code}, "transactional batches need a transactional id, and only they"}
+		return produceResult{appendResult: appendResult{code: kerr.InvalidRecord.Code}, msg: "transactional batches need a transactional id, and only they"}
 	}
 	if h.Transactional() {
-		return produceResult{appendResult: s.produceTxn(*txnID, topic, part, partition, h, records)}
+		return produceResult{appendResult: s.produceTxn(*txnID, topic, part, partition, h, records), part: part}
 	}
-	res := s.appendBatch(topic, part, partition, h, records)
-	return produceResult{appendResult: res}
+	return produceResult{appendResult: s.appendBatch(topic, part, partition, h, records), part: part}
 }
