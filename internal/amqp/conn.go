@@ -3,7 +3,6 @@ package amqp
 import (
 	"bufio"
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -75,14 +74,12 @@ func (c *conn) Serve() {
 		c.nc.Close()
 	}()
 	c.nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	var header [8]byte
-	if _, err := io.ReadFull(c.r, header[:]); err != nil {
-		return
-	}
-	if err := wire.CheckProtocolHeader(header[:]); err != nil {
-		// Tell the client which protocol we speak, then hang up.
-		buf := c.out.lock()
-		c.out.unlock(append(buf, wire.ProtocolHeader...))
+	if err := wire.ReadProtocolHeader(c.r); err != nil {
+		if errors.Is(err, wire.ErrProtocolHeaderMismatch) {
+			// Tell the client which protocol we speak, then hang up.
+			buf := c.out.lock()
+			c.out.unlock(append(buf, wire.ProtocolHeader...))
+		}
 		return
 	}
 	if err := c.handshake(); err != nil {
