@@ -67,7 +67,6 @@ type Server struct {
 	groups *coordinator
 	prod   *producers
 	txns   *txnCoordinator
-	nodeID int32
 	host   string
 	port   int32
 	metric *metrics
