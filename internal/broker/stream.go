@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -244,7 +245,7 @@ func (p Partition) SetStartOffset(offset int64) error {
 func (p *partition) readOne(offset int64, buf []batch.Record) (batch.Record, []batch.Record, bool, error) {
 	recs, err := p.log.ReadRecords(offset, 1, buf[:0])
 	if err != nil {
-		if err == storage.ErrOffsetOutOfRange {
+		if errors.Is(err, storage.ErrOffsetOutOfRange) {
 			return batch.Record{}, recs, false, nil
 		}
 		return batch.Record{}, recs, false, err
@@ -257,11 +258,13 @@ func (p *partition) readOne(offset int64, buf []batch.Record) (batch.Record, []b
 	return batch.Record{}, recs, false, nil
 }
 
+// mapStorageErr turns storage's errors, which it wraps with detail, into the
+// broker's own.
 func mapStorageErr(err error) error {
-	if err == storage.ErrOffsetOutOfRange {
+	switch {
+	case errors.Is(err, storage.ErrOffsetOutOfRange):
 		return ErrOffsetOutOfRange
-	}
-	if err == storage.ErrClosed {
+	case errors.Is(err, storage.ErrClosed):
 		return ErrClosed
 	}
 	return err
