@@ -133,11 +133,14 @@ func (t *txnCoordinator) addPartitions(req *kmsg.AddPartitionsToTxnRequest) repl
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	tx, code := t.lookupLocked(req.TransactionalID, req.ProducerID, req.ProducerEpoch)
+	// All or nothing: if any partition is unknown, the others are not
+	// attempted.
+	missing := map[topicPartition]bool{}
 	if code == 0 {
 		for _, rt := range req.Topics {
 			for _, p := range rt.Partitions {
 				if _, err := t.s.b.Partition(rt.Topic, p); err != nil {
-					code = kerr.UnknownTopicOrPartition.Code
+					missing[topicPartition{rt.Topic, p}] = true
 				}
 			}
 		}
@@ -148,17 +151,17 @@ func (t *txnCoordinator) addPartitions(req *kmsg.AddPartitionsToTxnRequest) repl
 		for _, p := range rt.Partitions {
 			rp := kmsg.NewAddPartitionsToTxnResponseTopicPartition()
 			rp.Partition = p
+			tp := topicPartition{rt.Topic, p}
 			switch {
-			case code == kerr.UnknownTopicOrPartition.Code:
-				rp.ErrorCode = kerr.OperationNotAttempted.Code
-				if _, err := t.s.b.Partition(rt.Topic, p); err != nil {
-					rp.ErrorCode = code
-				}
 			case code != 0:
 				rp.ErrorCode = code
+			case missing[tp]:
+				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case len(missing) > 0:
+				rp.ErrorCode = kerr.OperationNotAttempted.Code
 			default:
 				tx.begin()
-				tx.partitions[topicPartition{rt.Topic, p}] = true
+				tx.partitions[tp] = true
 			}
 			out.Partitions = append(out.Partitions, rp)
 		}

@@ -219,3 +219,37 @@ func TestOffsetMetadataLimit(t *testing.T) {
 		t.Fatalf("txn offset commit: %+v", got)
 	}
 }
+
+// AddPartitionsToTxn is all or nothing: with an unknown partition in the
+// request, that one is UNKNOWN_TOPIC_OR_PARTITION, the rest are not
+// attempted, and no transaction begins.
+func TestAddPartitionsToTxnAllOrNothing(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("atx", 1)
+	ctx := testCtx(t)
+	br := tb.client().Broker(int(nodeID))
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.TransactionalID, init.TransactionTimeoutMillis = kmsg.StringPtr("atx"), 60_000
+	ir, err := init.RequestWith(ctx, br)
+	if err != nil || ir.ErrorCode != 0 {
+		t.Fatalf("init producer id: %v %+v", err, ir)
+	}
+	add := kmsg.NewPtrAddPartitionsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch = "atx", ir.ProducerID, ir.ProducerEpoch
+	at := kmsg.NewAddPartitionsToTxnRequestTopic()
+	at.Topic, at.Partitions = "atx", []int32{0, 1}
+	add.Topics = append(add.Topics, at)
+	ar, err := add.RequestWith(ctx, br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ar.Topics[0].Partitions; len(got) != 2 || got[0].ErrorCode != kerr.OperationNotAttempted.Code ||
+		got[1].ErrorCode != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("add partitions: %+v", got)
+	}
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "atx", ir.ProducerID, ir.ProducerEpoch, true
+	if er, err := end.RequestWith(ctx, br); err != nil || er.ErrorCode != kerr.InvalidTxnState.Code {
+		t.Fatalf("end of a transaction that never began: %v %+v", err, er)
+	}
+}
