@@ -116,9 +116,6 @@ func (ch *channel) bindOrUnbind(cfg broker.BindingConfig, bind bool) error {
 		}
 		return notFound(nf.What, nf.Name)
 	}
-	if err != nil && strings.Contains(err.Error(), "x-match") {
-		return newError(wire.ReplyPreconditionFailed, "%v", err)
-	}
 	return err
 }
 

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 
 	"github.com/gannet-mq/gannet/internal/broker/routing"
@@ -322,6 +323,9 @@ func (b *Broker) Bind(c BindingConfig) error {
 		return err
 	}
 	added, err := b.routes.Bind(c.Exchange, c.routing())
+	if errors.Is(err, routing.ErrInvalidMatch) || errors.Is(err, routing.ErrKeyTooLong) {
+		err = &InvalidArgumentError{"binding", err.Error()}
+	}
 	if err != nil || !added {
 		b.mu.Unlock()
 		return err
