@@ -40,11 +40,13 @@ mkdir -p "$RESULTS"
 BENCH=$WORK/gannet-bench
 log() { printf '[compare %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# Private loopback ports, away from every default so nothing else collides.
+# Private loopback ports, away from every default so nothing else collides,
+# and below the ephemeral range (32768-60999), where a client socket in
+# TIME-WAIT from an earlier run can hold the port and fail the listen.
 RABBIT_PORT=24672 RABBIT_DIST_PORT=24673 EPMD_PORT=24369
 REDIS_EVERYSEC_PORT=26379 REDIS_ALWAYS_PORT=26380
 NATS_PORT=24222
-G_AMQP=127.0.0.1:35672 G_KAFKA=127.0.0.1:39092 G_REDIS=127.0.0.1:36379 G_SQS=127.0.0.1:39324 G_HTTP=127.0.0.1:35673
+G_AMQP=127.0.0.1:25672 G_KAFKA=127.0.0.1:29092 G_REDIS=127.0.0.1:26479 G_SQS=127.0.0.1:29324 G_HTTP=127.0.0.1:25673
 
 if [ $QUICK = 1 ]; then
 	RUN=5s BACKLOG=100000 RESTART_BYTES=$((256 << 20))
