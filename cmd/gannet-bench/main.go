@@ -81,6 +81,8 @@ func newWorkloadFlags(fs *flag.FlagSet, protocol string) *workloadFlags {
 	fs.IntVar(&c.Consumers, "consumers", c.Consumers, "consumers per group (0: produce only)")
 	fs.IntVar(&c.InFlight, "inflight", c.InFlight, "unconfirmed messages per producer (1: synchronous)")
 	fs.IntVar(&c.Prefetch, "prefetch", c.Prefetch, "unacked messages a consumer may hold")
+	fs.IntVar(&c.AckEvery, "ack-every", c.AckEvery, "AMQP: deliveries acknowledged per basic.ack (1: one ack each, as RabbitMQ PerfTest does)")
+	fs.BoolVar(&c.CoalesceWrites, "coalesce-writes", c.CoalesceWrites, "AMQP: send what the client writes while a send is under way in one syscall")
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "Kafka partitions per topic")
 	fs.IntVar(&c.Queues, "queues", c.Queues, "queues (topics, streams) to spread messages over")
 	fs.IntVar(&c.Groups, "groups", c.Groups, "consumer groups, each receiving every message")

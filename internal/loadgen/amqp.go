@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // The AMQP 0-9-1 workload: durable queues, persistent messages, publisher
 // confirms with the in-flight window, consumers with basic.qos prefetch and
-// one manual ack per message (RabbitMQ PerfTest's default).
+// manual acks: by default one basic.ack per delivery (RabbitMQ PerfTest's
+// default), or one multiple=true ack per Config.AckEvery deliveries.
 //
 // With one group, producers publish through the default exchange to queue
 // q. With G groups (fan-out), queue q is a fanout exchange bound to G
@@ -20,6 +23,21 @@ type amqpWorkload struct {
 	cfg   Config
 	url   string
 	names []string // queue (or, with groups, exchange) names by queue number
+}
+
+// dial opens a connection whose writes are coalesced (see coalescingConn).
+func (w *amqpWorkload) dial() (*amqp.Connection, error) {
+	if !w.cfg.CoalesceWrites {
+		return amqp.Dial(w.url)
+	}
+	plain := amqp.DefaultDial(30 * time.Second)
+	return amqp.DialConfig(w.url, amqp.Config{Locale: "en_US", Dial: func(network, addr string) (net.Conn, error) {
+		c, err := plain(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return newCoalescingConn(c), nil
+	}})
 }
 
 func newAMQPWorkload(cfg Config) *amqpWorkload {
@@ -43,7 +61,7 @@ func (w *amqpWorkload) queue(q, g int) string {
 }
 
 func (w *amqpWorkload) setup(ctx context.Context) error {
-	conn, err := amqp.Dial(w.url)
+	conn, err := w.dial()
 	if err != nil {
 		return err
 	}
@@ -75,7 +93,7 @@ func (w *amqpWorkload) setup(ctx context.Context) error {
 }
 
 func (w *amqpWorkload) probe(ctx context.Context) error {
-	conn, err := amqp.Dial(w.url)
+	conn, err := w.dial()
 	if err != nil {
 		return err
 	}
@@ -97,7 +115,7 @@ type amqpProducer struct {
 }
 
 func (w *amqpWorkload) newProducer(ctx context.Context, id int) (producer, error) {
-	conn, err := amqp.Dial(w.url)
+	conn, err := w.dial()
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +204,7 @@ type amqpConsumer struct {
 }
 
 func (w *amqpWorkload) newConsumer(ctx context.Context, group, member int) (consumer, error) {
-	conn, err := amqp.Dial(w.url)
+	conn, err := w.dial()
 	if err != nil {
 		return nil, err
 	}
@@ -231,11 +249,10 @@ func (c *amqpConsumer) run(ctx context.Context, rec *Recorder) error {
 			}
 		})
 	}
-	// Acks go out a quarter of the prefetch window at a time, as one
-	// basic.ack with multiple=true: what a tuned consumer does, and the same
-	// for every broker measured. The highest tag is acked, never a lower one
-	// after it, since several queues' deliveries may arrive out of tag order.
-	ackEvery := max(1, c.w.cfg.Prefetch/4)
+	// With AckEvery > 1 one basic.ack with multiple=true covers that many
+	// deliveries. The highest tag is acked, never a lower one after it,
+	// since several queues' deliveries may arrive out of tag order.
+	ackEvery := c.w.cfg.AckEvery
 	var unacked int
 	var highest, acked uint64
 	return consumeSources(ctx, c.w.cfg.Prefetch, sources, func(d amqp.Delivery) error {

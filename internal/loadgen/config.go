@@ -20,9 +20,14 @@ type Config struct {
 	Consumers  int `json:"consumers"`  // consumers per group; 0 means produce only
 	InFlight   int `json:"inflight"`   // unconfirmed messages allowed per producer
 	Prefetch   int `json:"prefetch"`   // messages a consumer may hold unacked
+	AckEvery   int `json:"ack_every"`  // AMQP: deliveries per basic.ack (multiple=true when > 1)
 	Partitions int `json:"partitions"` // Kafka partitions per topic
 	Queues     int `json:"queues"`     // queues, topics or streams spread over
 	Groups     int `json:"groups"`     // independent consumer groups (fan-out)
+
+	// CoalesceWrites makes AMQP connections send what the client wrote
+	// while its previous write was in flight in one syscall (coalescingConn).
+	CoalesceWrites bool `json:"coalesce_writes"`
 
 	Duration time.Duration `json:"duration_ns"` // how long producers publish, if Count is 0
 	Count    int64         `json:"count"`       // total messages to publish, if non-zero
@@ -48,7 +53,7 @@ type Config struct {
 // messages, one producer with 256 in flight, one consumer with prefetch 200.
 func DefaultConfig() Config {
 	return Config{
-		Size: 1024, Producers: 1, Consumers: 1, InFlight: 256, Prefetch: 200,
+		Size: 1024, Producers: 1, Consumers: 1, InFlight: 256, Prefetch: 200, AckEvery: 1, CoalesceWrites: true,
 		Partitions: 1, Queues: 1, Groups: 1, Duration: 10 * time.Second,
 		DrainTimeout: 30 * time.Second, Acks: "all", SampleInterval: time.Second,
 		Prefix: fmt.Sprintf("bench-%d", time.Now().UnixNano()%1_000_000_000),
@@ -76,6 +81,8 @@ func (c Config) Validate() error {
 		return errors.New("--inflight must be at least 1 (1 is a synchronous publisher)")
 	case c.Prefetch < 1:
 		return errors.New("--prefetch must be at least 1")
+	case c.AckEvery < 1 || c.AckEvery > c.Prefetch:
+		return errors.New("--ack-every must be between 1 and --prefetch")
 	case c.Partitions < 1 || c.Queues < 1 || c.Groups < 1:
 		return errors.New("--partitions, --queues and --groups must be at least 1")
 	case c.Count < 0 || c.Rate < 0:

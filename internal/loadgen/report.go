@@ -264,6 +264,12 @@ func describeConfig(results []Result) string {
 		}
 		s := fmt.Sprintf("%d-byte messages, %d producer(s) with %d in flight, %d consumer(s) per group with prefetch %d, %d queue(s), %d group(s), %s, %s.",
 			c.Size, c.Producers, c.InFlight, c.Consumers, c.Prefetch, c.Queues, c.Groups, mode, amount)
+		if c.Protocol == "amqp" && c.AckEvery > 1 {
+			s += fmt.Sprintf(" Consumers acknowledge %d deliveries per basic.ack (multiple=true).", c.AckEvery)
+		}
+		if c.Protocol == "amqp" && c.CoalesceWrites {
+			s += " Client connections send what was written during a send in one syscall."
+		}
 		if c.Backlog {
 			s += " The whole backlog is published before consumers start; throughput is the drain rate."
 		}

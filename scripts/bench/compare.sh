@@ -243,7 +243,7 @@ await redis 127.0.0.1:$REDIS_ALWAYS_PORT
 await nats 127.0.0.1:$NATS_PORT
 await amqp 127.0.0.1:$RABBIT_PORT
 
-HEADLINE=(--size 1024 --producers 1 --consumers 1 --inflight 256 --prefetch 200 --duration $RUN)
+HEADLINE=(--size 1024 --producers 1 --consumers 1 --inflight 256 --prefetch 200 --ack-every 50 --duration $RUN)
 for family in AMQP REDIS LOG; do
 	f=${family,,}
 	scenario "$f-peak" $family "${HEADLINE[@]}"
