@@ -37,14 +37,10 @@ type channel struct {
 	// client sees its own publishes, as with RabbitMQ.
 	// Only recent receipts are kept: older ones are durable by now, as
 	// the log fsyncs continuously.
-	unsynced []broker.Receipt
-	flow     flowState
-	// lastExchange caches whether the exchange last published to is
-	// internal, so the hot path looks it up once.
-	lastExchange string
-	lastInternal bool
-	lastQueue    string // the queue declared last, for empty queue names
-	getID        string // core consumer name for basic.get deliveries
+	unsynced  []broker.Receipt
+	flow      flowState
+	lastQueue string // the queue declared last, for empty queue names
+	getID     string // core consumer name for basic.get deliveries
 
 	mu               sync.Mutex
 	shut             bool

@@ -42,25 +42,41 @@ func (ch *channel) onExchangeDeclare(m *wire.ExchangeDeclare) error {
 	if _, err := b.DeclareExchange(cfg); err != nil {
 		if errors.Is(err, broker.ErrExists) {
 			cur, _ := b.Exchange(m.Exchange)
-			return inequivalentExchange(m, cur)
+			return inequivalentExchange(cfg, cur)
 		}
 		return err
 	}
 	return ch.replyUnlessNoWait(m.NoWait, &wire.ExchangeDeclareOK{})
 }
 
-func inequivalentExchange(m *wire.ExchangeDeclare, cur broker.ExchangeConfig) error {
-	arg, got, want := "type", m.Type, cur.Kind
+// inequivalentExchange names the first difference in RabbitMQ's order of
+// checks (rabbit_exchange:assert_equivalence): type, the flags, then the
+// alternate-exchange argument, the only argument it compares.
+func inequivalentExchange(want, cur broker.ExchangeConfig) error {
+	quote := func(s string) string { return "'" + s + "'" }
+	arg, got, have := "alternate-exchange", argText(want.Alternate), argText(cur.Alternate)
 	switch {
-	case cur.Durable != m.Durable:
-		arg, got, want = "durable", boolText(m.Durable), boolText(cur.Durable)
-	case cur.AutoDelete != m.AutoDelete:
-		arg, got, want = "auto_delete", boolText(m.AutoDelete), boolText(cur.AutoDelete)
-	case cur.Internal != m.Internal:
-		arg, got, want = "internal", boolText(m.Internal), boolText(cur.Internal)
+	case cur.Kind != want.Kind:
+		arg, got, have = "type", quote(want.Kind), quote(cur.Kind)
+	case cur.Durable != want.Durable:
+		arg, got, have = "durable", quote(boolText(want.Durable)), quote(boolText(cur.Durable))
+	case cur.AutoDelete != want.AutoDelete:
+		arg, got, have = "auto_delete", quote(boolText(want.AutoDelete)), quote(boolText(cur.AutoDelete))
+	case cur.Internal != want.Internal:
+		arg, got, have = "internal", quote(boolText(want.Internal)), quote(boolText(cur.Internal))
 	}
 	return newError(wire.ReplyPreconditionFailed,
-		"inequivalent arg '%s' for exchange '%s' in vhost '/': received '%s' but current is '%s'", arg, m.Exchange, got, want)
+		"inequivalent arg '%s' for exchange '%s' in vhost '/': received %s but current is %s", arg, want.Name, got, have)
+}
+
+// argText renders a string argument as RabbitMQ's rabbit_misc:val does:
+// an absent one is "none". Only string values are kept, so the type is
+// always longstr.
+func argText(v string) string {
+	if v == "" {
+		return "none"
+	}
+	return "the value '" + v + "' of type 'longstr'"
 }
 
 func boolText(b bool) string {

@@ -116,19 +116,6 @@ func (ch *channel) publishOne(p *publishing) (broker.Receipt, bool, error) {
 	if p.props.ClusterID != "" {
 		return broker.Receipt{}, false, newError(wire.ReplyPreconditionFailed, "cluster_id property not supported")
 	}
-	if p.exchange != "" {
-		if p.exchange != ch.lastExchange {
-			cfg, err := ch.c.s.b.Exchange(p.exchange)
-			if err != nil {
-				return broker.Receipt{}, false, notFound("exchange", p.exchange)
-			}
-			ch.lastExchange, ch.lastInternal = p.exchange, cfg.Internal
-		}
-		if ch.lastInternal {
-			return broker.Receipt{}, false, newError(wire.ReplyAccessRefused,
-				"cannot publish to internal exchange '%s' in vhost '/'", p.exchange)
-		}
-	}
 	msg, opts, err := toMessage(&p.props, p.body)
 	if err != nil {
 		return broker.Receipt{}, false, err
@@ -137,6 +124,10 @@ func (ch *channel) publishOne(p *publishing) (broker.Receipt, bool, error) {
 	if err != nil {
 		if errors.Is(err, broker.ErrNotFound) {
 			return receipt, false, notFound("exchange", p.exchange)
+		}
+		if errors.Is(err, broker.ErrInternalExchange) {
+			return receipt, false, newError(wire.ReplyAccessRefused,
+				"cannot publish to internal exchange '%s' in vhost '/'", p.exchange)
 		}
 		if errors.Is(err, broker.ErrMessageTooLarge) {
 			return receipt, false, newError(wire.ReplyPreconditionFailed,

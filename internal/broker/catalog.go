@@ -259,7 +259,8 @@ func (b *Broker) DeleteOwnedBy(owner string) {
 	}
 }
 
-// DeclareExchange creates an exchange or checks an existing one.
+// DeclareExchange creates an exchange or checks an existing one: a
+// redeclare that differs in kind, flags or alternate exchange is ErrExists.
 func (b *Broker) DeclareExchange(cfg ExchangeConfig) (created bool, err error) {
 	kind, err := routing.ParseKind(cfg.Kind)
 	if err != nil {
@@ -271,7 +272,9 @@ func (b *Broker) DeclareExchange(cfg ExchangeConfig) (created bool, err error) {
 	b.mu.Lock()
 	if old, ok := b.exchanges[cfg.Name]; ok {
 		b.mu.Unlock()
-		if old.Kind != cfg.Kind || old.Durable != cfg.Durable || old.AutoDelete != cfg.AutoDelete || old.Internal != cfg.Internal {
+		// Alternate is the one argument RabbitMQ compares on a redeclare.
+		if old.Kind != cfg.Kind || old.Durable != cfg.Durable || old.AutoDelete != cfg.AutoDelete ||
+			old.Internal != cfg.Internal || old.Alternate != cfg.Alternate {
 			return false, ErrExists
 		}
 		return false, nil

@@ -69,7 +69,7 @@ func (g *group) deadLetter(w *deadLetterWork) {
 		msg.DeleteHeader(HeaderExpiresAt) // RabbitMQ drops the per-message TTL on dead-lettering
 		msg.DeleteHeader(HeaderStreamEntryID)
 		msg.Timestamp = time.Time{}
-		receipt, err := g.b.Publish(cfg.DeadLetter.Exchange, routingKey, msg, PublishOptions{})
+		receipt, err := g.b.republish(cfg.DeadLetter.Exchange, routingKey, msg)
 		if err == nil {
 			err = receipt.Wait(context.Background())
 		}

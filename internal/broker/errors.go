@@ -27,6 +27,7 @@ var (
 	ErrClosed           = errors.New("broker: closed")
 	ErrNoSuchPartition  = errors.New("broker: no such partition")
 	ErrOffsetOutOfRange = errors.New("broker: offset out of range")
+	ErrInternalExchange = errors.New("broker: exchange is internal")
 )
 
 // NotFoundError names what was not found; it matches ErrNotFound.
@@ -35,3 +36,14 @@ type NotFoundError struct{ What, Name string }
 func (e *NotFoundError) Error() string { return fmt.Sprintf("broker: no %s %q", e.What, e.Name) }
 
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// InternalExchangeError refuses a direct publish to an internal exchange,
+// which only bindings from other exchanges may feed; it matches
+// ErrInternalExchange.
+type InternalExchangeError struct{ Exchange string }
+
+func (e *InternalExchangeError) Error() string {
+	return fmt.Sprintf("broker: exchange %q is internal and takes no direct publishes", e.Exchange)
+}
+
+func (e *InternalExchangeError) Is(target error) bool { return target == ErrInternalExchange }

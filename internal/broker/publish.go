@@ -52,8 +52,20 @@ func (r Receipt) Wait(ctx context.Context) error {
 // stream it reaches. Routed is 0 when it reached none (AMQP mandatory). A
 // full reject-publish queue among several makes it return ErrQueueFull with
 // a receipt for the streams that took the message, as RabbitMQ still
-// delivers to the others while it nacks the publish.
+// delivers to the others while it nacks the publish. An internal exchange
+// refuses it with InternalExchangeError: messages reach one only through a
+// binding from another exchange, or from the broker itself (republish).
 func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishOptions) (Receipt, error) {
+	return b.publish(exchange, routingKey, msg, opts, false)
+}
+
+// republish is Publish for a message the broker sends on itself, a dead
+// letter: as in RabbitMQ, it may go to an internal exchange.
+func (b *Broker) republish(exchange, routingKey string, msg Message) (Receipt, error) {
+	return b.publish(exchange, routingKey, msg, PublishOptions{}, true)
+}
+
+func (b *Broker) publish(exchange, routingKey string, msg Message, opts PublishOptions, internalOK bool) (Receipt, error) {
 	var targets []string
 	var streams []*stream
 	b.mu.RLock()
@@ -66,9 +78,14 @@ func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishO
 			streams = append(streams, s)
 		}
 	} else {
-		if _, ok := b.exchanges[exchange]; !ok {
+		x, ok := b.exchanges[exchange]
+		if !ok {
 			b.mu.RUnlock()
 			return Receipt{}, &NotFoundError{"exchange", exchange}
+		}
+		if x.Internal && !internalOK {
+			b.mu.RUnlock()
+			return Receipt{}, &InternalExchangeError{exchange}
 		}
 		targets = b.routes.Route(exchange, routingKey, msg.Headers, targets)
 		for _, t := range targets {
