@@ -170,10 +170,16 @@ func (l *Log) syncDir() error {
 func (l *Log) runSyncer() {
 	defer close(l.syncerDone)
 	var jobs []flushJob
+	idle := time.NewTimer(l.opts.IdleRelease)
+	defer idle.Stop()
 	for {
 		select {
 		case <-l.kick:
 		case <-l.stop:
+		case <-idle.C:
+			jobs = nil
+			l.releaseIdleBuffers()
+			continue
 		}
 		for {
 			var more bool
@@ -191,7 +197,25 @@ func (l *Log) runSyncer() {
 			return
 		default:
 		}
+		idle.Reset(l.opts.IdleRelease)
 	}
+}
+
+// releaseIdleBuffers drops the ring and the segments' spare append buffers
+// (Options.IdleRelease): an idle log that wakes up allocates them again,
+// which costs far less than the round that follows. Only the syncer calls it, as it owns the ring: the next direct
+// write re-reads the partial last block from the file (ring.reset), and
+// tail readers read from the file until then.
+func (l *Log) releaseIdleBuffers() {
+	l.mu.Lock()
+	for _, s := range l.segments {
+		s.spare = nil
+		if len(s.pending) == 0 {
+			s.pending = nil
+		}
+	}
+	l.mu.Unlock()
+	l.ring.drop()
 }
 
 func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {

@@ -82,6 +82,10 @@ type Options struct {
 	// mode, where the file system supports it and OpenFile returns files
 	// that can do it.
 	BufferedIO bool
+	// IdleRelease is how long a SyncAlways log goes without appends before
+	// its syncer gives back its write buffers; 0 = 2s. A broker with
+	// thousands of queues then holds buffers for the busy ones only.
+	IdleRelease time.Duration
 }
 
 const (
@@ -103,6 +107,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SyncInterval <= 0 {
 		o.SyncInterval = time.Second
+	}
+	if o.IdleRelease <= 0 {
+		o.IdleRelease = 2 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -287,3 +287,60 @@ func follow(l *Log, reader int, total int64, done <-chan struct{}) error {
 	}
 	return nil
 }
+
+// TestIdleLogReleasesBuffers lets a log go idle after rounds that end in a
+// partial block: the syncer drops its ring and spare buffers, reads fall
+// back to the file, and the next round rebuilds the ring from the file's
+// partial last block, so every record reads back before and after a
+// reopen.
+func TestIdleLogReleasesBuffers(t *testing.T) {
+	dir := t.TempDir()
+	skipWithoutDirectIO(t, dir)
+	l := openLog(t, dir, Options{IdleRelease: 20 * time.Millisecond})
+	sizes := []int{10, 5000, 123, 70000, 1}
+	appendSized(t, l, 0, sizes)
+	if v := checkRing(t, l, true); v.size == 0 {
+		t.Fatal("no ring after the first rounds")
+	}
+	released := func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.ring.mu.RLock()
+		defer l.ring.mu.RUnlock()
+		for _, s := range l.segments {
+			if s.spare != nil {
+				return false
+			}
+		}
+		return l.ring.buf == nil
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !released() {
+		if time.Now().After(deadline) {
+			t.Fatal("an idle log kept its ring or spare buffers")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := checkSized(readAll(t, l, 0), 0); err != nil {
+		t.Fatalf("reading from the file after the release: %v", err)
+	}
+	more := []int{7, 4096, 333}
+	appendSized(t, l, int64(len(sizes)), more)
+	if v := checkRing(t, l, true); v.size == 0 {
+		t.Fatal("the next round did not rebuild the ring")
+	}
+	all := readAll(t, l, 0)
+	if len(all) != len(sizes)+len(more) {
+		t.Fatalf("read %d records, want %d", len(all), len(sizes)+len(more))
+	}
+	if err := checkSized(all, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	re := openLog(t, dir, Options{})
+	if err := checkSized(readAll(t, re, 0), 0); err != nil || re.EndOffset() != int64(len(sizes)+len(more)) {
+		t.Fatalf("after reopen: end %d, %v", re.EndOffset(), err)
+	}
+}
