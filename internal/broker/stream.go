@@ -195,7 +195,16 @@ func (p Partition) Changed() <-chan struct{} { return p.p.log.Changed() }
 
 // OffsetForTime returns the first offset whose timestamp is at or after ts.
 func (p Partition) OffsetForTime(tsMillis int64) (int64, error) {
-	return p.p.log.OffsetForTime(tsMillis)
+	off, err := p.p.log.OffsetForTime(tsMillis)
+	return off, mapStorageErr(err)
+}
+
+// MaxTimestamp returns the largest record timestamp (unix ms) among the
+// readable records, and false when there are none. OffsetForTime of it is
+// the earliest record that carries it.
+func (p Partition) MaxTimestamp() (int64, bool, error) {
+	ts, ok, err := p.p.log.MaxTimestamp()
+	return ts, ok, mapStorageErr(err)
 }
 
 // ReadRaw returns whole record batches from offset on, in the storage (and

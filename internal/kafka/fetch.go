@@ -164,10 +164,7 @@ func (s *Server) offsetFor(topic string, partition int32, part broker.Partition,
 	case -2:
 		return part.StartOffset(), -1, 0
 	case -3:
-		if end == part.StartOffset() {
-			return -1, -1, 0
-		}
-		return end - 1, recordTime(part, end-1), 0
+		return maxTimestampOffset(part, end)
 	}
 	off, err := part.OffsetForTime(ts)
 	if err != nil {
@@ -177,6 +174,31 @@ func (s *Server) offsetFor(topic string, partition int32, part broker.Partition,
 		return -1, -1, 0
 	}
 	return off, recordTime(part, off), 0
+}
+
+// maxTimestampOffset answers ListOffsets -3 (KIP-734): the earliest record
+// carrying the partition's largest timestamp, which need not be the last
+// record since producers set timestamps freely. As in Kafka, a record at or
+// beyond end (a read_committed reader's last stable offset) is not
+// answered, and neither is an empty partition: offset and timestamp -1.
+func maxTimestampOffset(part broker.Partition, end int64) (int64, int64, int16) {
+	maxTS, ok, err := part.MaxTimestamp()
+	if err != nil {
+		return -1, -1, errorCode(err)
+	}
+	if !ok {
+		return -1, -1, 0
+	}
+	off, err := part.OffsetForTime(maxTS)
+	if err != nil {
+		return -1, -1, errorCode(err)
+	}
+	if off >= end {
+		return -1, -1, 0
+	}
+	// No record below end is later than maxTS, so the record found carries
+	// exactly maxTS, even if the start moved in between.
+	return off, maxTS, 0
 }
 
 // recordTime returns the timestamp of the record at off, or -1.
