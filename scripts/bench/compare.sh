@@ -70,6 +70,10 @@ cleanup() {
 	for name in "${!PID[@]}"; do stop_pid "$name"; done
 	if [ -n "${EPMD_STARTED:-}" ]; then ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 || true; fi
 	if [ -n "${POLICY_CREATED:-}" ]; then rm -f /usr/sbin/policy-rc.d; fi
+	# The brokers' data directories hold gigabytes after a full run (a
+	# million-message backlog per system): remove them, keep the logs and
+	# results.
+	find "$WORK" -mindepth 1 -maxdepth 1 -type d ! -path "$RESULTS" -exec rm -rf {} + 2>/dev/null || true
 }
 trap cleanup EXIT
 
