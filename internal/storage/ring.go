@@ -22,7 +22,7 @@ import (
 // reader may be copying.
 
 const (
-	ringMinBytes = 16 << 10
+	ringMinBytes = 64 << 10
 	ringMaxBytes = 2 << 20
 )
 
