@@ -317,9 +317,6 @@ func (g *emitter) lookups(defs *definitions) {
 	g.line("// NewMethod returns a zero method of the given ids, or nil if no such")
 	g.line("// method exists.")
 	g.methodSwitch(defs, "NewMethod", "Method", "nil", func(m *method) string { return "new(" + typeName(m) + ")" })
-	g.line("// MethodName returns the dotted name of a method (\"basic.publish\"), or \"\"")
-	g.line("// if no such method exists.")
-	g.methodSwitch(defs, "MethodName", "string", `""`, func(m *method) string { return fmt.Sprintf("%q", fullName(m)) })
 
 	g.line("// IsReply reports whether reply is a valid answer to the synchronous")
 	g.line("// method request.")

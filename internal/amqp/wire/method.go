@@ -56,20 +56,12 @@ func DecodeMethod(classID, methodID uint16, args []byte) (Method, error) {
 	m := NewMethod(classID, methodID)
 	if m == nil {
 		return nil, &Error{Code: ReplyNotImplemented, Err: ErrUnknownMethod,
-			Text: "unknown method " + methodLabel(classID, methodID)}
+			Text: "unknown method " + classLabel(classID) + "." + strconv.Itoa(int(methodID))}
 	}
 	if err := m.DecodeArgs(args); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// methodLabel names a method for messages, by name when it is known.
-func methodLabel(classID, methodID uint16) string {
-	if name := MethodName(classID, methodID); name != "" {
-		return name
-	}
-	return classLabel(classID) + "." + strconv.Itoa(int(methodID))
 }
 
 func classLabel(classID uint16) string { return strconv.Itoa(int(classID)) }

@@ -72,9 +72,6 @@ func TestEveryMethodRoundTrips(t *testing.T) {
 				t.Errorf("%s round trip:\n got  %+v\n want %+v", m.Name(), got, m)
 			}
 		}
-		if name := wire.MethodName(m.ClassID(), m.MethodID()); name != m.Name() {
-			t.Errorf("MethodName(%d, %d) = %q, want %q", m.ClassID(), m.MethodID(), name, m.Name())
-		}
 		if !wire.ClientMaySend(m.ClassID(), m.MethodID()) && !wire.ServerMaySend(m.ClassID(), m.MethodID()) {
 			t.Errorf("%s: neither peer may send it", m.Name())
 		}
