@@ -54,8 +54,8 @@ type reply struct {
 // generatedMethodNames are the methods every generated type has; a field with
 // the same Go name would not compile, so the file must rename it with go=.
 var generatedMethodNames = map[string]bool{
-	"ClassID": true, "MethodID": true, "Name": true, "HasContent": true,
-	"Synchronous": true, "AppendArgs": true, "DecodeArgs": true,
+	"ClassID": true, "MethodID": true, "Name": true, "AppendArgs": true,
+	"DecodeArgs": true,
 }
 
 // parseDefinitions reads the line format described at the top of the

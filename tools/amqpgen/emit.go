@@ -235,8 +235,6 @@ func (g *emitter) methodType(m *method) {
 	g.line("func (*%s) ClassID() uint16 { return %d }", name, m.class.id)
 	g.line("func (*%s) MethodID() uint16 { return %d }", name, m.id)
 	g.line("func (*%s) Name() string { return %q }", name, full)
-	g.line("func (*%s) HasContent() bool { return %t }", name, m.content)
-	g.line("func (*%s) Synchronous() bool { return %t }", name, m.synchronous)
 	g.line("")
 	g.appendArgs(m)
 	g.decodeArgs(m)
@@ -318,33 +316,7 @@ func (g *emitter) lookups(defs *definitions) {
 	g.line("// method exists.")
 	g.methodSwitch(defs, "NewMethod", "Method", "nil", func(m *method) string { return "new(" + typeName(m) + ")" })
 
-	g.line("// IsReply reports whether reply is a valid answer to the synchronous")
-	g.line("// method request.")
-	g.line("func IsReply(request, reply Method) bool {")
-	g.line("switch request.(type) {")
-	for _, c := range defs.classes {
-		for _, m := range c.methods {
-			if !m.synchronous {
-				continue
-			}
-			var types []string
-			for _, r := range m.replies {
-				types = append(types, "*"+typeName(c.method(r)))
-			}
-			g.line("case *%s:", typeName(m))
-			g.line("switch reply.(type) {")
-			g.line("case %s:", strings.Join(types, ", "))
-			g.line("return true")
-			g.line("}")
-		}
-	}
-	g.line("}")
-	g.line("return false")
-	g.line("}")
-	g.line("")
-
 	g.peerCheck(defs, "ClientMaySend", "a client may send the method", func(m *method) bool { return m.fromClient })
-	g.peerCheck(defs, "ServerMaySend", "a server may send the method", func(m *method) bool { return m.fromServer })
 }
 
 // methodSwitch emits func funcName(classID, methodID uint16) resultType,

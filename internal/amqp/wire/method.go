@@ -13,13 +13,6 @@ type Method interface {
 	MethodID() uint16
 	// Name is the dotted name used in the specification, "basic.publish".
 	Name() string
-	// HasContent reports whether a content header and body follow the
-	// method.
-	HasContent() bool
-	// Synchronous reports whether the peer must answer the method (see
-	// IsReply) before the sender may send another synchronous method on
-	// the channel.
-	Synchronous() bool
 	// AppendArgs appends the method's arguments, without class and method
 	// ids, to dst.
 	AppendArgs(dst []byte) ([]byte, error)

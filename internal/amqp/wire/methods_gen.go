@@ -268,11 +268,9 @@ type ConnectionStart struct {
 	Locales          string // locales longstr
 }
 
-func (*ConnectionStart) ClassID() uint16   { return 10 }
-func (*ConnectionStart) MethodID() uint16  { return 10 }
-func (*ConnectionStart) Name() string      { return "connection.start" }
-func (*ConnectionStart) HasContent() bool  { return false }
-func (*ConnectionStart) Synchronous() bool { return true }
+func (*ConnectionStart) ClassID() uint16  { return 10 }
+func (*ConnectionStart) MethodID() uint16 { return 10 }
+func (*ConnectionStart) Name() string     { return "connection.start" }
 
 // AppendArgs appends the arguments of connection.start to dst.
 func (m *ConnectionStart) AppendArgs(dst []byte) ([]byte, error) {
@@ -305,11 +303,9 @@ type ConnectionStartOK struct {
 	Locale           string // locale shortstr
 }
 
-func (*ConnectionStartOK) ClassID() uint16   { return 10 }
-func (*ConnectionStartOK) MethodID() uint16  { return 11 }
-func (*ConnectionStartOK) Name() string      { return "connection.start-ok" }
-func (*ConnectionStartOK) HasContent() bool  { return false }
-func (*ConnectionStartOK) Synchronous() bool { return false }
+func (*ConnectionStartOK) ClassID() uint16  { return 10 }
+func (*ConnectionStartOK) MethodID() uint16 { return 11 }
+func (*ConnectionStartOK) Name() string     { return "connection.start-ok" }
 
 // AppendArgs appends the arguments of connection.start-ok to dst.
 func (m *ConnectionStartOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -338,11 +334,9 @@ type ConnectionSecure struct {
 	Challenge string // challenge longstr
 }
 
-func (*ConnectionSecure) ClassID() uint16   { return 10 }
-func (*ConnectionSecure) MethodID() uint16  { return 20 }
-func (*ConnectionSecure) Name() string      { return "connection.secure" }
-func (*ConnectionSecure) HasContent() bool  { return false }
-func (*ConnectionSecure) Synchronous() bool { return true }
+func (*ConnectionSecure) ClassID() uint16  { return 10 }
+func (*ConnectionSecure) MethodID() uint16 { return 20 }
+func (*ConnectionSecure) Name() string     { return "connection.secure" }
 
 // AppendArgs appends the arguments of connection.secure to dst.
 func (m *ConnectionSecure) AppendArgs(dst []byte) ([]byte, error) {
@@ -364,11 +358,9 @@ type ConnectionSecureOK struct {
 	Response string // response longstr
 }
 
-func (*ConnectionSecureOK) ClassID() uint16   { return 10 }
-func (*ConnectionSecureOK) MethodID() uint16  { return 21 }
-func (*ConnectionSecureOK) Name() string      { return "connection.secure-ok" }
-func (*ConnectionSecureOK) HasContent() bool  { return false }
-func (*ConnectionSecureOK) Synchronous() bool { return false }
+func (*ConnectionSecureOK) ClassID() uint16  { return 10 }
+func (*ConnectionSecureOK) MethodID() uint16 { return 21 }
+func (*ConnectionSecureOK) Name() string     { return "connection.secure-ok" }
 
 // AppendArgs appends the arguments of connection.secure-ok to dst.
 func (m *ConnectionSecureOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -393,11 +385,9 @@ type ConnectionTune struct {
 	Heartbeat  uint16 // heartbeat short
 }
 
-func (*ConnectionTune) ClassID() uint16   { return 10 }
-func (*ConnectionTune) MethodID() uint16  { return 30 }
-func (*ConnectionTune) Name() string      { return "connection.tune" }
-func (*ConnectionTune) HasContent() bool  { return false }
-func (*ConnectionTune) Synchronous() bool { return true }
+func (*ConnectionTune) ClassID() uint16  { return 10 }
+func (*ConnectionTune) MethodID() uint16 { return 30 }
+func (*ConnectionTune) Name() string     { return "connection.tune" }
 
 // AppendArgs appends the arguments of connection.tune to dst.
 func (m *ConnectionTune) AppendArgs(dst []byte) ([]byte, error) {
@@ -425,11 +415,9 @@ type ConnectionTuneOK struct {
 	Heartbeat  uint16 // heartbeat short
 }
 
-func (*ConnectionTuneOK) ClassID() uint16   { return 10 }
-func (*ConnectionTuneOK) MethodID() uint16  { return 31 }
-func (*ConnectionTuneOK) Name() string      { return "connection.tune-ok" }
-func (*ConnectionTuneOK) HasContent() bool  { return false }
-func (*ConnectionTuneOK) Synchronous() bool { return false }
+func (*ConnectionTuneOK) ClassID() uint16  { return 10 }
+func (*ConnectionTuneOK) MethodID() uint16 { return 31 }
+func (*ConnectionTuneOK) Name() string     { return "connection.tune-ok" }
 
 // AppendArgs appends the arguments of connection.tune-ok to dst.
 func (m *ConnectionTuneOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -458,11 +446,9 @@ type ConnectionOpen struct {
 	Reserved2   bool   // reserved-2 bit
 }
 
-func (*ConnectionOpen) ClassID() uint16   { return 10 }
-func (*ConnectionOpen) MethodID() uint16  { return 40 }
-func (*ConnectionOpen) Name() string      { return "connection.open" }
-func (*ConnectionOpen) HasContent() bool  { return false }
-func (*ConnectionOpen) Synchronous() bool { return true }
+func (*ConnectionOpen) ClassID() uint16  { return 10 }
+func (*ConnectionOpen) MethodID() uint16 { return 40 }
+func (*ConnectionOpen) Name() string     { return "connection.open" }
 
 // AppendArgs appends the arguments of connection.open to dst.
 func (m *ConnectionOpen) AppendArgs(dst []byte) ([]byte, error) {
@@ -493,11 +479,9 @@ type ConnectionOpenOK struct {
 	Reserved1 string // reserved-1 shortstr
 }
 
-func (*ConnectionOpenOK) ClassID() uint16   { return 10 }
-func (*ConnectionOpenOK) MethodID() uint16  { return 41 }
-func (*ConnectionOpenOK) Name() string      { return "connection.open-ok" }
-func (*ConnectionOpenOK) HasContent() bool  { return false }
-func (*ConnectionOpenOK) Synchronous() bool { return false }
+func (*ConnectionOpenOK) ClassID() uint16  { return 10 }
+func (*ConnectionOpenOK) MethodID() uint16 { return 41 }
+func (*ConnectionOpenOK) Name() string     { return "connection.open-ok" }
 
 // AppendArgs appends the arguments of connection.open-ok to dst.
 func (m *ConnectionOpenOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -523,11 +507,9 @@ type ConnectionClose struct {
 	FailingMethodID uint16 // method-id short
 }
 
-func (*ConnectionClose) ClassID() uint16   { return 10 }
-func (*ConnectionClose) MethodID() uint16  { return 50 }
-func (*ConnectionClose) Name() string      { return "connection.close" }
-func (*ConnectionClose) HasContent() bool  { return false }
-func (*ConnectionClose) Synchronous() bool { return true }
+func (*ConnectionClose) ClassID() uint16  { return 10 }
+func (*ConnectionClose) MethodID() uint16 { return 50 }
+func (*ConnectionClose) Name() string     { return "connection.close" }
 
 // AppendArgs appends the arguments of connection.close to dst.
 func (m *ConnectionClose) AppendArgs(dst []byte) ([]byte, error) {
@@ -553,11 +535,9 @@ func (m *ConnectionClose) DecodeArgs(args []byte) error {
 // Both peers may send it.
 type ConnectionCloseOK struct{}
 
-func (*ConnectionCloseOK) ClassID() uint16   { return 10 }
-func (*ConnectionCloseOK) MethodID() uint16  { return 51 }
-func (*ConnectionCloseOK) Name() string      { return "connection.close-ok" }
-func (*ConnectionCloseOK) HasContent() bool  { return false }
-func (*ConnectionCloseOK) Synchronous() bool { return false }
+func (*ConnectionCloseOK) ClassID() uint16  { return 10 }
+func (*ConnectionCloseOK) MethodID() uint16 { return 51 }
+func (*ConnectionCloseOK) Name() string     { return "connection.close-ok" }
 
 // AppendArgs appends the arguments of connection.close-ok to dst.
 func (*ConnectionCloseOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -574,11 +554,9 @@ type ConnectionBlocked struct {
 	Reason string // reason shortstr
 }
 
-func (*ConnectionBlocked) ClassID() uint16   { return 10 }
-func (*ConnectionBlocked) MethodID() uint16  { return 60 }
-func (*ConnectionBlocked) Name() string      { return "connection.blocked" }
-func (*ConnectionBlocked) HasContent() bool  { return false }
-func (*ConnectionBlocked) Synchronous() bool { return false }
+func (*ConnectionBlocked) ClassID() uint16  { return 10 }
+func (*ConnectionBlocked) MethodID() uint16 { return 60 }
+func (*ConnectionBlocked) Name() string     { return "connection.blocked" }
 
 // AppendArgs appends the arguments of connection.blocked to dst.
 func (m *ConnectionBlocked) AppendArgs(dst []byte) ([]byte, error) {
@@ -598,11 +576,9 @@ func (m *ConnectionBlocked) DecodeArgs(args []byte) error {
 // Only servers send it.
 type ConnectionUnblocked struct{}
 
-func (*ConnectionUnblocked) ClassID() uint16   { return 10 }
-func (*ConnectionUnblocked) MethodID() uint16  { return 61 }
-func (*ConnectionUnblocked) Name() string      { return "connection.unblocked" }
-func (*ConnectionUnblocked) HasContent() bool  { return false }
-func (*ConnectionUnblocked) Synchronous() bool { return false }
+func (*ConnectionUnblocked) ClassID() uint16  { return 10 }
+func (*ConnectionUnblocked) MethodID() uint16 { return 61 }
+func (*ConnectionUnblocked) Name() string     { return "connection.unblocked" }
 
 // AppendArgs appends the arguments of connection.unblocked to dst.
 func (*ConnectionUnblocked) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -621,11 +597,9 @@ type ConnectionUpdateSecret struct {
 	Reason    string // reason shortstr
 }
 
-func (*ConnectionUpdateSecret) ClassID() uint16   { return 10 }
-func (*ConnectionUpdateSecret) MethodID() uint16  { return 70 }
-func (*ConnectionUpdateSecret) Name() string      { return "connection.update-secret" }
-func (*ConnectionUpdateSecret) HasContent() bool  { return false }
-func (*ConnectionUpdateSecret) Synchronous() bool { return true }
+func (*ConnectionUpdateSecret) ClassID() uint16  { return 10 }
+func (*ConnectionUpdateSecret) MethodID() uint16 { return 70 }
+func (*ConnectionUpdateSecret) Name() string     { return "connection.update-secret" }
 
 // AppendArgs appends the arguments of connection.update-secret to dst.
 func (m *ConnectionUpdateSecret) AppendArgs(dst []byte) ([]byte, error) {
@@ -647,11 +621,9 @@ func (m *ConnectionUpdateSecret) DecodeArgs(args []byte) error {
 // Only servers send it.
 type ConnectionUpdateSecretOK struct{}
 
-func (*ConnectionUpdateSecretOK) ClassID() uint16   { return 10 }
-func (*ConnectionUpdateSecretOK) MethodID() uint16  { return 71 }
-func (*ConnectionUpdateSecretOK) Name() string      { return "connection.update-secret-ok" }
-func (*ConnectionUpdateSecretOK) HasContent() bool  { return false }
-func (*ConnectionUpdateSecretOK) Synchronous() bool { return false }
+func (*ConnectionUpdateSecretOK) ClassID() uint16  { return 10 }
+func (*ConnectionUpdateSecretOK) MethodID() uint16 { return 71 }
+func (*ConnectionUpdateSecretOK) Name() string     { return "connection.update-secret-ok" }
 
 // AppendArgs appends the arguments of connection.update-secret-ok to dst.
 func (*ConnectionUpdateSecretOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -669,11 +641,9 @@ type ChannelOpen struct {
 	Reserved1 string // reserved-1 shortstr
 }
 
-func (*ChannelOpen) ClassID() uint16   { return 20 }
-func (*ChannelOpen) MethodID() uint16  { return 10 }
-func (*ChannelOpen) Name() string      { return "channel.open" }
-func (*ChannelOpen) HasContent() bool  { return false }
-func (*ChannelOpen) Synchronous() bool { return true }
+func (*ChannelOpen) ClassID() uint16  { return 20 }
+func (*ChannelOpen) MethodID() uint16 { return 10 }
+func (*ChannelOpen) Name() string     { return "channel.open" }
 
 // AppendArgs appends the arguments of channel.open to dst.
 func (m *ChannelOpen) AppendArgs(dst []byte) ([]byte, error) {
@@ -695,11 +665,9 @@ type ChannelOpenOK struct {
 	Reserved1 string // reserved-1 longstr
 }
 
-func (*ChannelOpenOK) ClassID() uint16   { return 20 }
-func (*ChannelOpenOK) MethodID() uint16  { return 11 }
-func (*ChannelOpenOK) Name() string      { return "channel.open-ok" }
-func (*ChannelOpenOK) HasContent() bool  { return false }
-func (*ChannelOpenOK) Synchronous() bool { return false }
+func (*ChannelOpenOK) ClassID() uint16  { return 20 }
+func (*ChannelOpenOK) MethodID() uint16 { return 11 }
+func (*ChannelOpenOK) Name() string     { return "channel.open-ok" }
 
 // AppendArgs appends the arguments of channel.open-ok to dst.
 func (m *ChannelOpenOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -722,11 +690,9 @@ type ChannelFlow struct {
 	Active bool // active bit
 }
 
-func (*ChannelFlow) ClassID() uint16   { return 20 }
-func (*ChannelFlow) MethodID() uint16  { return 20 }
-func (*ChannelFlow) Name() string      { return "channel.flow" }
-func (*ChannelFlow) HasContent() bool  { return false }
-func (*ChannelFlow) Synchronous() bool { return true }
+func (*ChannelFlow) ClassID() uint16  { return 20 }
+func (*ChannelFlow) MethodID() uint16 { return 20 }
+func (*ChannelFlow) Name() string     { return "channel.flow" }
 
 // AppendArgs appends the arguments of channel.flow to dst.
 func (m *ChannelFlow) AppendArgs(dst []byte) ([]byte, error) {
@@ -753,11 +719,9 @@ type ChannelFlowOK struct {
 	Active bool // active bit
 }
 
-func (*ChannelFlowOK) ClassID() uint16   { return 20 }
-func (*ChannelFlowOK) MethodID() uint16  { return 21 }
-func (*ChannelFlowOK) Name() string      { return "channel.flow-ok" }
-func (*ChannelFlowOK) HasContent() bool  { return false }
-func (*ChannelFlowOK) Synchronous() bool { return false }
+func (*ChannelFlowOK) ClassID() uint16  { return 20 }
+func (*ChannelFlowOK) MethodID() uint16 { return 21 }
+func (*ChannelFlowOK) Name() string     { return "channel.flow-ok" }
 
 // AppendArgs appends the arguments of channel.flow-ok to dst.
 func (m *ChannelFlowOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -788,11 +752,9 @@ type ChannelClose struct {
 	FailingMethodID uint16 // method-id short
 }
 
-func (*ChannelClose) ClassID() uint16   { return 20 }
-func (*ChannelClose) MethodID() uint16  { return 40 }
-func (*ChannelClose) Name() string      { return "channel.close" }
-func (*ChannelClose) HasContent() bool  { return false }
-func (*ChannelClose) Synchronous() bool { return true }
+func (*ChannelClose) ClassID() uint16  { return 20 }
+func (*ChannelClose) MethodID() uint16 { return 40 }
+func (*ChannelClose) Name() string     { return "channel.close" }
 
 // AppendArgs appends the arguments of channel.close to dst.
 func (m *ChannelClose) AppendArgs(dst []byte) ([]byte, error) {
@@ -818,11 +780,9 @@ func (m *ChannelClose) DecodeArgs(args []byte) error {
 // Both peers may send it.
 type ChannelCloseOK struct{}
 
-func (*ChannelCloseOK) ClassID() uint16   { return 20 }
-func (*ChannelCloseOK) MethodID() uint16  { return 41 }
-func (*ChannelCloseOK) Name() string      { return "channel.close-ok" }
-func (*ChannelCloseOK) HasContent() bool  { return false }
-func (*ChannelCloseOK) Synchronous() bool { return false }
+func (*ChannelCloseOK) ClassID() uint16  { return 20 }
+func (*ChannelCloseOK) MethodID() uint16 { return 41 }
+func (*ChannelCloseOK) Name() string     { return "channel.close-ok" }
 
 // AppendArgs appends the arguments of channel.close-ok to dst.
 func (*ChannelCloseOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -848,11 +808,9 @@ type ExchangeDeclare struct {
 	Arguments  Table  // arguments table
 }
 
-func (*ExchangeDeclare) ClassID() uint16   { return 40 }
-func (*ExchangeDeclare) MethodID() uint16  { return 10 }
-func (*ExchangeDeclare) Name() string      { return "exchange.declare" }
-func (*ExchangeDeclare) HasContent() bool  { return false }
-func (*ExchangeDeclare) Synchronous() bool { return true }
+func (*ExchangeDeclare) ClassID() uint16  { return 40 }
+func (*ExchangeDeclare) MethodID() uint16 { return 10 }
+func (*ExchangeDeclare) Name() string     { return "exchange.declare" }
 
 // AppendArgs appends the arguments of exchange.declare to dst.
 func (m *ExchangeDeclare) AppendArgs(dst []byte) ([]byte, error) {
@@ -901,11 +859,9 @@ func (m *ExchangeDeclare) DecodeArgs(args []byte) error {
 // Only servers send it.
 type ExchangeDeclareOK struct{}
 
-func (*ExchangeDeclareOK) ClassID() uint16   { return 40 }
-func (*ExchangeDeclareOK) MethodID() uint16  { return 11 }
-func (*ExchangeDeclareOK) Name() string      { return "exchange.declare-ok" }
-func (*ExchangeDeclareOK) HasContent() bool  { return false }
-func (*ExchangeDeclareOK) Synchronous() bool { return false }
+func (*ExchangeDeclareOK) ClassID() uint16  { return 40 }
+func (*ExchangeDeclareOK) MethodID() uint16 { return 11 }
+func (*ExchangeDeclareOK) Name() string     { return "exchange.declare-ok" }
 
 // AppendArgs appends the arguments of exchange.declare-ok to dst.
 func (*ExchangeDeclareOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -926,11 +882,9 @@ type ExchangeDelete struct {
 	NoWait    bool   // no-wait bit
 }
 
-func (*ExchangeDelete) ClassID() uint16   { return 40 }
-func (*ExchangeDelete) MethodID() uint16  { return 20 }
-func (*ExchangeDelete) Name() string      { return "exchange.delete" }
-func (*ExchangeDelete) HasContent() bool  { return false }
-func (*ExchangeDelete) Synchronous() bool { return true }
+func (*ExchangeDelete) ClassID() uint16  { return 40 }
+func (*ExchangeDelete) MethodID() uint16 { return 20 }
+func (*ExchangeDelete) Name() string     { return "exchange.delete" }
 
 // AppendArgs appends the arguments of exchange.delete to dst.
 func (m *ExchangeDelete) AppendArgs(dst []byte) ([]byte, error) {
@@ -963,11 +917,9 @@ func (m *ExchangeDelete) DecodeArgs(args []byte) error {
 // Only servers send it.
 type ExchangeDeleteOK struct{}
 
-func (*ExchangeDeleteOK) ClassID() uint16   { return 40 }
-func (*ExchangeDeleteOK) MethodID() uint16  { return 21 }
-func (*ExchangeDeleteOK) Name() string      { return "exchange.delete-ok" }
-func (*ExchangeDeleteOK) HasContent() bool  { return false }
-func (*ExchangeDeleteOK) Synchronous() bool { return false }
+func (*ExchangeDeleteOK) ClassID() uint16  { return 40 }
+func (*ExchangeDeleteOK) MethodID() uint16 { return 21 }
+func (*ExchangeDeleteOK) Name() string     { return "exchange.delete-ok" }
 
 // AppendArgs appends the arguments of exchange.delete-ok to dst.
 func (*ExchangeDeleteOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -990,11 +942,9 @@ type ExchangeBind struct {
 	Arguments   Table  // arguments table
 }
 
-func (*ExchangeBind) ClassID() uint16   { return 40 }
-func (*ExchangeBind) MethodID() uint16  { return 30 }
-func (*ExchangeBind) Name() string      { return "exchange.bind" }
-func (*ExchangeBind) HasContent() bool  { return false }
-func (*ExchangeBind) Synchronous() bool { return true }
+func (*ExchangeBind) ClassID() uint16  { return 40 }
+func (*ExchangeBind) MethodID() uint16 { return 30 }
+func (*ExchangeBind) Name() string     { return "exchange.bind" }
 
 // AppendArgs appends the arguments of exchange.bind to dst.
 func (m *ExchangeBind) AppendArgs(dst []byte) ([]byte, error) {
@@ -1029,11 +979,9 @@ func (m *ExchangeBind) DecodeArgs(args []byte) error {
 // Only servers send it.
 type ExchangeBindOK struct{}
 
-func (*ExchangeBindOK) ClassID() uint16   { return 40 }
-func (*ExchangeBindOK) MethodID() uint16  { return 31 }
-func (*ExchangeBindOK) Name() string      { return "exchange.bind-ok" }
-func (*ExchangeBindOK) HasContent() bool  { return false }
-func (*ExchangeBindOK) Synchronous() bool { return false }
+func (*ExchangeBindOK) ClassID() uint16  { return 40 }
+func (*ExchangeBindOK) MethodID() uint16 { return 31 }
+func (*ExchangeBindOK) Name() string     { return "exchange.bind-ok" }
 
 // AppendArgs appends the arguments of exchange.bind-ok to dst.
 func (*ExchangeBindOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -1056,11 +1004,9 @@ type ExchangeUnbind struct {
 	Arguments   Table  // arguments table
 }
 
-func (*ExchangeUnbind) ClassID() uint16   { return 40 }
-func (*ExchangeUnbind) MethodID() uint16  { return 40 }
-func (*ExchangeUnbind) Name() string      { return "exchange.unbind" }
-func (*ExchangeUnbind) HasContent() bool  { return false }
-func (*ExchangeUnbind) Synchronous() bool { return true }
+func (*ExchangeUnbind) ClassID() uint16  { return 40 }
+func (*ExchangeUnbind) MethodID() uint16 { return 40 }
+func (*ExchangeUnbind) Name() string     { return "exchange.unbind" }
 
 // AppendArgs appends the arguments of exchange.unbind to dst.
 func (m *ExchangeUnbind) AppendArgs(dst []byte) ([]byte, error) {
@@ -1095,11 +1041,9 @@ func (m *ExchangeUnbind) DecodeArgs(args []byte) error {
 // Only servers send it.
 type ExchangeUnbindOK struct{}
 
-func (*ExchangeUnbindOK) ClassID() uint16   { return 40 }
-func (*ExchangeUnbindOK) MethodID() uint16  { return 51 }
-func (*ExchangeUnbindOK) Name() string      { return "exchange.unbind-ok" }
-func (*ExchangeUnbindOK) HasContent() bool  { return false }
-func (*ExchangeUnbindOK) Synchronous() bool { return false }
+func (*ExchangeUnbindOK) ClassID() uint16  { return 40 }
+func (*ExchangeUnbindOK) MethodID() uint16 { return 51 }
+func (*ExchangeUnbindOK) Name() string     { return "exchange.unbind-ok" }
 
 // AppendArgs appends the arguments of exchange.unbind-ok to dst.
 func (*ExchangeUnbindOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -1124,11 +1068,9 @@ type QueueDeclare struct {
 	Arguments  Table  // arguments table
 }
 
-func (*QueueDeclare) ClassID() uint16   { return 50 }
-func (*QueueDeclare) MethodID() uint16  { return 10 }
-func (*QueueDeclare) Name() string      { return "queue.declare" }
-func (*QueueDeclare) HasContent() bool  { return false }
-func (*QueueDeclare) Synchronous() bool { return true }
+func (*QueueDeclare) ClassID() uint16  { return 50 }
+func (*QueueDeclare) MethodID() uint16 { return 10 }
+func (*QueueDeclare) Name() string     { return "queue.declare" }
 
 // AppendArgs appends the arguments of queue.declare to dst.
 func (m *QueueDeclare) AppendArgs(dst []byte) ([]byte, error) {
@@ -1179,11 +1121,9 @@ type QueueDeclareOK struct {
 	ConsumerCount uint32 // consumer-count long
 }
 
-func (*QueueDeclareOK) ClassID() uint16   { return 50 }
-func (*QueueDeclareOK) MethodID() uint16  { return 11 }
-func (*QueueDeclareOK) Name() string      { return "queue.declare-ok" }
-func (*QueueDeclareOK) HasContent() bool  { return false }
-func (*QueueDeclareOK) Synchronous() bool { return false }
+func (*QueueDeclareOK) ClassID() uint16  { return 50 }
+func (*QueueDeclareOK) MethodID() uint16 { return 11 }
+func (*QueueDeclareOK) Name() string     { return "queue.declare-ok" }
 
 // AppendArgs appends the arguments of queue.declare-ok to dst.
 func (m *QueueDeclareOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -1215,11 +1155,9 @@ type QueueBind struct {
 	Arguments  Table  // arguments table
 }
 
-func (*QueueBind) ClassID() uint16   { return 50 }
-func (*QueueBind) MethodID() uint16  { return 20 }
-func (*QueueBind) Name() string      { return "queue.bind" }
-func (*QueueBind) HasContent() bool  { return false }
-func (*QueueBind) Synchronous() bool { return true }
+func (*QueueBind) ClassID() uint16  { return 50 }
+func (*QueueBind) MethodID() uint16 { return 20 }
+func (*QueueBind) Name() string     { return "queue.bind" }
 
 // AppendArgs appends the arguments of queue.bind to dst.
 func (m *QueueBind) AppendArgs(dst []byte) ([]byte, error) {
@@ -1254,11 +1192,9 @@ func (m *QueueBind) DecodeArgs(args []byte) error {
 // Only servers send it.
 type QueueBindOK struct{}
 
-func (*QueueBindOK) ClassID() uint16   { return 50 }
-func (*QueueBindOK) MethodID() uint16  { return 21 }
-func (*QueueBindOK) Name() string      { return "queue.bind-ok" }
-func (*QueueBindOK) HasContent() bool  { return false }
-func (*QueueBindOK) Synchronous() bool { return false }
+func (*QueueBindOK) ClassID() uint16  { return 50 }
+func (*QueueBindOK) MethodID() uint16 { return 21 }
+func (*QueueBindOK) Name() string     { return "queue.bind-ok" }
 
 // AppendArgs appends the arguments of queue.bind-ok to dst.
 func (*QueueBindOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -1278,11 +1214,9 @@ type QueuePurge struct {
 	NoWait    bool   // no-wait bit
 }
 
-func (*QueuePurge) ClassID() uint16   { return 50 }
-func (*QueuePurge) MethodID() uint16  { return 30 }
-func (*QueuePurge) Name() string      { return "queue.purge" }
-func (*QueuePurge) HasContent() bool  { return false }
-func (*QueuePurge) Synchronous() bool { return true }
+func (*QueuePurge) ClassID() uint16  { return 50 }
+func (*QueuePurge) MethodID() uint16 { return 30 }
+func (*QueuePurge) Name() string     { return "queue.purge" }
 
 // AppendArgs appends the arguments of queue.purge to dst.
 func (m *QueuePurge) AppendArgs(dst []byte) ([]byte, error) {
@@ -1313,11 +1247,9 @@ type QueuePurgeOK struct {
 	MessageCount uint32 // message-count long
 }
 
-func (*QueuePurgeOK) ClassID() uint16   { return 50 }
-func (*QueuePurgeOK) MethodID() uint16  { return 31 }
-func (*QueuePurgeOK) Name() string      { return "queue.purge-ok" }
-func (*QueuePurgeOK) HasContent() bool  { return false }
-func (*QueuePurgeOK) Synchronous() bool { return false }
+func (*QueuePurgeOK) ClassID() uint16  { return 50 }
+func (*QueuePurgeOK) MethodID() uint16 { return 31 }
+func (*QueuePurgeOK) Name() string     { return "queue.purge-ok" }
 
 // AppendArgs appends the arguments of queue.purge-ok to dst.
 func (m *QueuePurgeOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -1344,11 +1276,9 @@ type QueueDelete struct {
 	NoWait    bool   // no-wait bit
 }
 
-func (*QueueDelete) ClassID() uint16   { return 50 }
-func (*QueueDelete) MethodID() uint16  { return 40 }
-func (*QueueDelete) Name() string      { return "queue.delete" }
-func (*QueueDelete) HasContent() bool  { return false }
-func (*QueueDelete) Synchronous() bool { return true }
+func (*QueueDelete) ClassID() uint16  { return 50 }
+func (*QueueDelete) MethodID() uint16 { return 40 }
+func (*QueueDelete) Name() string     { return "queue.delete" }
 
 // AppendArgs appends the arguments of queue.delete to dst.
 func (m *QueueDelete) AppendArgs(dst []byte) ([]byte, error) {
@@ -1387,11 +1317,9 @@ type QueueDeleteOK struct {
 	MessageCount uint32 // message-count long
 }
 
-func (*QueueDeleteOK) ClassID() uint16   { return 50 }
-func (*QueueDeleteOK) MethodID() uint16  { return 41 }
-func (*QueueDeleteOK) Name() string      { return "queue.delete-ok" }
-func (*QueueDeleteOK) HasContent() bool  { return false }
-func (*QueueDeleteOK) Synchronous() bool { return false }
+func (*QueueDeleteOK) ClassID() uint16  { return 50 }
+func (*QueueDeleteOK) MethodID() uint16 { return 41 }
+func (*QueueDeleteOK) Name() string     { return "queue.delete-ok" }
 
 // AppendArgs appends the arguments of queue.delete-ok to dst.
 func (m *QueueDeleteOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -1418,11 +1346,9 @@ type QueueUnbind struct {
 	Arguments  Table  // arguments table
 }
 
-func (*QueueUnbind) ClassID() uint16   { return 50 }
-func (*QueueUnbind) MethodID() uint16  { return 50 }
-func (*QueueUnbind) Name() string      { return "queue.unbind" }
-func (*QueueUnbind) HasContent() bool  { return false }
-func (*QueueUnbind) Synchronous() bool { return true }
+func (*QueueUnbind) ClassID() uint16  { return 50 }
+func (*QueueUnbind) MethodID() uint16 { return 50 }
+func (*QueueUnbind) Name() string     { return "queue.unbind" }
 
 // AppendArgs appends the arguments of queue.unbind to dst.
 func (m *QueueUnbind) AppendArgs(dst []byte) ([]byte, error) {
@@ -1450,11 +1376,9 @@ func (m *QueueUnbind) DecodeArgs(args []byte) error {
 // Only servers send it.
 type QueueUnbindOK struct{}
 
-func (*QueueUnbindOK) ClassID() uint16   { return 50 }
-func (*QueueUnbindOK) MethodID() uint16  { return 51 }
-func (*QueueUnbindOK) Name() string      { return "queue.unbind-ok" }
-func (*QueueUnbindOK) HasContent() bool  { return false }
-func (*QueueUnbindOK) Synchronous() bool { return false }
+func (*QueueUnbindOK) ClassID() uint16  { return 50 }
+func (*QueueUnbindOK) MethodID() uint16 { return 51 }
+func (*QueueUnbindOK) Name() string     { return "queue.unbind-ok" }
 
 // AppendArgs appends the arguments of queue.unbind-ok to dst.
 func (*QueueUnbindOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -1474,11 +1398,9 @@ type BasicQos struct {
 	Global        bool   // global bit
 }
 
-func (*BasicQos) ClassID() uint16   { return 60 }
-func (*BasicQos) MethodID() uint16  { return 10 }
-func (*BasicQos) Name() string      { return "basic.qos" }
-func (*BasicQos) HasContent() bool  { return false }
-func (*BasicQos) Synchronous() bool { return true }
+func (*BasicQos) ClassID() uint16  { return 60 }
+func (*BasicQos) MethodID() uint16 { return 10 }
+func (*BasicQos) Name() string     { return "basic.qos" }
 
 // AppendArgs appends the arguments of basic.qos to dst.
 func (m *BasicQos) AppendArgs(dst []byte) ([]byte, error) {
@@ -1507,11 +1429,9 @@ func (m *BasicQos) DecodeArgs(args []byte) error {
 // Only servers send it.
 type BasicQosOK struct{}
 
-func (*BasicQosOK) ClassID() uint16   { return 60 }
-func (*BasicQosOK) MethodID() uint16  { return 11 }
-func (*BasicQosOK) Name() string      { return "basic.qos-ok" }
-func (*BasicQosOK) HasContent() bool  { return false }
-func (*BasicQosOK) Synchronous() bool { return false }
+func (*BasicQosOK) ClassID() uint16  { return 60 }
+func (*BasicQosOK) MethodID() uint16 { return 11 }
+func (*BasicQosOK) Name() string     { return "basic.qos-ok" }
 
 // AppendArgs appends the arguments of basic.qos-ok to dst.
 func (*BasicQosOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -1536,11 +1456,9 @@ type BasicConsume struct {
 	Arguments   Table  // arguments table
 }
 
-func (*BasicConsume) ClassID() uint16   { return 60 }
-func (*BasicConsume) MethodID() uint16  { return 20 }
-func (*BasicConsume) Name() string      { return "basic.consume" }
-func (*BasicConsume) HasContent() bool  { return false }
-func (*BasicConsume) Synchronous() bool { return true }
+func (*BasicConsume) ClassID() uint16  { return 60 }
+func (*BasicConsume) MethodID() uint16 { return 20 }
+func (*BasicConsume) Name() string     { return "basic.consume" }
 
 // AppendArgs appends the arguments of basic.consume to dst.
 func (m *BasicConsume) AppendArgs(dst []byte) ([]byte, error) {
@@ -1587,11 +1505,9 @@ type BasicConsumeOK struct {
 	ConsumerTag string // consumer-tag shortstr
 }
 
-func (*BasicConsumeOK) ClassID() uint16   { return 60 }
-func (*BasicConsumeOK) MethodID() uint16  { return 21 }
-func (*BasicConsumeOK) Name() string      { return "basic.consume-ok" }
-func (*BasicConsumeOK) HasContent() bool  { return false }
-func (*BasicConsumeOK) Synchronous() bool { return false }
+func (*BasicConsumeOK) ClassID() uint16  { return 60 }
+func (*BasicConsumeOK) MethodID() uint16 { return 21 }
+func (*BasicConsumeOK) Name() string     { return "basic.consume-ok" }
 
 // AppendArgs appends the arguments of basic.consume-ok to dst.
 func (m *BasicConsumeOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -1615,11 +1531,9 @@ type BasicCancel struct {
 	NoWait      bool   // no-wait bit
 }
 
-func (*BasicCancel) ClassID() uint16   { return 60 }
-func (*BasicCancel) MethodID() uint16  { return 30 }
-func (*BasicCancel) Name() string      { return "basic.cancel" }
-func (*BasicCancel) HasContent() bool  { return false }
-func (*BasicCancel) Synchronous() bool { return true }
+func (*BasicCancel) ClassID() uint16  { return 60 }
+func (*BasicCancel) MethodID() uint16 { return 30 }
+func (*BasicCancel) Name() string     { return "basic.cancel" }
 
 // AppendArgs appends the arguments of basic.cancel to dst.
 func (m *BasicCancel) AppendArgs(dst []byte) ([]byte, error) {
@@ -1648,11 +1562,9 @@ type BasicCancelOK struct {
 	ConsumerTag string // consumer-tag shortstr
 }
 
-func (*BasicCancelOK) ClassID() uint16   { return 60 }
-func (*BasicCancelOK) MethodID() uint16  { return 31 }
-func (*BasicCancelOK) Name() string      { return "basic.cancel-ok" }
-func (*BasicCancelOK) HasContent() bool  { return false }
-func (*BasicCancelOK) Synchronous() bool { return false }
+func (*BasicCancelOK) ClassID() uint16  { return 60 }
+func (*BasicCancelOK) MethodID() uint16 { return 31 }
+func (*BasicCancelOK) Name() string     { return "basic.cancel-ok" }
 
 // AppendArgs appends the arguments of basic.cancel-ok to dst.
 func (m *BasicCancelOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -1679,11 +1591,9 @@ type BasicPublish struct {
 	Immediate  bool   // immediate bit
 }
 
-func (*BasicPublish) ClassID() uint16   { return 60 }
-func (*BasicPublish) MethodID() uint16  { return 40 }
-func (*BasicPublish) Name() string      { return "basic.publish" }
-func (*BasicPublish) HasContent() bool  { return true }
-func (*BasicPublish) Synchronous() bool { return false }
+func (*BasicPublish) ClassID() uint16  { return 60 }
+func (*BasicPublish) MethodID() uint16 { return 40 }
+func (*BasicPublish) Name() string     { return "basic.publish" }
 
 // AppendArgs appends the arguments of basic.publish to dst.
 func (m *BasicPublish) AppendArgs(dst []byte) ([]byte, error) {
@@ -1724,11 +1634,9 @@ type BasicReturn struct {
 	RoutingKey string // routing-key shortstr
 }
 
-func (*BasicReturn) ClassID() uint16   { return 60 }
-func (*BasicReturn) MethodID() uint16  { return 50 }
-func (*BasicReturn) Name() string      { return "basic.return" }
-func (*BasicReturn) HasContent() bool  { return true }
-func (*BasicReturn) Synchronous() bool { return false }
+func (*BasicReturn) ClassID() uint16  { return 60 }
+func (*BasicReturn) MethodID() uint16 { return 50 }
+func (*BasicReturn) Name() string     { return "basic.return" }
 
 // AppendArgs appends the arguments of basic.return to dst.
 func (m *BasicReturn) AppendArgs(dst []byte) ([]byte, error) {
@@ -1761,11 +1669,9 @@ type BasicDeliver struct {
 	RoutingKey  string // routing-key shortstr
 }
 
-func (*BasicDeliver) ClassID() uint16   { return 60 }
-func (*BasicDeliver) MethodID() uint16  { return 60 }
-func (*BasicDeliver) Name() string      { return "basic.deliver" }
-func (*BasicDeliver) HasContent() bool  { return true }
-func (*BasicDeliver) Synchronous() bool { return false }
+func (*BasicDeliver) ClassID() uint16  { return 60 }
+func (*BasicDeliver) MethodID() uint16 { return 60 }
+func (*BasicDeliver) Name() string     { return "basic.deliver" }
 
 // AppendArgs appends the arguments of basic.deliver to dst.
 func (m *BasicDeliver) AppendArgs(dst []byte) ([]byte, error) {
@@ -1803,11 +1709,9 @@ type BasicGet struct {
 	NoAck     bool   // no-ack bit
 }
 
-func (*BasicGet) ClassID() uint16   { return 60 }
-func (*BasicGet) MethodID() uint16  { return 70 }
-func (*BasicGet) Name() string      { return "basic.get" }
-func (*BasicGet) HasContent() bool  { return false }
-func (*BasicGet) Synchronous() bool { return true }
+func (*BasicGet) ClassID() uint16  { return 60 }
+func (*BasicGet) MethodID() uint16 { return 70 }
+func (*BasicGet) Name() string     { return "basic.get" }
 
 // AppendArgs appends the arguments of basic.get to dst.
 func (m *BasicGet) AppendArgs(dst []byte) ([]byte, error) {
@@ -1843,11 +1747,9 @@ type BasicGetOK struct {
 	MessageCount uint32 // message-count long
 }
 
-func (*BasicGetOK) ClassID() uint16   { return 60 }
-func (*BasicGetOK) MethodID() uint16  { return 71 }
-func (*BasicGetOK) Name() string      { return "basic.get-ok" }
-func (*BasicGetOK) HasContent() bool  { return true }
-func (*BasicGetOK) Synchronous() bool { return false }
+func (*BasicGetOK) ClassID() uint16  { return 60 }
+func (*BasicGetOK) MethodID() uint16 { return 71 }
+func (*BasicGetOK) Name() string     { return "basic.get-ok" }
 
 // AppendArgs appends the arguments of basic.get-ok to dst.
 func (m *BasicGetOK) AppendArgs(dst []byte) ([]byte, error) {
@@ -1882,11 +1784,9 @@ type BasicGetEmpty struct {
 	Reserved1 string // reserved-1 shortstr
 }
 
-func (*BasicGetEmpty) ClassID() uint16   { return 60 }
-func (*BasicGetEmpty) MethodID() uint16  { return 72 }
-func (*BasicGetEmpty) Name() string      { return "basic.get-empty" }
-func (*BasicGetEmpty) HasContent() bool  { return false }
-func (*BasicGetEmpty) Synchronous() bool { return false }
+func (*BasicGetEmpty) ClassID() uint16  { return 60 }
+func (*BasicGetEmpty) MethodID() uint16 { return 72 }
+func (*BasicGetEmpty) Name() string     { return "basic.get-empty" }
 
 // AppendArgs appends the arguments of basic.get-empty to dst.
 func (m *BasicGetEmpty) AppendArgs(dst []byte) ([]byte, error) {
@@ -1909,11 +1809,9 @@ type BasicAck struct {
 	Multiple    bool   // multiple bit
 }
 
-func (*BasicAck) ClassID() uint16   { return 60 }
-func (*BasicAck) MethodID() uint16  { return 80 }
-func (*BasicAck) Name() string      { return "basic.ack" }
-func (*BasicAck) HasContent() bool  { return false }
-func (*BasicAck) Synchronous() bool { return false }
+func (*BasicAck) ClassID() uint16  { return 60 }
+func (*BasicAck) MethodID() uint16 { return 80 }
+func (*BasicAck) Name() string     { return "basic.ack" }
 
 // AppendArgs appends the arguments of basic.ack to dst.
 func (m *BasicAck) AppendArgs(dst []byte) ([]byte, error) {
@@ -1943,11 +1841,9 @@ type BasicReject struct {
 	Requeue     bool   // requeue bit
 }
 
-func (*BasicReject) ClassID() uint16   { return 60 }
-func (*BasicReject) MethodID() uint16  { return 90 }
-func (*BasicReject) Name() string      { return "basic.reject" }
-func (*BasicReject) HasContent() bool  { return false }
-func (*BasicReject) Synchronous() bool { return false }
+func (*BasicReject) ClassID() uint16  { return 60 }
+func (*BasicReject) MethodID() uint16 { return 90 }
+func (*BasicReject) Name() string     { return "basic.reject" }
 
 // AppendArgs appends the arguments of basic.reject to dst.
 func (m *BasicReject) AppendArgs(dst []byte) ([]byte, error) {
@@ -1976,11 +1872,9 @@ type BasicRecoverAsync struct {
 	Requeue bool // requeue bit
 }
 
-func (*BasicRecoverAsync) ClassID() uint16   { return 60 }
-func (*BasicRecoverAsync) MethodID() uint16  { return 100 }
-func (*BasicRecoverAsync) Name() string      { return "basic.recover-async" }
-func (*BasicRecoverAsync) HasContent() bool  { return false }
-func (*BasicRecoverAsync) Synchronous() bool { return false }
+func (*BasicRecoverAsync) ClassID() uint16  { return 60 }
+func (*BasicRecoverAsync) MethodID() uint16 { return 100 }
+func (*BasicRecoverAsync) Name() string     { return "basic.recover-async" }
 
 // AppendArgs appends the arguments of basic.recover-async to dst.
 func (m *BasicRecoverAsync) AppendArgs(dst []byte) ([]byte, error) {
@@ -2008,11 +1902,9 @@ type BasicRecover struct {
 	Requeue bool // requeue bit
 }
 
-func (*BasicRecover) ClassID() uint16   { return 60 }
-func (*BasicRecover) MethodID() uint16  { return 110 }
-func (*BasicRecover) Name() string      { return "basic.recover" }
-func (*BasicRecover) HasContent() bool  { return false }
-func (*BasicRecover) Synchronous() bool { return true }
+func (*BasicRecover) ClassID() uint16  { return 60 }
+func (*BasicRecover) MethodID() uint16 { return 110 }
+func (*BasicRecover) Name() string     { return "basic.recover" }
 
 // AppendArgs appends the arguments of basic.recover to dst.
 func (m *BasicRecover) AppendArgs(dst []byte) ([]byte, error) {
@@ -2037,11 +1929,9 @@ func (m *BasicRecover) DecodeArgs(args []byte) error {
 // Only servers send it.
 type BasicRecoverOK struct{}
 
-func (*BasicRecoverOK) ClassID() uint16   { return 60 }
-func (*BasicRecoverOK) MethodID() uint16  { return 111 }
-func (*BasicRecoverOK) Name() string      { return "basic.recover-ok" }
-func (*BasicRecoverOK) HasContent() bool  { return false }
-func (*BasicRecoverOK) Synchronous() bool { return false }
+func (*BasicRecoverOK) ClassID() uint16  { return 60 }
+func (*BasicRecoverOK) MethodID() uint16 { return 111 }
+func (*BasicRecoverOK) Name() string     { return "basic.recover-ok" }
 
 // AppendArgs appends the arguments of basic.recover-ok to dst.
 func (*BasicRecoverOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -2060,11 +1950,9 @@ type BasicNack struct {
 	Requeue     bool   // requeue bit
 }
 
-func (*BasicNack) ClassID() uint16   { return 60 }
-func (*BasicNack) MethodID() uint16  { return 120 }
-func (*BasicNack) Name() string      { return "basic.nack" }
-func (*BasicNack) HasContent() bool  { return false }
-func (*BasicNack) Synchronous() bool { return false }
+func (*BasicNack) ClassID() uint16  { return 60 }
+func (*BasicNack) MethodID() uint16 { return 120 }
+func (*BasicNack) Name() string     { return "basic.nack" }
 
 // AppendArgs appends the arguments of basic.nack to dst.
 func (m *BasicNack) AppendArgs(dst []byte) ([]byte, error) {
@@ -2096,11 +1984,9 @@ func (m *BasicNack) DecodeArgs(args []byte) error {
 // The peer answers it with tx.select-ok.
 type TxSelect struct{}
 
-func (*TxSelect) ClassID() uint16   { return 90 }
-func (*TxSelect) MethodID() uint16  { return 10 }
-func (*TxSelect) Name() string      { return "tx.select" }
-func (*TxSelect) HasContent() bool  { return false }
-func (*TxSelect) Synchronous() bool { return true }
+func (*TxSelect) ClassID() uint16  { return 90 }
+func (*TxSelect) MethodID() uint16 { return 10 }
+func (*TxSelect) Name() string     { return "tx.select" }
 
 // AppendArgs appends the arguments of tx.select to dst.
 func (*TxSelect) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -2115,11 +2001,9 @@ func (*TxSelect) DecodeArgs(args []byte) error {
 // Only servers send it.
 type TxSelectOK struct{}
 
-func (*TxSelectOK) ClassID() uint16   { return 90 }
-func (*TxSelectOK) MethodID() uint16  { return 11 }
-func (*TxSelectOK) Name() string      { return "tx.select-ok" }
-func (*TxSelectOK) HasContent() bool  { return false }
-func (*TxSelectOK) Synchronous() bool { return false }
+func (*TxSelectOK) ClassID() uint16  { return 90 }
+func (*TxSelectOK) MethodID() uint16 { return 11 }
+func (*TxSelectOK) Name() string     { return "tx.select-ok" }
 
 // AppendArgs appends the arguments of tx.select-ok to dst.
 func (*TxSelectOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -2135,11 +2019,9 @@ func (*TxSelectOK) DecodeArgs(args []byte) error {
 // The peer answers it with tx.commit-ok.
 type TxCommit struct{}
 
-func (*TxCommit) ClassID() uint16   { return 90 }
-func (*TxCommit) MethodID() uint16  { return 20 }
-func (*TxCommit) Name() string      { return "tx.commit" }
-func (*TxCommit) HasContent() bool  { return false }
-func (*TxCommit) Synchronous() bool { return true }
+func (*TxCommit) ClassID() uint16  { return 90 }
+func (*TxCommit) MethodID() uint16 { return 20 }
+func (*TxCommit) Name() string     { return "tx.commit" }
 
 // AppendArgs appends the arguments of tx.commit to dst.
 func (*TxCommit) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -2154,11 +2036,9 @@ func (*TxCommit) DecodeArgs(args []byte) error {
 // Only servers send it.
 type TxCommitOK struct{}
 
-func (*TxCommitOK) ClassID() uint16   { return 90 }
-func (*TxCommitOK) MethodID() uint16  { return 21 }
-func (*TxCommitOK) Name() string      { return "tx.commit-ok" }
-func (*TxCommitOK) HasContent() bool  { return false }
-func (*TxCommitOK) Synchronous() bool { return false }
+func (*TxCommitOK) ClassID() uint16  { return 90 }
+func (*TxCommitOK) MethodID() uint16 { return 21 }
+func (*TxCommitOK) Name() string     { return "tx.commit-ok" }
 
 // AppendArgs appends the arguments of tx.commit-ok to dst.
 func (*TxCommitOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -2174,11 +2054,9 @@ func (*TxCommitOK) DecodeArgs(args []byte) error {
 // The peer answers it with tx.rollback-ok.
 type TxRollback struct{}
 
-func (*TxRollback) ClassID() uint16   { return 90 }
-func (*TxRollback) MethodID() uint16  { return 30 }
-func (*TxRollback) Name() string      { return "tx.rollback" }
-func (*TxRollback) HasContent() bool  { return false }
-func (*TxRollback) Synchronous() bool { return true }
+func (*TxRollback) ClassID() uint16  { return 90 }
+func (*TxRollback) MethodID() uint16 { return 30 }
+func (*TxRollback) Name() string     { return "tx.rollback" }
 
 // AppendArgs appends the arguments of tx.rollback to dst.
 func (*TxRollback) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -2193,11 +2071,9 @@ func (*TxRollback) DecodeArgs(args []byte) error {
 // Only servers send it.
 type TxRollbackOK struct{}
 
-func (*TxRollbackOK) ClassID() uint16   { return 90 }
-func (*TxRollbackOK) MethodID() uint16  { return 31 }
-func (*TxRollbackOK) Name() string      { return "tx.rollback-ok" }
-func (*TxRollbackOK) HasContent() bool  { return false }
-func (*TxRollbackOK) Synchronous() bool { return false }
+func (*TxRollbackOK) ClassID() uint16  { return 90 }
+func (*TxRollbackOK) MethodID() uint16 { return 31 }
+func (*TxRollbackOK) Name() string     { return "tx.rollback-ok" }
 
 // AppendArgs appends the arguments of tx.rollback-ok to dst.
 func (*TxRollbackOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -2215,11 +2091,9 @@ type ConfirmSelect struct {
 	NoWait bool // nowait bit
 }
 
-func (*ConfirmSelect) ClassID() uint16   { return 85 }
-func (*ConfirmSelect) MethodID() uint16  { return 10 }
-func (*ConfirmSelect) Name() string      { return "confirm.select" }
-func (*ConfirmSelect) HasContent() bool  { return false }
-func (*ConfirmSelect) Synchronous() bool { return true }
+func (*ConfirmSelect) ClassID() uint16  { return 85 }
+func (*ConfirmSelect) MethodID() uint16 { return 10 }
+func (*ConfirmSelect) Name() string     { return "confirm.select" }
 
 // AppendArgs appends the arguments of confirm.select to dst.
 func (m *ConfirmSelect) AppendArgs(dst []byte) ([]byte, error) {
@@ -2244,11 +2118,9 @@ func (m *ConfirmSelect) DecodeArgs(args []byte) error {
 // Only servers send it.
 type ConfirmSelectOK struct{}
 
-func (*ConfirmSelectOK) ClassID() uint16   { return 85 }
-func (*ConfirmSelectOK) MethodID() uint16  { return 11 }
-func (*ConfirmSelectOK) Name() string      { return "confirm.select-ok" }
-func (*ConfirmSelectOK) HasContent() bool  { return false }
-func (*ConfirmSelectOK) Synchronous() bool { return false }
+func (*ConfirmSelectOK) ClassID() uint16  { return 85 }
+func (*ConfirmSelectOK) MethodID() uint16 { return 11 }
+func (*ConfirmSelectOK) Name() string     { return "confirm.select-ok" }
 
 // AppendArgs appends the arguments of confirm.select-ok to dst.
 func (*ConfirmSelectOK) AppendArgs(dst []byte) ([]byte, error) { return dst, nil }
@@ -2416,149 +2288,6 @@ func NewMethod(classID, methodID uint16) Method {
 	return nil
 }
 
-// IsReply reports whether reply is a valid answer to the synchronous
-// method request.
-func IsReply(request, reply Method) bool {
-	switch request.(type) {
-	case *ConnectionStart:
-		switch reply.(type) {
-		case *ConnectionStartOK:
-			return true
-		}
-	case *ConnectionSecure:
-		switch reply.(type) {
-		case *ConnectionSecureOK:
-			return true
-		}
-	case *ConnectionTune:
-		switch reply.(type) {
-		case *ConnectionTuneOK:
-			return true
-		}
-	case *ConnectionOpen:
-		switch reply.(type) {
-		case *ConnectionOpenOK:
-			return true
-		}
-	case *ConnectionClose:
-		switch reply.(type) {
-		case *ConnectionCloseOK:
-			return true
-		}
-	case *ConnectionUpdateSecret:
-		switch reply.(type) {
-		case *ConnectionUpdateSecretOK:
-			return true
-		}
-	case *ChannelOpen:
-		switch reply.(type) {
-		case *ChannelOpenOK:
-			return true
-		}
-	case *ChannelFlow:
-		switch reply.(type) {
-		case *ChannelFlowOK:
-			return true
-		}
-	case *ChannelClose:
-		switch reply.(type) {
-		case *ChannelCloseOK:
-			return true
-		}
-	case *ExchangeDeclare:
-		switch reply.(type) {
-		case *ExchangeDeclareOK:
-			return true
-		}
-	case *ExchangeDelete:
-		switch reply.(type) {
-		case *ExchangeDeleteOK:
-			return true
-		}
-	case *ExchangeBind:
-		switch reply.(type) {
-		case *ExchangeBindOK:
-			return true
-		}
-	case *ExchangeUnbind:
-		switch reply.(type) {
-		case *ExchangeUnbindOK:
-			return true
-		}
-	case *QueueDeclare:
-		switch reply.(type) {
-		case *QueueDeclareOK:
-			return true
-		}
-	case *QueueBind:
-		switch reply.(type) {
-		case *QueueBindOK:
-			return true
-		}
-	case *QueuePurge:
-		switch reply.(type) {
-		case *QueuePurgeOK:
-			return true
-		}
-	case *QueueDelete:
-		switch reply.(type) {
-		case *QueueDeleteOK:
-			return true
-		}
-	case *QueueUnbind:
-		switch reply.(type) {
-		case *QueueUnbindOK:
-			return true
-		}
-	case *BasicQos:
-		switch reply.(type) {
-		case *BasicQosOK:
-			return true
-		}
-	case *BasicConsume:
-		switch reply.(type) {
-		case *BasicConsumeOK:
-			return true
-		}
-	case *BasicCancel:
-		switch reply.(type) {
-		case *BasicCancelOK:
-			return true
-		}
-	case *BasicGet:
-		switch reply.(type) {
-		case *BasicGetOK, *BasicGetEmpty:
-			return true
-		}
-	case *BasicRecover:
-		switch reply.(type) {
-		case *BasicRecoverOK:
-			return true
-		}
-	case *TxSelect:
-		switch reply.(type) {
-		case *TxSelectOK:
-			return true
-		}
-	case *TxCommit:
-		switch reply.(type) {
-		case *TxCommitOK:
-			return true
-		}
-	case *TxRollback:
-		switch reply.(type) {
-		case *TxRollbackOK:
-			return true
-		}
-	case *ConfirmSelect:
-		switch reply.(type) {
-		case *ConfirmSelectOK:
-			return true
-		}
-	}
-	return false
-}
-
 // ClientMaySend reports whether a client may send the method; it is false for unknown methods.
 func ClientMaySend(classID, methodID uint16) bool {
 	switch classID {
@@ -2595,48 +2324,6 @@ func ClientMaySend(classID, methodID uint16) bool {
 	case 85:
 		switch methodID {
 		case 10:
-			return true
-		}
-	}
-	return false
-}
-
-// ServerMaySend reports whether a server may send the method; it is false for unknown methods.
-func ServerMaySend(classID, methodID uint16) bool {
-	switch classID {
-	case 10:
-		switch methodID {
-		case 10, 20, 30, 41, 50, 51, 60, 61, 71:
-			return true
-		}
-	case 20:
-		switch methodID {
-		case 11, 20, 21, 40, 41:
-			return true
-		}
-	case 40:
-		switch methodID {
-		case 11, 21, 31, 51:
-			return true
-		}
-	case 50:
-		switch methodID {
-		case 11, 21, 31, 41, 51:
-			return true
-		}
-	case 60:
-		switch methodID {
-		case 11, 21, 30, 31, 50, 60, 71, 72, 80, 111, 120:
-			return true
-		}
-	case 90:
-		switch methodID {
-		case 11, 21, 31:
-			return true
-		}
-	case 85:
-		switch methodID {
-		case 11:
 			return true
 		}
 	}
