@@ -197,3 +197,23 @@ func TestMaxTimestampWaitsForFsync(t *testing.T) {
 	}
 	checkMaxTimestamp(t, l, 9000, 20, "after the fsync")
 }
+
+// A start cut into a segment can hide that segment's largest timestamp:
+// OffsetForTime then goes on to the later segment that holds it, instead
+// of answering EndOffset after finding nothing in the cut one.
+func TestMaxTimestampCutSegmentHidesItsMaximum(t *testing.T) {
+	l := openLog(t, t.TempDir(), Options{SegmentBytes: 1024})
+	appendTimes(t, l, 9000) // offset 0: the first segment's maximum
+	for l.Stats().Segments < 3 {
+		appendTimes(t, l, 100)
+	}
+	tie := l.EndOffset()
+	appendTimes(t, l, 9000, 100)
+	if err := l.SetStartOffset(1); err != nil {
+		t.Fatal(err)
+	}
+	checkMaxTimestamp(t, l, 9000, tie, "start 1, a tie in a later segment")
+	if off, err := l.OffsetForTime(5000); err != nil || off != tie {
+		t.Fatalf("OffsetForTime(5000) = %d, %v; want %d", off, err, tie)
+	}
+}

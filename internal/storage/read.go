@@ -139,29 +139,45 @@ func (l *Log) ReadRecords(from int64, maxBytes int, dst []batch.Record) ([]batch
 
 // OffsetForTime returns the first offset whose record timestamp is at or
 // after ts (unix ms), or EndOffset if there is none.
+//
+// The first segment whose running maximum reaches ts holds the answer,
+// unless StartOffset cuts into it and every record reaching ts lies below
+// the start; the search then goes on with the segments after it.
 func (l *Log) OffsetForTime(ts int64) (int64, error) {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return 0, ErrClosed
-	}
-	start, end := l.start, l.visibleEnd.Load()
-	var s *segment
-	for _, c := range l.segments {
-		if c.end > start && c.visible > 0 && c.maxTS >= ts {
-			s = c
-			break
+	for after := int64(math.MinInt64); ; {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return 0, ErrClosed
 		}
-	}
-	if s == nil {
+		start, end := l.start, l.visibleEnd.Load()
+		var s *segment
+		for _, c := range l.segments {
+			if c.base > after && c.end > start && c.visible > 0 && c.maxTS >= ts {
+				s = c
+				break
+			}
+		}
+		if s == nil {
+			l.mu.Unlock()
+			return end, nil
+		}
+		s.refs++
+		limit, entries := s.visible, s.entries
 		l.mu.Unlock()
-		return end, nil
+		off, found, err := l.offsetForTimeIn(s, entries, limit, start, ts)
+		l.release(s)
+		if err != nil || found {
+			return off, err
+		}
+		after = s.base
 	}
-	s.refs++
-	limit, entries := s.visible, s.entries
-	l.mu.Unlock()
-	defer l.release(s)
+}
 
+// offsetForTimeIn returns the first offset at or after start in s's first
+// limit bytes whose record timestamp is at or after ts, and whether there
+// is one.
+func (l *Log) offsetForTimeIn(s *segment, entries []indexEntry, limit, start, ts int64) (int64, bool, error) {
 	// Every batch up to an entry whose running maximum is below ts can be
 	// skipped; start at the last such entry, and not before StartOffset.
 	i := sort.Search(len(entries), func(i int) bool { return entries[i].maxTS >= ts })
@@ -173,7 +189,7 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 	if start > s.base {
 		p, err := findBatch(r, entries, limit, start)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		pos = max(pos, p)
 	}
@@ -183,15 +199,15 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 	for pos+batch.HeaderSize <= limit {
 		h, err := readHeader(r, pos, &hbuf)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		if h.MaxTimestamp >= ts && h.NextOffset() > start {
 			raw := make([]byte, h.Size())
 			if _, err := r.ReadAt(raw, pos); err != nil {
-				return 0, fmt.Errorf("storage: read %s: %w", s.path, err)
+				return 0, false, fmt.Errorf("storage: read %s: %w", s.path, err)
 			}
 			if d.recs, err = d.dec.Decode(raw, d.recs[:0]); err != nil {
-				return 0, fmt.Errorf("%w: batch at offset %d: %w", ErrCorrupt, h.BaseOffset, err)
+				return 0, false, fmt.Errorf("%w: batch at offset %d: %w", ErrCorrupt, h.BaseOffset, err)
 			}
 			found := int64(math.MinInt64)
 			for _, r := range d.recs {
@@ -202,10 +218,10 @@ func (l *Log) OffsetForTime(ts int64) (int64, error) {
 			}
 			clear(d.recs)
 			if found != math.MinInt64 {
-				return found, nil
+				return found, true, nil
 			}
 		}
 		pos += int64(h.Size())
 	}
-	return end, nil
+	return 0, false, nil
 }
