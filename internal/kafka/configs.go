@@ -105,8 +105,12 @@ func (s *Server) describeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response
 	return resp
 }
 
-// alterTopic changes a topic's settings unless validateOnly.
-func (s *Server) alterTopic(name string, validateOnly bool, apply func(*broker.StreamConfig) error) (int16, *string) {
+// alterTopic changes a topic's settings unless validateOnly; a resource
+// that is not a topic is refused.
+func (s *Server) alterTopic(typ kmsg.ConfigResourceType, name string, validateOnly bool, apply func(*broker.StreamConfig) error) (int16, *string) {
+	if typ != kmsg.ConfigResourceTypeTopic {
+		return kerr.InvalidRequest.Code, kmsg.StringPtr("only topic configs can be altered")
+	}
 	var err error
 	if validateOnly {
 		var info broker.StreamInfo
@@ -129,22 +133,17 @@ func (s *Server) alterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response {
 	for _, r := range req.Resources {
 		rr := kmsg.NewAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
-		if r.ResourceType != kmsg.ConfigResourceTypeTopic {
-			rr.ErrorCode = kerr.InvalidRequest.Code
-			rr.ErrorMessage = kmsg.StringPtr("only topic configs can be altered")
-		} else {
-			rr.ErrorCode, rr.ErrorMessage = s.alterTopic(r.ResourceName, req.ValidateOnly, func(cfg *broker.StreamConfig) error {
-				for _, name := range []string{cfgRetentionMs, cfgRetentionBytes, cfgMaxMessageBytes} {
-					setTopicConfig(cfg, name, nil)
+		rr.ErrorCode, rr.ErrorMessage = s.alterTopic(r.ResourceType, r.ResourceName, req.ValidateOnly, func(cfg *broker.StreamConfig) error {
+			for _, name := range []string{cfgRetentionMs, cfgRetentionBytes, cfgMaxMessageBytes} {
+				setTopicConfig(cfg, name, nil)
+			}
+			for _, c := range r.Configs {
+				if err := setTopicConfig(cfg, c.Name, c.Value); err != nil {
+					return err
 				}
-				for _, c := range r.Configs {
-					if err := setTopicConfig(cfg, c.Name, c.Value); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
+			}
+			return nil
+		})
 		resp.Resources = append(resp.Resources, rr)
 	}
 	return resp
@@ -155,28 +154,23 @@ func (s *Server) incrementalAlterConfigs(req *kmsg.IncrementalAlterConfigsReques
 	for _, r := range req.Resources {
 		rr := kmsg.NewIncrementalAlterConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = r.ResourceType, r.ResourceName
-		if r.ResourceType != kmsg.ConfigResourceTypeTopic {
-			rr.ErrorCode = kerr.InvalidRequest.Code
-			rr.ErrorMessage = kmsg.StringPtr("only topic configs can be altered")
-		} else {
-			rr.ErrorCode, rr.ErrorMessage = s.alterTopic(r.ResourceName, req.ValidateOnly, func(cfg *broker.StreamConfig) error {
-				for _, c := range r.Configs {
-					var err error
-					switch c.Op {
-					case kmsg.IncrementalAlterConfigOpSet:
-						err = setTopicConfig(cfg, c.Name, c.Value)
-					case kmsg.IncrementalAlterConfigOpDelete:
-						err = setTopicConfig(cfg, c.Name, nil)
-					default:
-						err = errInvalidConfig // APPEND and SUBTRACT apply to lists only
-					}
-					if err != nil {
-						return err
-					}
+		rr.ErrorCode, rr.ErrorMessage = s.alterTopic(r.ResourceType, r.ResourceName, req.ValidateOnly, func(cfg *broker.StreamConfig) error {
+			for _, c := range r.Configs {
+				var err error
+				switch c.Op {
+				case kmsg.IncrementalAlterConfigOpSet:
+					err = setTopicConfig(cfg, c.Name, c.Value)
+				case kmsg.IncrementalAlterConfigOpDelete:
+					err = setTopicConfig(cfg, c.Name, nil)
+				default:
+					err = errInvalidConfig // APPEND and SUBTRACT apply to lists only
 				}
-				return nil
-			})
-		}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		resp.Resources = append(resp.Resources, rr)
 	}
 	return resp
