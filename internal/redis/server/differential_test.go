@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -81,7 +82,7 @@ func readReply(r *bufio.Reader, out *bytes.Buffer) error {
 			return nil
 		}
 		data := make([]byte, n+2)
-		if _, err := ioReadFull(r, data); err != nil {
+		if _, err := io.ReadFull(r, data); err != nil {
 			return err
 		}
 		out.Write(data)
@@ -99,18 +100,6 @@ func readReply(r *bufio.Reader, out *bytes.Buffer) error {
 		return nil
 	}
 	return fmt.Errorf("unknown reply type %q", line)
-}
-
-func ioReadFull(r *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := r.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // startRealRedis runs Debian's redis-server on a random loopback port in a
