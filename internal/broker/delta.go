@@ -16,8 +16,9 @@ import (
 //	  'N' cursor:  uvarint next offset
 //	  'P' purge:   uvarint from, uvarint to: settle every offset in
 //	      [from, to) that is not pending
-//	  'B' rewind:  uvarint offset: the cursor moved back below the floor;
-//	      nothing from offset on is settled any more
+//	  'B' rewind:  uvarint offset: the cursor moved back (below the floor,
+//	      or below records settled past a pending one); nothing from offset
+//	      on is settled any more
 const (
 	opDeliver byte = 'D'
 	opSettle  byte = 'A'

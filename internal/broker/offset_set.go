@@ -84,6 +84,26 @@ func (s *offsetSet) advance(floor int64) int64 {
 	return floor
 }
 
+// removeFrom drops every offset at or above off and returns how many it
+// dropped.
+func (s *offsetSet) removeFrom(off int64) int64 {
+	i := sort.Search(len(s.spans), func(i int) bool { return s.spans[i].to > off })
+	if i == len(s.spans) {
+		return 0
+	}
+	removed := s.n
+	if s.spans[i].from < off {
+		s.spans[i].to = off
+		i++
+	}
+	s.spans = s.spans[:i]
+	s.n = 0
+	for _, sp := range s.spans {
+		s.n += sp.to - sp.from
+	}
+	return removed - s.n
+}
+
 // addRange inserts every offset in [from, to) and returns how many were new.
 func (s *offsetSet) addRange(from, to int64) int64 {
 	if from >= to {

@@ -90,6 +90,19 @@ func TestOffsetSetRangesAndGapsMatchMap(t *testing.T) {
 				t.Fatalf("settleAllBut(%d,%d,%v) = %d, want %d", from, to, keep, got, want)
 			}
 		}
+		if rng.Intn(20) == 0 {
+			off := rng.Int63n(330)
+			want := int64(0)
+			for o := range ref {
+				if o >= off {
+					want++
+					delete(ref, o)
+				}
+			}
+			if got := s.removeFrom(off); got != want {
+				t.Fatalf("removeFrom(%d) = %d, want %d", off, got, want)
+			}
+		}
 		var gaps []int64
 		s.forEachGap(0, 330, func(o int64) bool { gaps = append(gaps, o); return true })
 		var wantGaps []int64
@@ -101,8 +114,11 @@ func TestOffsetSetRangesAndGapsMatchMap(t *testing.T) {
 		if fmt.Sprint(gaps) != fmt.Sprint(wantGaps) {
 			t.Fatalf("gaps %v, want %v (spans %v)", gaps, wantGaps, s.spans)
 		}
-		for j := 1; j < len(s.spans); j++ {
-			if s.spans[j-1].to >= s.spans[j].from {
+		for j, sp := range s.spans {
+			if sp.from >= sp.to {
+				t.Fatalf("empty span: %v", s.spans)
+			}
+			if j > 0 && s.spans[j-1].to >= sp.from {
 				t.Fatalf("spans overlap or touch: %v", s.spans)
 			}
 		}

@@ -135,8 +135,12 @@ func (s *groupPartSnapshot) applyDelta(o deltaOp) {
 	case opCursor:
 		s.Next = o.offset
 	case opRewind:
-		s.Floor = o.offset
-		s.Settled = offsetSet{}
+		if o.offset <= s.Floor {
+			s.Floor = o.offset
+			s.Settled = offsetSet{}
+		} else {
+			s.Settled.removeFrom(o.offset)
+		}
 	case opPurge:
 		keep := make([]int64, 0, len(s.Pending))
 		for off := range s.Pending {

@@ -19,9 +19,10 @@ func (h Group) MoveNext(partition int32, offset int64) error {
 		from := gp.floor
 		gp.purgeLocked(from, offset)
 		gp.logOp(deltaOp{op: opPurge, offset: from, to: offset})
-	} else if offset < gp.floor {
-		gp.floor = offset
-		gp.settled = offsetSet{}
+	}
+	// The purge may have raised the floor past offset; and a record still
+	// pending below offset keeps the floor under records settled above it.
+	if gp.unsettleFrom(offset) {
 		gp.logOp(deltaOp{op: opRewind, offset: offset})
 	}
 	gp.next = offset
@@ -45,4 +46,15 @@ func WaitAny(ctx context.Context, chans ...<-chan struct{}) error {
 		return waitAny(ctx, nil, nil)
 	}
 	return waitAny(ctx, chans[0], chans[1:])
+}
+
+// unsettleFrom makes every offset from off on unsettled and reports whether
+// any was settled. The caller holds gp.mu.
+func (gp *groupPart) unsettleFrom(off int64) bool {
+	if off < gp.floor {
+		gp.floor = off
+		gp.settled = offsetSet{}
+		return true
+	}
+	return gp.settled.removeFrom(off) > 0
 }
