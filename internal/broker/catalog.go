@@ -171,14 +171,9 @@ func (b *Broker) UpdateStream(name string, update func(*StreamConfig) error) (St
 
 // Stream returns a declared stream's configuration.
 func (b *Broker) Stream(name string) (StreamInfo, error) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if b.closed {
-		return StreamInfo{}, ErrClosed
-	}
-	s, ok := b.streams[name]
-	if !ok {
-		return StreamInfo{}, &NotFoundError{"stream", name}
+	s, err := b.stream(name)
+	if err != nil {
+		return StreamInfo{}, err
 	}
 	return StreamInfo{Name: name, Config: s.config()}, nil
 }
