@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"reflect"
 	"time"
 )
@@ -106,8 +107,8 @@ func (c StreamConfig) validate() error {
 	switch {
 	case c.Kind != KindQueue && c.Kind != KindTopic:
 		return &InvalidArgumentError{"kind", "unknown stream kind"}
-	case c.Partitions > 10000:
-		return &InvalidArgumentError{"partitions", "at most 10000"}
+	case c.Partitions > MaxPartitions:
+		return &InvalidArgumentError{"partitions", fmt.Sprintf("at most %d", MaxPartitions)}
 	case c.MaxPriority < 0 || c.MaxPriority > MaxPriorityLevel:
 		return &InvalidArgumentError{"max priority", "must be between 0 and 255"}
 	case c.MaxPriority > 0 && c.Kind != KindQueue:
