@@ -27,7 +27,11 @@ func (l *Log) takeDirtyLocked(jobs []flushJob) []flushJob {
 	for _, s := range l.dirty {
 		jobs = append(jobs, flushJob{seg: s, data: s.pending, pos: s.written, end: s.written + int64(len(s.pending)), seal: s.sealed, dirSync: s.needDirSync})
 		s.written += int64(len(s.pending))
-		s.pending, s.spare = s.spare[:0], nil
+		if s.sealed { // no more appends: it needs no buffers again
+			s.pending, s.spare = nil, nil
+		} else {
+			s.pending, s.spare = s.spare[:0], nil
+		}
 		s.needDirSync, s.inDirty = false, false
 	}
 	clear(l.dirty)
@@ -37,11 +41,12 @@ func (l *Log) takeDirtyLocked(jobs []flushJob) []flushJob {
 	return jobs
 }
 
-// returnBuffersLocked hands the written buffers back for reuse.
+// returnBuffersLocked hands the written buffers back for reuse, except to
+// sealed segments.
 func returnBuffersLocked(jobs []flushJob) {
 	for i := range jobs {
-		if jobs[i].seg.spare == nil {
-			jobs[i].seg.spare = jobs[i].data[:0]
+		if s := jobs[i].seg; s.spare == nil && !s.sealed {
+			s.spare = jobs[i].data[:0]
 		}
 		jobs[i].data = nil
 	}
@@ -201,18 +206,18 @@ func (l *Log) runSyncer() {
 	}
 }
 
-// releaseIdleBuffers drops the ring and the segments' spare append buffers
-// (Options.IdleRelease): an idle log that wakes up allocates them again,
-// which costs far less than the round that follows. Only the syncer calls it, as it owns the ring: the next direct
-// write re-reads the partial last block from the file (ring.reset), and
-// tail readers read from the file until then.
+// releaseIdleBuffers drops the ring and the active segment's append
+// buffers (Options.IdleRelease; sealed segments keep none once written): an
+// idle log that wakes up allocates them again, which costs far less than the
+// round that follows. Only the syncer calls it, as it owns the ring: the
+// next direct write re-reads the partial last block from the file
+// (ring.reset), and tail readers read from the file until then.
 func (l *Log) releaseIdleBuffers() {
 	l.mu.Lock()
-	for _, s := range l.segments {
-		s.spare = nil
-		if len(s.pending) == 0 {
-			s.pending = nil
-		}
+	s := l.segments[len(l.segments)-1]
+	s.spare = nil
+	if len(s.pending) == 0 {
+		s.pending = nil
 	}
 	l.mu.Unlock()
 	l.ring.drop()

@@ -344,3 +344,29 @@ func TestIdleLogReleasesBuffers(t *testing.T) {
 		t.Fatalf("after reopen: end %d, %v", re.EndOffset(), err)
 	}
 }
+
+// TestSealedSegmentsHoldNoBuffers: a sealed segment takes no more appends,
+// so once its last bytes are written it keeps no append buffer, busy log
+// or not (the idle release is pushed out of the way here).
+func TestSealedSegmentsHoldNoBuffers(t *testing.T) {
+	for name, mode := range map[string]SyncMode{"always": SyncAlways, "interval": SyncInterval, "never": SyncNever} {
+		t.Run(name, func(t *testing.T) {
+			l := openLog(t, t.TempDir(), Options{Sync: mode, SegmentBytes: 64 << 10, IdleRelease: time.Hour})
+			sizes := make([]int, 40)
+			for i := range sizes {
+				sizes[i] = 8 << 10
+			}
+			appendSized(t, l, 0, sizes)
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if len(l.segments) < 3 {
+				t.Fatalf("only %d segments; the test needs several", len(l.segments))
+			}
+			for _, s := range l.segments[:len(l.segments)-1] {
+				if cap(s.pending)+cap(s.spare) != 0 {
+					t.Errorf("sealed segment %d keeps %d + %d bytes of buffers", s.base, cap(s.pending), cap(s.spare))
+				}
+			}
+		})
+	}
+}
