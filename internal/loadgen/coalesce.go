@@ -3,6 +3,7 @@ package loadgen
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // coalescingConn sends what a client writes while its previous write is
@@ -27,6 +28,12 @@ type coalescingConn struct {
 // coalesceLimit bounds what Write gathers before it waits for the socket.
 const coalesceLimit = 1 << 20
 
+// closeFlushTimeout bounds how long Close sends what is queued. amqp091-go
+// closes the connection to end it when the broker stops answering (a missed
+// heartbeat); a plain connection gives way at once, so this one must not
+// wait forever on a peer that no longer reads.
+var closeFlushTimeout = 5 * time.Second
+
 func newCoalescingConn(c net.Conn) *coalescingConn {
 	cc := &coalescingConn{Conn: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	cc.room = sync.NewCond(&cc.mu)
@@ -35,11 +42,16 @@ func newCoalescingConn(c net.Conn) *coalescingConn {
 }
 
 // Write queues p for the sender and returns at once, unless the queue is
-// full; an error from an earlier send is returned here.
+// full; an error from an earlier send is returned here, and net.ErrClosed
+// once Close has begun.
 func (c *coalescingConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	for len(c.buf) >= coalesceLimit && c.err == nil {
+	for len(c.buf) >= coalesceLimit && c.err == nil && !c.closing {
 		c.room.Wait()
+	}
+	if c.err == nil && c.closing {
+		c.mu.Unlock()
+		return 0, net.ErrClosed
 	}
 	if c.err != nil {
 		c.mu.Unlock()
@@ -84,15 +96,20 @@ func (c *coalescingConn) run() {
 	}
 }
 
-// Close sends what is queued, then closes the connection.
+// Close sends what is queued, for at most closeFlushTimeout, then closes
+// the connection. A Write waiting for room returns net.ErrClosed.
 func (c *coalescingConn) Close() error {
 	c.mu.Lock()
 	c.closing = true
+	c.room.Broadcast()
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
+	// A send stuck on a peer that stopped reading fails at the deadline,
+	// which ends the sender.
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 	<-c.done
 	return c.Conn.Close()
 }

@@ -82,3 +82,51 @@ func TestCoalescingConnReportsSendErrors(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestCoalescingConnCloseGivesUpOnAPeerThatStopsReading(t *testing.T) {
+	defer func(d time.Duration) { closeFlushTimeout = d }(closeFlushTimeout)
+	closeFlushTimeout = 100 * time.Millisecond
+	client, server := tcpPair(t)
+	defer server.Close() // never read: the socket buffers fill and the send blocks
+	cc := newCoalescingConn(client)
+	written := make(chan error, 1)
+	go func() {
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := cc.Write(chunk); err != nil {
+				written <- err
+				return
+			}
+		}
+	}()
+	// Wait until the queue is full: the sender is stuck and Write waits.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		cc.mu.Lock()
+		full := len(cc.buf) >= coalesceLimit
+		cc.mu.Unlock()
+		if full {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the queue never filled")
+		}
+	}
+	closed := make(chan struct{})
+	go func() {
+		cc.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waiting for a peer that does not read")
+	}
+	select {
+	case err := <-written:
+		if err == nil {
+			t.Fatal("the blocked Write succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a Write waiting for room never returned after Close")
+	}
+}
