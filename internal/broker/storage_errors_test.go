@@ -37,3 +37,28 @@ func TestOutOfRangeReadsAreBrokerErrOffsetOutOfRange(t *testing.T) {
 		t.Errorf("SetStartOffset past the end: %v, want ErrOffsetOutOfRange", err)
 	}
 }
+
+// Timestamp lookups on a partition whose broker has closed report the
+// broker's ErrClosed, like the other reads (Kafka ListOffsets maps it).
+func TestTimestampLookupsAfterCloseAreBrokerErrClosed(t *testing.T) {
+	h := newHarness(t)
+	if _, _, err := h.b.DeclareStream("timed", broker.StreamConfig{Kind: broker.KindTopic, Durable: true}); err != nil {
+		t.Fatal(err)
+	}
+	part, err := h.b.Partition("timed", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := part.OffsetForTime(0); !errors.Is(err, broker.ErrClosed) {
+		t.Errorf("OffsetForTime after Close: %v, want ErrClosed", err)
+	}
+	if _, _, err := part.MaxTimestamp(); !errors.Is(err, broker.ErrClosed) {
+		t.Errorf("MaxTimestamp after Close: %v, want ErrClosed", err)
+	}
+	if _, err := part.Read(0, 1<<20, 0); !errors.Is(err, broker.ErrClosed) {
+		t.Errorf("Read after Close: %v, want ErrClosed", err)
+	}
+}
