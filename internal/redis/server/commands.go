@@ -122,6 +122,16 @@ func (c *conn) unknownSubcommand(args [][]byte) {
 	c.errorf("ERR unknown subcommand '%.128s'. Try %s HELP.", args[1], strings.ToUpper(string(args[0])))
 }
 
+// help replies to "<cmd> HELP": the usage line, a line per subcommand, HELP.
+func (c *conn) help(cmd string, subcommands ...string) {
+	c.array(len(subcommands) + 2)
+	c.simple(cmd + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+	for _, l := range subcommands {
+		c.simple(l)
+	}
+	c.simple("HELP")
+}
+
 func (c *conn) subArity(args [][]byte) {
 	c.errorf("ERR wrong number of arguments for '%s|%s' command",
 		strings.ToLower(string(args[0])), strings.ToLower(string(args[1])))

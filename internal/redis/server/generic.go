@@ -190,10 +190,7 @@ func cmdClient(c *conn, args [][]byte) {
 		}
 		c.ok()
 	case sub == "help":
-		c.array(3)
-		c.simple("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
-		c.simple("GETNAME, SETNAME, ID, INFO, LIST, SETINFO")
-		c.simple("HELP")
+		c.help("CLIENT", "GETNAME, SETNAME, ID, INFO, LIST, SETINFO")
 	case sub == "setname" || sub == "getname" || sub == "id" || sub == "info" || sub == "setinfo":
 		c.subArity(args)
 	default:

@@ -13,17 +13,7 @@ func cmdXInfo(c *conn, args [][]byte) {
 	sub := strings.ToLower(string(args[1]))
 	switch sub {
 	case "help":
-		lines := []string{
-			"XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"CONSUMERS <key> <groupname>",
-			"GROUPS <key>",
-			"STREAM <key> [FULL [COUNT <count>]]",
-			"HELP",
-		}
-		c.array(len(lines))
-		for _, l := range lines {
-			c.simple(l)
-		}
+		c.help("XINFO", "CONSUMERS <key> <groupname>", "GROUPS <key>", "STREAM <key> [FULL [COUNT <count>]]")
 		return
 	case "stream":
 		if len(args) < 3 {

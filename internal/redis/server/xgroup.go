@@ -22,19 +22,12 @@ func cmdXGroup(c *conn, args [][]byte) {
 		return
 	}
 	if sub == "help" {
-		lines := []string{
-			"XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		c.help("XGROUP",
 			"CREATE <key> <groupname> <id|$> [option]",
 			"SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
 			"DESTROY <key> <groupname>",
 			"CREATECONSUMER <key> <groupname> <consumer>",
-			"DELCONSUMER <key> <groupname> <consumer>",
-			"HELP",
-		}
-		c.array(len(lines))
-		for _, l := range lines {
-			c.simple(l)
-		}
+			"DELCONSUMER <key> <groupname> <consumer>")
 		return
 	}
 	key, group := args[2], args[3]
