@@ -34,6 +34,11 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+# The script changes to $ROOT before it writes either, so relative paths
+# are taken from where it was started, now.
+OUT=$(realpath -m -- "$OUT")
+[ -z "$RESULTS" ] || RESULTS=$(realpath -m -- "$RESULTS")
+
 WORK=$(mktemp -d /tmp/gannet-compare.XXXXXX)
 RESULTS=${RESULTS:-$WORK/results}
 mkdir -p "$RESULTS"
