@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"fmt"
 	"math"
 	"sort"
 
@@ -91,33 +90,17 @@ func (l *Log) maxFrom(s *segment, entries []indexEntry, limit, from, best int64)
 		case h.BaseOffset >= from:
 			best = h.MaxTimestamp
 		default: // the batch holds records below from, which do not count
-			if best, err = l.batchMaxFrom(r, pos, h, from, best); err != nil {
+			err := l.eachRecordAt(r, pos, h, func(rec *batch.Record) bool {
+				if rec.Offset >= from {
+					best = max(best, rec.Timestamp)
+				}
+				return true
+			})
+			if err != nil {
 				return 0, err
 			}
 		}
 		pos += int64(h.Size())
 	}
-	return best, nil
-}
-
-// batchMaxFrom decodes the batch at pos and returns the larger of best and
-// the largest timestamp of its records at or after offset from.
-func (l *Log) batchMaxFrom(r segmentReader, pos int64, h batch.BatchHeader, from, best int64) (int64, error) {
-	raw := make([]byte, h.Size())
-	if _, err := r.ReadAt(raw, pos); err != nil {
-		return 0, fmt.Errorf("storage: read %s: %w", r.s.path, err)
-	}
-	d := l.decoders.Get().(*decoderState)
-	defer l.decoders.Put(d)
-	var err error
-	if d.recs, err = d.dec.Decode(raw, d.recs[:0]); err != nil {
-		return 0, fmt.Errorf("%w: batch at offset %d: %w", ErrCorrupt, h.BaseOffset, err)
-	}
-	for _, rec := range d.recs {
-		if rec.Offset >= from {
-			best = max(best, rec.Timestamp)
-		}
-	}
-	clear(d.recs)
 	return best, nil
 }

@@ -194,34 +194,48 @@ func (l *Log) offsetForTimeIn(s *segment, entries []indexEntry, limit, start, ts
 		pos = max(pos, p)
 	}
 	var hbuf [batch.HeaderSize]byte
-	d := l.decoders.Get().(*decoderState)
-	defer l.decoders.Put(d)
 	for pos+batch.HeaderSize <= limit {
 		h, err := readHeader(r, pos, &hbuf)
 		if err != nil {
 			return 0, false, err
 		}
 		if h.MaxTimestamp >= ts && h.NextOffset() > start {
-			raw := make([]byte, h.Size())
-			if _, err := r.ReadAt(raw, pos); err != nil {
-				return 0, false, fmt.Errorf("storage: read %s: %w", s.path, err)
-			}
-			if d.recs, err = d.dec.Decode(raw, d.recs[:0]); err != nil {
-				return 0, false, fmt.Errorf("%w: batch at offset %d: %w", ErrCorrupt, h.BaseOffset, err)
-			}
-			found := int64(math.MinInt64)
-			for _, r := range d.recs {
-				if r.Offset >= start && r.Timestamp >= ts {
-					found = r.Offset
-					break
+			at, found := int64(0), false
+			err := l.eachRecordAt(r, pos, h, func(rec *batch.Record) bool {
+				if rec.Offset >= start && rec.Timestamp >= ts {
+					at, found = rec.Offset, true
 				}
-			}
-			clear(d.recs)
-			if found != math.MinInt64 {
-				return found, true, nil
+				return !found
+			})
+			if err != nil || found {
+				return at, found, err
 			}
 		}
 		pos += int64(h.Size())
 	}
 	return 0, false, nil
+}
+
+// eachRecordAt reads and decodes the batch at pos of r, whose header is h,
+// and calls fn with its records in order until fn returns false.
+func (l *Log) eachRecordAt(r segmentReader, pos int64, h batch.BatchHeader, fn func(*batch.Record) bool) error {
+	raw := make([]byte, h.Size())
+	if _, err := r.ReadAt(raw, pos); err != nil {
+		return fmt.Errorf("storage: read %s: %w", r.s.path, err)
+	}
+	d := l.decoders.Get().(*decoderState)
+	defer func() {
+		clear(d.recs) // do not pin raw
+		l.decoders.Put(d)
+	}()
+	var err error
+	if d.recs, err = d.dec.Decode(raw, d.recs[:0]); err != nil {
+		return fmt.Errorf("%w: batch at offset %d: %w", ErrCorrupt, h.BaseOffset, err)
+	}
+	for i := range d.recs {
+		if !fn(&d.recs[i]) {
+			break
+		}
+	}
+	return nil
 }
