@@ -213,3 +213,22 @@ func TestConfigGetAppendfsyncReportsTheBrokersFsyncPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandListsEveryCommand: COMMAND and COMMAND INFO without names
+// both describe every command, in name order.
+func TestCommandListsEveryCommand(t *testing.T) {
+	ts := startServer(t, "")
+	c := dialRaw(t, ts.addr)
+	all := c.do("COMMAND")
+	if info := c.do("COMMAND", "INFO"); info != all {
+		t.Fatalf("COMMAND INFO = %q, COMMAND = %q", info, all)
+	}
+	var want []byte
+	want = append(want, "*"+itoa(len(commandTable))+"\r\n"...)
+	for _, n := range sortedCommandNames() {
+		want = append(want, c.do("COMMAND", "INFO", n)[len("*1\r\n"):]...)
+	}
+	if all != string(want) {
+		t.Fatalf("COMMAND = %q, want %q", all, want)
+	}
+}

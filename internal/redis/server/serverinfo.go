@@ -71,19 +71,15 @@ func portOf(addr string) string {
 }
 
 func cmdCommand(c *conn, args [][]byte) {
-	if len(args) == 1 {
-		names := sortedCommandNames()
-		c.array(len(names))
-		for _, n := range names {
-			c.commandInfo(commandTable[n])
-		}
-		return
+	sub := "info" // COMMAND alone is COMMAND INFO of every command
+	if len(args) > 1 {
+		sub = strings.ToLower(string(args[1]))
 	}
-	switch strings.ToLower(string(args[1])) {
+	switch sub {
 	case "count":
 		c.integer(int64(len(commandTable)))
 	case "info":
-		names := args[2:]
+		names := args[min(2, len(args)):]
 		if len(names) == 0 {
 			all := sortedCommandNames()
 			c.array(len(all))
