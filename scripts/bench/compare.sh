@@ -77,8 +77,10 @@ cleanup() {
 	if [ -n "${POLICY_CREATED:-}" ]; then rm -f /usr/sbin/policy-rc.d; fi
 	# The brokers' data directories hold gigabytes after a full run (a
 	# million-message backlog per system): remove them, keep the logs and
-	# results.
-	find "$WORK" -mindepth 1 -maxdepth 1 -type d ! -path "$RESULTS" -exec rm -rf {} + 2>/dev/null || true
+	# results. RabbitMQ keeps its data in rabbitmq/mnesia and its own logs
+	# beside it in rabbitmq/log.
+	find "$WORK" -mindepth 1 -maxdepth 1 -type d ! -path "$RESULTS" ! -path "$WORK/rabbitmq" -exec rm -rf {} + 2>/dev/null || true
+	rm -rf "$WORK/rabbitmq/mnesia"
 }
 trap cleanup EXIT
 
