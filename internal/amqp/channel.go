@@ -45,6 +45,7 @@ type channel struct {
 	mu               sync.Mutex
 	shut             bool
 	nextTag          uint64
+	settledBelow     uint64 // no tag below it is in unacked: where a multiple ack starts
 	unacked          map[uint64]unackedDelivery
 	unackedTotal     int // deliveries and reservations counted by a global prefetch
 	consumerPrefetch int

@@ -41,11 +41,32 @@ func (ch *channel) settleNow(tag uint64, multiple bool, how int) error {
 	var leaving []*consumer
 	ch.mu.Lock()
 	if multiple {
-		for t, u := range ch.unacked {
-			if tag == 0 || t <= tag {
+		upTo := ch.nextTag
+		if tag != 0 && tag < upTo {
+			upTo = tag
+		}
+		if upTo >= ch.settledBelow {
+			take := func(t uint64, u unackedDelivery) {
 				taken = append(taken, u)
 				delete(ch.unacked, t)
 			}
+			if upTo-ch.settledBelow < uint64(len(ch.unacked)) {
+				// Fewer tags to try than deliveries held: a client that
+				// acks every n deliveries costs n lookups, not a walk over
+				// its whole prefetch window.
+				for t := ch.settledBelow; t <= upTo; t++ {
+					if u, ok := ch.unacked[t]; ok {
+						take(t, u)
+					}
+				}
+			} else {
+				for t, u := range ch.unacked {
+					if t <= upTo {
+						take(t, u)
+					}
+				}
+			}
+			ch.settledBelow = upTo + 1
 		}
 		if len(taken) == 0 && tag > ch.nextTag {
 			ch.mu.Unlock()
