@@ -24,14 +24,16 @@ func TestMaxLengthBytesDropsHeadAndSurvivesRestart(t *testing.T) {
 	got := h.receive(q, "c", 10, 0)
 	expectBodies(t, got, "cccc", "ddd")
 
-	// Acked records stop counting: 7 bytes are in flight, 3 more fit only
-	// once cccc is acked.
-	if _, err := q.Ack(ref(got[0])); err != nil {
-		t.Fatal(err)
+	// Acked records stop counting: with cccc acked and ddd in flight, ff
+	// and eeeee fit (3 + 2 + 5 = 10); were cccc still counted, ff, the
+	// oldest record not in flight, would be dropped to make room.
+	if n, err := q.Ack(ref(got[0])); n != 1 || err != nil {
+		t.Fatalf("Ack = %d, %v", n, err)
 	}
-	h.publish("", "bytes", "eeeeee", broker.PublishOptions{}) // 3 + 6 = 9
+	h.publish("", "bytes", "ff", broker.PublishOptions{})
+	h.publish("", "bytes", "eeeee", broker.PublishOptions{})
 	q.Release(0, ref(got[1]))
-	expectBodies(t, h.receive(q, "c", 10, 0), "ddd", "eeeeee")
+	expectBodies(t, h.receive(q, "c", 10, 0), "ddd", "ff", "eeeee")
 }
 
 func TestMaxLengthBytesRejectPublishAndPurge(t *testing.T) {
