@@ -78,12 +78,11 @@ func (s *Server) startMoveTask(req *request, in *wire.StartMessageMoveTaskInput)
 		}
 		t.rate = r
 	}
-	visible, _ := s.queueCounts(src.name)
-	t.toMove = visible
 	g, err := s.b.Queue(src.name)
 	if err != nil {
 		return nil, wire.NonExistentQueue()
 	}
+	t.toMove = g.Ready()
 	s.mu.Lock()
 	for _, other := range s.tasks[src.name] {
 		if other.status == taskRunning || other.status == taskCancelling {
