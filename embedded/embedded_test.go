@@ -3,36 +3,20 @@ package embedded_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/gannet-mq/gannet/embedded"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	response, err := client.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer response.Body.Close()
-	body, err := io.ReadAll(response.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response.StatusCode, string(body)
 }
 
 func TestStartServesHTTPAndCloseRemovesTheTemporaryData(t *testing.T) {
@@ -51,10 +35,10 @@ func TestStartServesHTTPAndCloseRemovesTheTemporaryData(t *testing.T) {
 			t.Errorf("%s() = %q, want a bound loopback port", method, addr)
 		}
 	}
-	if status, body := get(t, "http://"+b.HTTPAddr()+"/healthz"); status != http.StatusOK || body != "ok\n" {
+	if status, body := testenv.Get(t, "http://"+b.HTTPAddr()+"/healthz"); status != http.StatusOK || body != "ok\n" {
 		t.Errorf("/healthz = %d %q, want 200 ok", status, body)
 	}
-	status, body := get(t, "http://"+b.HTTPAddr()+"/metrics")
+	status, body := testenv.Get(t, "http://"+b.HTTPAddr()+"/metrics")
 	if status != http.StatusOK || !strings.Contains(body, "gannet_disk_bytes") {
 		t.Errorf("/metrics = %d, want 200 with gannet_disk_bytes:\n%s", status, body)
 	}

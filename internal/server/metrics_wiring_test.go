@@ -11,6 +11,7 @@ import (
 
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/server"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // TestBrokerEventsReachMetrics checks the wiring rather than the metrics
@@ -60,7 +61,7 @@ func TestBrokerEventsReachMetrics(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var status int
-		status, body = get(t, "http://"+s.Addrs().HTTP+"/metrics")
+		status, body = testenv.Get(t, "http://"+s.Addrs().HTTP+"/metrics")
 		if status != http.StatusOK {
 			t.Fatalf("/metrics = %d", status)
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/config"
 	"github.com/gannet-mq/gannet/internal/server"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // testConfig listens on loopback port 0 everywhere, with data in a temp dir.
@@ -61,21 +61,6 @@ func shutdown(t *testing.T, s *server.Server) {
 	}
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	response, err := client.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer response.Body.Close()
-	body, err := io.ReadAll(response.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response.StatusCode, string(body)
-}
-
 func TestServerServesHTTPAndEveryFrontend(t *testing.T) {
 	logger, logs := testLogger()
 	s, err := server.New(testConfig(t), logger)
@@ -100,13 +85,13 @@ func TestServerServesHTTPAndEveryFrontend(t *testing.T) {
 		t.Errorf("a configured listener was not started:\n%s", logs)
 	}
 
-	if status, body := get(t, "http://"+addrs.HTTP+"/healthz"); status != http.StatusOK || body != "ok\n" {
+	if status, body := testenv.Get(t, "http://"+addrs.HTTP+"/healthz"); status != http.StatusOK || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", status, body)
 	}
-	if status, body := get(t, "http://"+addrs.HTTP+"/readyz"); status != http.StatusOK {
+	if status, body := testenv.Get(t, "http://"+addrs.HTTP+"/readyz"); status != http.StatusOK {
 		t.Errorf("/readyz = %d %q, want 200", status, body)
 	}
-	status, body := get(t, "http://"+addrs.HTTP+"/metrics")
+	status, body := testenv.Get(t, "http://"+addrs.HTTP+"/metrics")
 	if status != http.StatusOK {
 		t.Fatalf("/metrics = %d", status)
 	}

@@ -9,6 +9,8 @@ package testenv
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -110,4 +112,22 @@ func Run(t testing.TB, timeout time.Duration, env []string, name string, args ..
 		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
+}
+
+// Get fetches url and returns the status code and body, failing the test if
+// the request fails. Keep-alives are off, so no idle connection outlives the
+// call (goleak would count its goroutines) or holds a server's shutdown.
+func Get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	response, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer response.Body.Close()
+	body, err := io.ReadAll(response.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading the body: %v", url, err)
+	}
+	return response.StatusCode, string(body)
 }
