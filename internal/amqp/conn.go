@@ -33,7 +33,7 @@ type conn struct {
 	caps       wire.Table // client capabilities
 
 	channels map[uint16]*channel
-	lastRead atomic.Int64 // Unix nanoseconds of the last frame read
+	lastRead atomic.Int64 // Unix nanoseconds of a recent frame read (readLoop says how recent)
 	closing  bool         // connection.close sent, waiting for close-ok
 
 	lastTimeoutCheck time.Time
