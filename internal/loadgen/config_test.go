@@ -36,6 +36,8 @@ func TestValidateExplainsBadSettings(t *testing.T) {
 		"sqs header":       {func(c *Config) { c.Protocol, c.Size = "sqs", 30 }, "40-byte header"},
 		"backlog":          {func(c *Config) { c.Backlog = true }, "needs --count"},
 		"no window":        {func(c *Config) { c.InFlight = 0 }, "inflight"},
+		"no ack":           {func(c *Config) { c.AckEvery = 0 }, "--ack-every"},
+		"ack past window":  {func(c *Config) { c.AckEvery = c.Prefetch + 1 }, "--ack-every"},
 	} {
 		c := base
 		tc.edit(&c)
