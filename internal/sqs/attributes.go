@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,10 +54,8 @@ func intRange(name string, lo, hi int64) func(string) error {
 
 func oneOf(name string, values ...string) func(string) error {
 	return func(v string) error {
-		for _, ok := range values {
-			if v == ok {
-				return nil
-			}
+		if slices.Contains(values, v) {
+			return nil
 		}
 		return wire.Errorf(wire.KindInvalidAttributeValue, "Invalid value for the parameter %s.", name)
 	}
@@ -209,12 +208,7 @@ func (p redriveAllowPolicy) allows(sourceArn string) bool {
 	case "denyAll":
 		return false
 	case "byQueue":
-		for _, a := range p.SourceQueueArns {
-			if a == sourceArn {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(p.SourceQueueArns, sourceArn)
 	}
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -287,7 +288,7 @@ func (s *Server) getQueueAttributes(req *request, in *wire.GetQueueAttributesInp
 			want = nil
 			break
 		}
-		if _, ok := settable[n]; !ok && !contains(readOnly, n) {
+		if _, ok := settable[n]; !ok && !slices.Contains(readOnly, n) {
 			return nil, wire.Errorf(wire.KindInvalidAttributeName, "Unknown Attribute %s.", n)
 		}
 		want[n] = true
@@ -303,15 +304,6 @@ func (s *Server) getQueueAttributes(req *request, in *wire.GetQueueAttributesInp
 		}
 	}
 	return wire.AttributesOutput{Attributes: out}, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // attributes computes every attribute of a queue.
