@@ -292,11 +292,12 @@ func follow(l *Log, reader int, total int64, done <-chan struct{}) error {
 // partial block: the syncer drops its ring and spare buffers, reads fall
 // back to the file, and the next round rebuilds the ring from the file's
 // partial last block, so every record reads back before and after a
-// reopen.
+// reopen; idle again, it gives them back again. The idle time leaves
+// checkRing ample time to see the ring before it goes.
 func TestIdleLogReleasesBuffers(t *testing.T) {
 	dir := t.TempDir()
 	skipWithoutDirectIO(t, dir)
-	l := openLog(t, dir, Options{IdleRelease: 20 * time.Millisecond})
+	l := openLog(t, dir, Options{IdleRelease: 200 * time.Millisecond})
 	sizes := []int{10, 5000, 123, 70000, 1}
 	appendSized(t, l, 0, sizes)
 	if v := checkRing(t, l, true); v.size == 0 {
@@ -314,13 +315,17 @@ func TestIdleLogReleasesBuffers(t *testing.T) {
 		}
 		return l.ring.buf == nil
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !released() {
-		if time.Now().After(deadline) {
-			t.Fatal("an idle log kept its ring or spare buffers")
+	waitReleased := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !released() {
+			if time.Now().After(deadline) {
+				t.Fatalf("an idle log kept its ring or spare buffers %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	waitReleased("after the first rounds")
 	if err := checkSized(readAll(t, l, 0), 0); err != nil {
 		t.Fatalf("reading from the file after the release: %v", err)
 	}
@@ -329,6 +334,7 @@ func TestIdleLogReleasesBuffers(t *testing.T) {
 	if v := checkRing(t, l, true); v.size == 0 {
 		t.Fatal("the next round did not rebuild the ring")
 	}
+	waitReleased("after the next round")
 	all := readAll(t, l, 0)
 	if len(all) != len(sizes)+len(more) {
 		t.Fatalf("read %d records, want %d", len(all), len(sizes)+len(more))
