@@ -104,8 +104,11 @@ func cmdXGroup(c *conn, args [][]byte) {
 		}
 		c.s.forgetGroup(string(key), string(group))
 		if !dollar && !after.isZero() {
+			// The group was declared at the log start: the move is journaled
+			// apart from it, and the reply waits until it is durable.
 			next, _ := after.incr()
 			g.MoveNext(0, seek(part, next))
+			c.syncState = true
 		}
 		c.ok()
 	case "setid":
@@ -121,6 +124,7 @@ func cmdXGroup(c *conn, args [][]byte) {
 			next, _ := id.incr()
 			g.MoveNext(0, seek(part, next))
 		}
+		c.syncState = true
 		c.ok()
 	case "destroy":
 		err := b.DeleteGroup(string(key), string(group))
