@@ -274,16 +274,33 @@ func (h Group) Reject(refs ...Ref) (int, error) {
 	})
 }
 
+// settleEach applies fn to every delivery of refs still pending. Refs in a
+// row on one partition (a multiple ack) share one lock and one journal
+// record. A bad ref stops it, but what it took before is still
+// dead-lettered.
 func (h Group) settleEach(refs []Ref, fn func(*groupPart, *Delivery, time.Time) *deadLetterWork) (int, error) {
 	n := 0
 	now := h.g.b.now()
 	var work []*deadLetterWork
-	for _, ref := range refs {
-		gp, err := h.g.part(ref)
-		if err != nil {
-			return n, err
+	var locked *groupPart
+	unlock := func() {
+		if locked != nil {
+			locked.flush()
+			locked.mu.Unlock()
+			locked = nil
 		}
-		gp.mu.Lock()
+	}
+	var err error
+	for _, ref := range refs {
+		var gp *groupPart
+		if gp, err = h.g.part(ref); err != nil {
+			break
+		}
+		if gp != locked {
+			unlock()
+			gp.mu.Lock()
+			locked = gp
+		}
 		d := gp.pending[ref.Offset]
 		if d != nil && (ref.Count == 0 || ref.Count == d.Count) {
 			gp.takePending(ref.Offset)
@@ -292,11 +309,10 @@ func (h Group) settleEach(refs []Ref, fn func(*groupPart, *Delivery, time.Time) 
 			}
 			n++
 		}
-		gp.flush()
-		gp.mu.Unlock()
 	}
+	unlock()
 	h.g.deadLetterAll(work)
-	return n, nil
+	return n, err
 }
 
 // ExtendLease sets a new lease on pending deliveries, counted from now; a
