@@ -44,6 +44,9 @@ type directFile interface {
 	// WriteDirect writes p at off with O_DIRECT. off, len(p) and p's
 	// address must be multiples of directAlign.
 	WriteDirect(p []byte, off int64) (int, error)
+	// CloseDirect closes what OpenDirect opened; the file itself stays
+	// open.
+	CloseDirect() error
 }
 
 func (f *osFile) OpenDirect() error {
@@ -65,12 +68,19 @@ func (f *osFile) WriteDirect(p []byte, off int64) (int, error) {
 	return f.direct.WriteAt(p, off)
 }
 
+func (f *osFile) CloseDirect() error {
+	if f.direct == nil {
+		return nil
+	}
+	err := f.direct.Close()
+	f.direct = nil
+	return err
+}
+
 func (f *osFile) Close() error {
 	err := f.File.Close()
-	if f.direct != nil {
-		if derr := f.direct.Close(); err == nil {
-			err = derr
-		}
+	if derr := f.CloseDirect(); err == nil {
+		err = derr
 	}
 	return err
 }

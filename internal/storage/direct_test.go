@@ -249,6 +249,13 @@ func TestDirectIOIsUsed(t *testing.T) {
 	if err != nil || flags&unix.O_DIRECT == 0 {
 		t.Fatalf("direct descriptor flags %#x, %v: O_DIRECT not set", flags, err)
 	}
+	l.mu.Lock()
+	for _, sealed := range l.segments[:len(l.segments)-1] { // finalized: never written again
+		if sealed.direct != nil || sealed.file.(*osFile).direct != nil {
+			t.Errorf("sealed segment %d keeps its O_DIRECT descriptor", sealed.base)
+		}
+	}
+	l.mu.Unlock()
 	v := checkRing(t, l, true) // the ring holds the newest bytes, as the file does
 	file, err := os.ReadFile(s.path)
 	if err != nil {
@@ -301,7 +308,8 @@ type directFaultFile struct {
 	fs *directFaultFS
 }
 
-func (f *directFaultFile) OpenDirect() error { return f.File.(directFile).OpenDirect() }
+func (f *directFaultFile) OpenDirect() error  { return f.File.(directFile).OpenDirect() }
+func (f *directFaultFile) CloseDirect() error { return f.File.(directFile).CloseDirect() }
 
 func (f *directFaultFile) WriteDirect(p []byte, off int64) (int, error) {
 	if err := f.fs.fail.Load(); err != nil && f.fs.allow.Add(-1) < 0 {
@@ -382,8 +390,8 @@ func TestDirectWriteEINVALFallsBack(t *testing.T) {
 	}
 	l.mu.Lock()
 	for _, s := range l.segments {
-		if s.direct != nil {
-			t.Errorf("segment %d still writes directly after EINVAL", s.base)
+		if s.direct != nil || s.file.(*directFaultFile).File.(*osFile).direct != nil {
+			t.Errorf("segment %d still writes directly, or keeps its O_DIRECT descriptor, after EINVAL", s.base)
 		}
 	}
 	nsegs := len(l.segments)

@@ -100,6 +100,7 @@ func (l *Log) writeData(s *segment, data []byte, pos int64) error {
 		// writes (a larger block size): go on through the page cache,
 		// here and in every later segment.
 		l.directRefused.Store(true)
+		_ = s.direct.CloseDirect()
 		s.direct = nil
 	}
 	if err := l.growAllocation(s, pos+int64(len(data))); err != nil {
@@ -112,13 +113,18 @@ func (l *Log) writeData(s *segment, data []byte, pos int64) error {
 }
 
 // finalize trims a sealed, fsynced segment to its data and writes its index
-// files. Only then is it trusted without a rescan on the next Open.
+// files. Only then is it trusted without a rescan on the next Open. It is
+// never written again, so its O_DIRECT descriptor is closed.
 func (l *Log) finalize(s *segment, size int64) error {
 	if err := s.file.Truncate(size); err != nil {
 		return fmt.Errorf("trim %s: %w", s.path, err)
 	}
 	if err := s.file.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", s.path, err)
+	}
+	if s.direct != nil {
+		_ = s.direct.CloseDirect() // its data is durable already
+		s.direct = nil
 	}
 	offsets, times := encodeIndexes(s.entries) // sealed: entries no longer change
 	if err := l.writeFileAtomic(segmentName(l.dir, s.base, ".index"), offsets, false); err != nil {
