@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gannet-mq/gannet/internal/batch"
 	"golang.org/x/sys/unix"
@@ -235,7 +236,7 @@ func TestDirectAndBufferedLogsAreIdentical(t *testing.T) {
 func TestDirectIOIsUsed(t *testing.T) {
 	dir := t.TempDir()
 	skipWithoutDirectIO(t, dir)
-	l := openLog(t, dir, Options{SegmentBytes: 256 << 10})
+	l := openLog(t, dir, Options{SegmentBytes: 256 << 10, IdleRelease: time.Hour})
 	appendSized(t, l, 0, irregularSizes(2, 40))
 	s := activeSegment(l)
 	if s.direct == nil || s.base == 0 {
@@ -328,7 +329,7 @@ func TestDirectWriteEIOFailsLog(t *testing.T) {
 	dir := t.TempDir()
 	skipWithoutDirectIO(t, dir)
 	fs := &directFaultFS{}
-	l := openLog(t, dir, Options{OpenFile: fs.open, SegmentBytes: 256 << 10})
+	l := openLog(t, dir, Options{OpenFile: fs.open, SegmentBytes: 256 << 10, IdleRelease: time.Hour})
 	appendSized(t, l, 0, irregularSizes(3, 20))
 	if fs.directWrites.Load() == 0 || activeSegment(l).direct == nil {
 		t.Fatal("the log did not write through WriteDirect")

@@ -101,7 +101,8 @@ func checkRing(t testing.TB, l *Log, quiescent bool) ringView {
 func TestRingServesTailReads(t *testing.T) {
 	dir := t.TempDir()
 	skipWithoutDirectIO(t, dir)
-	l := openLog(t, dir, Options{})
+	// IdleRelease: time.Hour keeps the ring while the test looks at it.
+	l := openLog(t, dir, Options{IdleRelease: time.Hour})
 	sizes := irregularSizes(5, 200) // about 7 MiB in one segment
 	appendSized(t, l, 0, sizes)
 	v := checkRing(t, l, true)
@@ -160,7 +161,7 @@ func TestRingServesTailReads(t *testing.T) {
 func TestRingBound(t *testing.T) {
 	dir := t.TempDir()
 	skipWithoutDirectIO(t, dir)
-	l := openLog(t, dir, Options{SegmentBytes: 8 << 20})
+	l := openLog(t, dir, Options{SegmentBytes: 8 << 20, IdleRelease: time.Hour})
 	appendSized(t, l, 0, []int{10})
 	if v := checkRing(t, l, true); v.size != ringMinBytes {
 		t.Fatalf("after one small append the ring has %d bytes, want %d", v.size, ringMinBytes)
@@ -215,7 +216,7 @@ func followSize(off int64) int { return 1 + int(uint64(off)*2654435761%(48<<10))
 // moves, wraps, grows and changes segment under them. Meant for -race.
 func TestRingConcurrentReaders(t *testing.T) {
 	skipWithoutDirectIO(t, t.TempDir())
-	l := openLog(t, t.TempDir(), Options{SegmentBytes: 1 << 20})
+	l := openLog(t, t.TempDir(), Options{SegmentBytes: 1 << 20, IdleRelease: time.Hour})
 	const total = 600
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -297,7 +298,7 @@ func follow(l *Log, reader int, total int64, done <-chan struct{}) error {
 func TestIdleLogReleasesBuffers(t *testing.T) {
 	dir := t.TempDir()
 	skipWithoutDirectIO(t, dir)
-	l := openLog(t, dir, Options{IdleRelease: 200 * time.Millisecond})
+	l := openLog(t, dir, Options{IdleRelease: time.Second})
 	sizes := []int{10, 5000, 123, 70000, 1}
 	appendSized(t, l, 0, sizes)
 	if v := checkRing(t, l, true); v.size == 0 {
