@@ -2,7 +2,8 @@ package broker
 
 // Ready returns how many records of the group wait for a consumer: neither
 // settled nor in flight. The AMQP front-end reads it to pace publishers
-// while consumers drain a backlog.
+// while consumers drain a backlog; SQS reports it as a queue's visible
+// messages.
 func (h Group) Ready() int64 {
 	var n int64
 	for _, gp := range h.g.partsSnapshot() {
@@ -12,6 +13,17 @@ func (h Group) Ready() int64 {
 		gp.mu.Unlock()
 	}
 	return max(n, 0)
+}
+
+// InFlight returns how many deliveries are received but not yet settled.
+func (h Group) InFlight() int64 {
+	var n int64
+	for _, gp := range h.g.partsSnapshot() {
+		gp.mu.Lock()
+		n += int64(len(gp.pending))
+		gp.mu.Unlock()
+	}
+	return n
 }
 
 // ConsumerCount returns how many consumers are registered.

@@ -338,17 +338,11 @@ func (s *Server) attributes(q *queue) map[string]string {
 
 // queueCounts returns a queue's visible and in-flight message counts.
 func (s *Server) queueCounts(name string) (visible, inFlight int64) {
-	for _, st := range s.b.Stats().Streams {
-		if st.Name != name {
-			continue
-		}
-		for _, g := range st.Groups {
-			if g.Kind == broker.GroupShared && g.Name == "" {
-				return g.Backlog - g.InFlight, g.InFlight
-			}
-		}
+	g, err := s.b.Queue(name)
+	if err != nil {
+		return 0, 0
 	}
-	return 0, 0
+	return g.Ready(), g.InFlight()
 }
 
 func (s *Server) setQueueAttributes(req *request, in *wire.SetQueueAttributesInput) (any, error) {
