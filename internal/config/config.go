@@ -12,6 +12,7 @@ package config
 import (
 	"time"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
 )
 
@@ -41,6 +42,16 @@ type Config struct {
 	MaxMessageBytes int
 	SegmentBytes    int64
 
+	// DiskFreeLimit raises the disk alarm while the data volume has less
+	// free space than this, in bytes (RabbitMQ's disk_free_limit).
+	DiskFreeLimit int64
+	// MemoryHighWatermark raises the memory alarm while the process uses
+	// more than this fraction of the machine's memory (or of the cgroup's
+	// memory.max, when lower); RabbitMQ's vm_memory_high_watermark. It is 0
+	// when MemoryHighWatermarkBytes sets an absolute limit instead.
+	MemoryHighWatermark      float64
+	MemoryHighWatermarkBytes int64
+
 	LogLevel  string // debug, info, warn or error
 	LogFormat string // text or json
 
@@ -66,6 +77,12 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 )
 
+// Resource alarm defaults, RabbitMQ's: 50 MB free, 40% of memory.
+const (
+	DefaultDiskFreeLimit       = alarm.DefaultDiskFreeLimit
+	DefaultMemoryHighWatermark = alarm.DefaultMemoryHighWatermark
+)
+
 // Default returns the configuration used when nothing else is given: every
 // listener on its usual port, data in ./data, fsync before acknowledging.
 func Default() Config {
@@ -80,8 +97,11 @@ func Default() Config {
 		FsyncInterval:   DefaultFsyncInterval,
 		MaxMessageBytes: DefaultMaxMessageBytes,
 		SegmentBytes:    DefaultSegmentBytes,
+		DiskFreeLimit:   DefaultDiskFreeLimit,
 		LogLevel:        DefaultLogLevel,
 		LogFormat:       DefaultLogFormat,
 		ShutdownTimeout: DefaultShutdownTimeout,
+
+		MemoryHighWatermark: DefaultMemoryHighWatermark,
 	}
 }

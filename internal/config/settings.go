@@ -77,6 +77,38 @@ func settings() []setting {
 			},
 			show: func(c Config) string { return strconv.FormatInt(c.SegmentBytes, 10) },
 		},
+		{
+			key:   "disk_free_limit",
+			usage: "free space on the data volume below which writes that add data are held or refused (RabbitMQ's disk_free_limit), in bytes or with a KiB/MiB/GiB suffix",
+			apply: func(c *Config, value string) error {
+				n, err := parseByteSize(value)
+				if err != nil {
+					return err
+				}
+				c.DiskFreeLimit = n
+				return nil
+			},
+			show: func(c Config) string { return strconv.FormatInt(c.DiskFreeLimit, 10) },
+		},
+		{
+			key: "memory_high_watermark",
+			usage: "memory use above which writes that add data are held or refused (RabbitMQ's vm_memory_high_watermark): " +
+				"a fraction of the machine's memory, or of the cgroup limit when lower, such as 0.4; or a size such as 2GiB",
+			apply: func(c *Config, value string) error {
+				fraction, bytes, err := parseWatermark(value)
+				if err != nil {
+					return err
+				}
+				c.MemoryHighWatermark, c.MemoryHighWatermarkBytes = fraction, bytes
+				return nil
+			},
+			show: func(c Config) string {
+				if c.MemoryHighWatermarkBytes > 0 {
+					return strconv.FormatInt(c.MemoryHighWatermarkBytes, 10)
+				}
+				return strconv.FormatFloat(c.MemoryHighWatermark, 'g', -1, 64)
+			},
+		},
 		stringSetting("log_level", "log level: debug, info, warn or error",
 			func(c *Config) *string { return &c.LogLevel }),
 		stringSetting("log_format", "log format: text or json",
@@ -136,4 +168,20 @@ func parseByteSize(value string) (int64, error) {
 		return 0, fmt.Errorf("%q is too large", value)
 	}
 	return n * multiplier, nil
+}
+
+// parseWatermark reads memory_high_watermark, which is RabbitMQ's
+// vm_memory_high_watermark.relative and .absolute in one setting: a whole
+// number above 1 or a value with a size suffix is an absolute size in
+// bytes; anything else is a fraction of the machine's memory ("1" is all
+// of it, not one byte). Validate checks the range.
+func parseWatermark(value string) (fraction float64, bytes int64, err error) {
+	if n, sizeErr := parseByteSize(value); sizeErr == nil && n > 1 {
+		return 0, n, nil
+	}
+	fraction, err = strconv.ParseFloat(strings.TrimSpace(value), 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q is neither a fraction of the machine's memory (such as 0.4) nor a size (such as 2GiB)", value)
+	}
+	return fraction, 0, nil
 }

@@ -89,6 +89,13 @@ func (c Config) Validate() error {
 			c.MaxMessageBytes, c.SegmentBytes)
 	}
 
+	if c.DiskFreeLimit <= 0 {
+		report("disk_free_limit is %d; set a positive size such as 50000000 (RabbitMQ's default, 50 MB) or 1GiB", c.DiskFreeLimit)
+	}
+	if c.MemoryHighWatermarkBytes == 0 && !(c.MemoryHighWatermark > 0 && c.MemoryHighWatermark <= 1) {
+		report("memory_high_watermark %v is not a fraction above 0 and at most 1; write one such as 0.4, or a size such as 2GiB", c.MemoryHighWatermark)
+	}
+
 	if _, ok := parseLogLevel(c.LogLevel); !ok {
 		report("log_level %q is not a level; use debug, info, warn or error", c.LogLevel)
 	}

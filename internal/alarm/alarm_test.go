@@ -1,0 +1,264 @@
+package alarm
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/gannet-mq/gannet/internal/clock"
+)
+
+// fakeResources is what a test's monitor measures.
+type fakeResources struct {
+	used    atomic.Uint64
+	free    atomic.Uint64
+	diskErr atomic.Bool
+}
+
+func newFake() *fakeResources {
+	f := &fakeResources{}
+	f.used.Store(100)
+	f.free.Store(1 << 40)
+	return f
+}
+
+func (f *fakeResources) config() Config {
+	return Config{
+		MemoryUsed: f.used.Load,
+		DiskFree: func() (uint64, error) {
+			if f.diskErr.Load() {
+				return 0, errors.New("statfs failed")
+			}
+			return f.free.Load(), nil
+		},
+		MemoryLimit:   1000,
+		DiskFreeLimit: 5000,
+	}
+}
+
+func TestThresholdsForBothResources(t *testing.T) {
+	f := newFake()
+	m, err := New(f.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name       string
+		used, free uint64
+		want       Resource
+	}{
+		{"both fine", 100, 1 << 40, 0},
+		{"memory at the limit is not above it", 1000, 1 << 40, 0},
+		{"memory above the limit", 1001, 1 << 40, Memory},
+		{"disk too, at the limit is not below it", 1001, 5000, Memory},
+		{"disk below the limit", 1001, 4999, Memory | Disk},
+		{"memory clears, disk stays", 10, 4999, Disk},
+		{"disk clears", 10, 6000, 0},
+	}
+	for _, s := range steps {
+		f.used.Store(s.used)
+		f.free.Store(s.free)
+		if got := m.Check(); got != s.want {
+			t.Fatalf("%s: Check = %v, want %v", s.name, got, s.want)
+		}
+		if got := m.Raised(); got != s.want {
+			t.Fatalf("%s: Raised = %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
+func TestDiskErrorKeepsState(t *testing.T) {
+	f := newFake()
+	m, err := New(f.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.free.Store(1)
+	m.Check()
+	f.diskErr.Store(true)
+	if got := m.Check(); got != Disk {
+		t.Fatalf("a failed statfs changed the alarm: %v", got)
+	}
+	f.diskErr.Store(false)
+	f.free.Store(1 << 40)
+	if got := m.Check(); got != 0 {
+		t.Fatalf("after recovery: %v", got)
+	}
+}
+
+func TestWatchAndWait(t *testing.T) {
+	f := newFake()
+	m, err := New(f.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Wait(context.Background()); err != nil {
+		t.Fatalf("Wait with no alarm: %v", err)
+	}
+	raised, changed := m.Watch()
+	f.used.Store(5000)
+	m.Check()
+	select {
+	case <-changed:
+	default:
+		t.Fatal("raising an alarm did not close the Watch channel")
+	}
+	if raised != 0 {
+		t.Fatalf("Watch before raising reported %v", raised)
+	}
+	// A Check that changes nothing does not wake watchers.
+	raised, changed = m.Watch()
+	m.Check()
+	select {
+	case <-changed:
+		t.Fatal("an unchanged Check closed the Watch channel")
+	default:
+	}
+	if raised != Memory {
+		t.Fatalf("Watch = %v", raised)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait with the alarm raised and ctx done = %v", err)
+	}
+
+	waited := make(chan error, 1)
+	go func() { waited <- m.Wait(context.Background()) }()
+	select {
+	case err := <-waited:
+		t.Fatalf("Wait returned %v while the alarm is raised", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	f.used.Store(1)
+	m.Check()
+	if err := <-waited; err != nil {
+		t.Fatalf("Wait after clearing: %v", err)
+	}
+}
+
+func TestNilMonitorNeverRaises(t *testing.T) {
+	var m *Monitor
+	if m.Raised() != 0 {
+		t.Fatal("nil monitor raised")
+	}
+	if err := m.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r, ch := m.Watch(); r != 0 || ch != nil {
+		t.Fatal("nil monitor Watch")
+	}
+}
+
+func TestStartChecksOnTheClock(t *testing.T) {
+	f := newFake()
+	clk := clock.NewFake(time.Unix(0, 0))
+	cfg := f.config()
+	cfg.Clock = clk
+	cfg.CheckInterval = time.Second
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.free.Store(1)
+	m.Start()
+	if m.Raised() != Disk {
+		t.Fatal("Start did not check at once")
+	}
+	f.free.Store(1 << 40)
+	clk.Advance(999 * time.Millisecond)
+	if m.Raised() != Disk {
+		t.Fatal("checked before the interval")
+	}
+	clk.Advance(time.Millisecond)
+	if m.Raised() != 0 {
+		t.Fatal("no check after the interval")
+	}
+	m.Stop()
+	f.free.Store(1)
+	clk.Advance(time.Hour)
+	if m.Raised() != 0 || clk.Pending() != 0 {
+		t.Fatalf("checks continued after Stop: raised %v, pending %d", m.Raised(), clk.Pending())
+	}
+}
+
+func TestGaugeFollowsAlarms(t *testing.T) {
+	f := newFake()
+	reg := prometheus.NewRegistry()
+	cfg := f.config()
+	cfg.Registerer = reg
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(memory, disk int) {
+		t.Helper()
+		want := "# HELP gannet_resource_alarm 1 while a resource alarm is raised (memory above its limit, or free disk below its limit) and writes that add data are held or refused.\n" +
+			"# TYPE gannet_resource_alarm gauge\n" +
+			"gannet_resource_alarm{resource=\"disk\"} " + string(rune('0'+disk)) + "\n" +
+			"gannet_resource_alarm{resource=\"memory\"} " + string(rune('0'+memory)) + "\n"
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "gannet_resource_alarm"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect(0, 0)
+	f.used.Store(2000)
+	m.Check()
+	expect(1, 0)
+	f.free.Store(0)
+	m.Check()
+	expect(1, 1)
+	f.used.Store(0)
+	m.Check()
+	expect(0, 1)
+}
+
+func TestDefaultMemoryLimitIsAFractionOfAvailableMemory(t *testing.T) {
+	f := newFake()
+	cfg := f.config()
+	cfg.MemoryLimit = 0
+	cfg.MemoryHighWatermark = 0.5
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, _ := availableMemory(defaultMemorySources)
+	memory, disk := m.Limits()
+	if memory != uint64(0.5*float64(total)) || disk != 5000 {
+		t.Fatalf("Limits = %d, %d; available memory %d", memory, disk, total)
+	}
+	if _, err := New(Config{DiskFree: cfg.DiskFree, MemoryHighWatermark: 1.5}); err == nil {
+		t.Fatal("a watermark above 1 was accepted")
+	}
+	if _, err := New(Config{}); err == nil {
+		t.Fatal("a monitor with nothing to measure the disk with was built")
+	}
+}
+
+func TestDefaultsMeasureThisProcess(t *testing.T) {
+	if used := GoMemoryUsed(); used < 1<<20 {
+		t.Fatalf("GoMemoryUsed = %d, less than a MiB", used)
+	}
+	free, err := StatfsFree(t.TempDir())()
+	if err != nil || free == 0 {
+		t.Fatalf("StatfsFree = %d, %v", free, err)
+	}
+	if _, err := StatfsFree(t.TempDir() + "/missing")(); err == nil {
+		t.Fatal("statfs of a missing directory succeeded")
+	}
+}
+
+func TestResourceString(t *testing.T) {
+	for r, want := range map[Resource]string{0: "none", Memory: "memory", Disk: "disk", Memory | Disk: "memory & disk"} {
+		if r.String() != want {
+			t.Errorf("%d.String() = %q, want %q", r, r.String(), want)
+		}
+	}
+}
