@@ -38,6 +38,21 @@ func (b *Broker) CommitOffset(group, streamName string, partition int32, c Commi
 	return nil
 }
 
+// DeleteOffset forgets a cursor group's position on one partition (Kafka
+// OffsetDelete) and reports whether it had one. Call SyncState before
+// replying to make the deletion durable.
+func (b *Broker) DeleteOffset(group, streamName string, partition int32) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := offsetKey{group, streamName, partition}
+	if _, ok := b.offsets[k]; !ok {
+		return false
+	}
+	delete(b.offsets, k)
+	b.logCatalog(catalogChange{Op: "delete-offset", Offset: &offsetCommit{Group: group, Stream: streamName, Partition: partition}})
+	return true
+}
+
 // CommittedOffset returns a cursor group's position, if it has one.
 func (b *Broker) CommittedOffset(group, streamName string, partition int32) (CommittedOffset, bool) {
 	b.mu.RLock()

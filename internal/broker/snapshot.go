@@ -177,7 +177,7 @@ func (ch catalogChange) check() error {
 		ok = ch.Binding != nil
 	case "create-group", "delete-group":
 		ok = ch.Group != nil
-	case "commit-offset", "delete-cursor-group":
+	case "commit-offset", "delete-offset", "delete-cursor-group":
 		ok = ch.Offset != nil
 	}
 	if !ok {
@@ -246,6 +246,11 @@ func (c *catalogState) applyChange(ch catalogChange) {
 			return x.Group != o.Group || x.Stream != o.Stream || x.Partition != o.Partition
 		})
 		c.Offsets = append(c.Offsets, o)
+	case "delete-offset":
+		o := *ch.Offset
+		c.Offsets = filterOffsets(c.Offsets, func(x offsetCommit) bool {
+			return x.Group != o.Group || x.Stream != o.Stream || x.Partition != o.Partition
+		})
 	case "delete-cursor-group":
 		c.Offsets = filterOffsets(c.Offsets, func(x offsetCommit) bool { return x.Group != ch.Offset.Group })
 	}

@@ -224,6 +224,8 @@ func (c *conn) handle(h requestHeader, req kmsg.Request) reply {
 		return reply{resp: c.s.groups.list(r)}
 	case *kmsg.DeleteGroupsRequest:
 		return reply{resp: c.s.groups.deleteGroups(r)}
+	case *kmsg.OffsetDeleteRequest:
+		return c.s.offsetDelete(r)
 	case *kmsg.InitProducerIDRequest:
 		return c.s.initProducerID(r)
 	case *kmsg.AddPartitionsToTxnRequest:

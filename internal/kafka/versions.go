@@ -43,6 +43,7 @@ var apiVersions = map[kmsg.Key]versionRange{
 	kmsg.DescribeConfigs:         {0, 4},
 	kmsg.AlterConfigs:            {0, 2},
 	kmsg.DeleteGroups:            {0, 2},
+	kmsg.OffsetDelete:            {0, 0},
 	kmsg.IncrementalAlterConfigs: {0, 1},
 	kmsg.CreatePartitions:        {0, 3},
 	kmsg.DescribeCluster:         {0, 1},

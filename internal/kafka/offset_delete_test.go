@@ -1,0 +1,132 @@
+package kafka
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// committedPartitions lists group's committed offsets as topic -> partition
+// -> offset.
+func committedPartitions(t *testing.T, adm *kadm.Client, group string) map[string]map[int32]int64 {
+	t.Helper()
+	fetched, err := adm.FetchOffsets(testCtx(t), group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[int32]int64{}
+	fetched.Each(func(o kadm.OffsetResponse) {
+		if o.Err != nil {
+			t.Fatalf("fetch offsets %s/%d: %v", o.Topic, o.Partition, o.Err)
+		}
+		if out[o.Topic] == nil {
+			out[o.Topic] = map[int32]int64{}
+		}
+		out[o.Topic][o.Partition] = o.At
+	})
+	return out
+}
+
+// OffsetDelete removes an empty group's offsets, spares those of topics
+// an active consumer group subscribes to (GROUP_SUBSCRIBED_TO_TOPIC) while
+// removing the others, refuses unknown groups and partitions as Kafka does,
+// and what it deleted stays deleted after a restart.
+func TestOffsetDelete(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("od", 2)
+	tb.createTopic("od-other", 1)
+	adm := kadm.NewClient(tb.client())
+	ctx := testCtx(t)
+	const group = "od-group"
+	commit := kadm.Offsets{}
+	commit.Add(kadm.Offset{Topic: "od", Partition: 0, At: 10})
+	commit.Add(kadm.Offset{Topic: "od", Partition: 1, At: 11})
+	commit.Add(kadm.Offset{Topic: "od-other", Partition: 0, At: 12})
+	if resp, err := adm.CommitOffsets(ctx, group, commit); err != nil || resp.Error() != nil {
+		t.Fatalf("commit: %v %v", err, resp.Error())
+	}
+
+	// Empty group: the offset goes; a partition without one is fine too.
+	deleted, err := adm.DeleteOffsets(ctx, group, kadm.TopicsSet{"od": {0: {}}, "od-other": {5: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deleted["od"][0]; err != nil {
+		t.Fatalf("delete od/0 of an empty group: %v", err)
+	}
+	if err := deleted["od-other"][5]; !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		t.Fatalf("delete a partition that does not exist: %v", err)
+	}
+	if got := committedPartitions(t, adm, group); len(got["od"]) != 1 || got["od"][1] != 11 || got["od-other"][0] != 12 {
+		t.Fatalf("after deleting od/0: %v", got)
+	}
+	if _, err := adm.DeleteOffsets(ctx, "no-such-group", kadm.TopicsSet{"od": {0: {}}}); !errors.Is(err, kerr.GroupIDNotFound) {
+		t.Fatalf("unknown group: %v", err)
+	}
+
+	// A member subscribed to od: its offsets stay, od-other's go.
+	var seen sync.Map
+	m := tb.joinGroup(t, group, "od", &seen, kgo.DisableAutoCommit())
+	defer m.cl.Close()
+	waitBalanced(t, 2, m)
+	deleted, err = adm.DeleteOffsets(ctx, group, kadm.TopicsSet{"od": {1: {}}, "od-other": {0: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deleted["od"][1]; !errors.Is(err, kerr.GroupSubscribedToTopic) {
+		t.Fatalf("delete a subscribed topic's offset: %v", err)
+	}
+	if err := deleted["od-other"][0]; err != nil {
+		t.Fatalf("delete an unsubscribed topic's offset: %v", err)
+	}
+	want := map[string]map[int32]int64{"od": {1: 11}}
+	if got := committedPartitions(t, adm, group); len(got) != 1 || len(got["od"]) != 1 || got["od"][1] != 11 {
+		t.Fatalf("after deleting with a member: %v, want %v", got, want)
+	}
+	m.cl.Close()
+
+	tb.stop()
+	tb = startBroker(t, tb.dir)
+	adm = kadm.NewClient(tb.client())
+	if got := committedPartitions(t, adm, group); len(got) != 1 || len(got["od"]) != 1 || got["od"][1] != 11 {
+		t.Fatalf("after a restart: %v, want %v", got, want)
+	}
+}
+
+// A group with members that does not use the consumer protocol refuses
+// OffsetDelete as a whole (NON_EMPTY_GROUP), as Kafka does: its members'
+// subscriptions cannot be read.
+func TestOffsetDeleteNonConsumerGroup(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("odc", 1)
+	cl := tb.client()
+	ctx := testCtx(t)
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Group, join.ProtocolType = "odc-group", "connect"
+	join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = 30000, 30000
+	proto := kmsg.NewJoinGroupRequestProtocol()
+	proto.Name, proto.Metadata = "default", []byte{0, 0}
+	join.Protocols = append(join.Protocols, proto)
+	resp, err := join.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ErrorCode == kerr.MemberIDRequired.Code {
+		join.MemberID = resp.MemberID
+		if resp, err = join.RequestWith(ctx, cl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if resp.ErrorCode != 0 {
+		t.Fatalf("join: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	_, err = kadm.NewClient(cl).DeleteOffsets(ctx, "odc-group", kadm.TopicsSet{"odc": {0: {}}})
+	if !errors.Is(err, kerr.NonEmptyGroup) {
+		t.Fatalf("delete offsets of a connect group with a member: %v", err)
+	}
+}
