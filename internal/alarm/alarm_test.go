@@ -262,3 +262,12 @@ func TestResourceString(t *testing.T) {
 		}
 	}
 }
+
+func TestFakeSetsExactlyWhatItIsTold(t *testing.T) {
+	f := NewFake()
+	for _, r := range []Resource{0, Memory, Memory | Disk, Disk, 0} {
+		if got := f.Set(r); got != r || f.Raised() != r {
+			t.Fatalf("Set(%v) = %v, Raised %v", r, got, f.Raised())
+		}
+	}
+}

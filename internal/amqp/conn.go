@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/amqp/wire"
 )
 
@@ -38,8 +39,16 @@ type conn struct {
 
 	lastTimeoutCheck time.Time
 
-	blockMu    sync.Mutex
+	// blockedNow says connection.blocked was sent and connection.unblocked
+	// not yet; only the reader goroutine, which holds publishes, uses it.
 	blockedNow bool
+	// publishHeld is set while the reader holds a publish for an alarm:
+	// the client's silence is then ours, so heartbeats do not count it.
+	publishHeld atomic.Bool
+	// cut is closed when the server drains or cuts the connection, so a
+	// held publish stops waiting for the alarm to clear.
+	cut     chan struct{}
+	cutOnce sync.Once
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -55,6 +64,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		channelMax: s.cfg.ChannelMax,
 		channels:   make(map[uint16]*channel),
 		done:       make(chan struct{}),
+		cut:        make(chan struct{}),
 	}
 	return c
 }
@@ -94,9 +104,6 @@ func (c *conn) Serve() {
 	c.lastRead.Store(time.Now().UnixNano())
 	if c.heartbeat > 0 {
 		go c.heartbeats()
-	}
-	if c.s.blocked.Load() {
-		c.setBlocked(true)
 	}
 	c.readLoop()
 }
@@ -261,10 +268,16 @@ func (c *conn) teardown() {
 }
 
 // Drain is Shutdown's request to leave.
-func (c *conn) Drain() { c.forceClose("broker shutdown") }
+func (c *conn) Drain() {
+	c.cutOnce.Do(func() { close(c.cut) })
+	c.forceClose("broker shutdown")
+}
 
 // Close cuts the connection (Shutdown's deadline passed).
-func (c *conn) Close() error { return c.nc.Close() }
+func (c *conn) Close() error {
+	c.cutOnce.Do(func() { close(c.cut) })
+	return c.nc.Close()
+}
 
 // forceClose asks the client to leave: connection.close with 320, then the
 // socket closes, which ends the reader.
@@ -295,9 +308,10 @@ func (c *conn) heartbeats() {
 		case <-t.C:
 		}
 		now := time.Now()
-		// While the disk alarm holds a publish, the reader is not reading:
-		// the client's silence is ours, not a dead peer.
-		if now.Sub(time.Unix(0, c.lastRead.Load())) > 2*c.heartbeat && !c.s.blocked.Load() {
+		// While an alarm holds a publish, the reader is not reading: the
+		// client's silence is ours, not a dead peer (RabbitMQ pauses its
+		// heartbeat monitor on a blocked connection too).
+		if now.Sub(time.Unix(0, c.lastRead.Load())) > 2*c.heartbeat && !c.publishHeld.Load() {
 			c.s.log.Info("AMQP client missed heartbeats; closing", "conn", c.id)
 			c.nc.Close()
 			return
@@ -309,40 +323,55 @@ func (c *conn) heartbeats() {
 	}
 }
 
-// setBlocked sends connection.blocked or connection.unblocked to clients
-// that announced the capability.
-func (c *conn) setBlocked(blocked bool) {
+// setBlocked sends connection.blocked (with RabbitMQ's reason, "low on
+// memory", "low on disk" or "low on memory & disk") or
+// connection.unblocked to clients that announced the capability. Like
+// RabbitMQ it sends blocked once per episode, however the reasons change,
+// and only to connections that publish.
+func (c *conn) setBlocked(raised alarm.Resource) {
 	if b, _ := c.caps["connection.blocked"].(bool); !b {
 		return
 	}
-	c.blockMu.Lock()
-	defer c.blockMu.Unlock()
+	blocked := raised != 0
 	if c.blockedNow == blocked {
 		return
 	}
 	c.blockedNow = blocked
 	var m wire.Method = &wire.ConnectionUnblocked{}
 	if blocked {
-		m = &wire.ConnectionBlocked{Reason: "low on disk"}
+		m = &wire.ConnectionBlocked{Reason: "low on " + raised.String()}
 	}
-	// Never waits for room: the caller holds the server's lock.
+	// Never waits for room: a client that stopped reading must not keep
+	// the alarm's notice from the others' buffers.
 	buf := c.out.lock()
 	buf, _ = wire.AppendMethodFrame(buf, 0, m)
 	c.out.unlock(buf)
 }
 
-// waitUnblocked holds a publish while the disk alarm is raised, as RabbitMQ
-// stops reading from publishing connections.
+// waitUnblocked holds a publish while a memory or disk alarm is raised, as
+// RabbitMQ stops reading from a connection that publishes: the client gets
+// connection.blocked now and connection.unblocked when the alarm clears.
+// A connection the server drains or cuts stops waiting, and so does one
+// whose writer failed (the peer is gone); the publish then goes through,
+// as RabbitMQ's first publish after an alarm does.
 func (c *conn) waitUnblocked() {
-	if !c.s.blocked.Load() {
+	raised, changed := c.s.cfg.Alarms.Watch()
+	if raised == 0 {
 		return
 	}
-	for c.s.blocked.Load() {
+	c.publishHeld.Store(true)
+	defer c.publishHeld.Store(false)
+	for raised != 0 {
+		c.setBlocked(raised)
 		select {
-		case <-c.done:
+		case <-changed:
+		case <-c.cut:
 			return
-		case <-time.After(100 * time.Millisecond):
+		case <-c.out.done:
+			return
 		}
+		raised, changed = c.s.cfg.Alarms.Watch()
 	}
+	c.setBlocked(0)
 	c.lastRead.Store(time.Now().UnixNano()) // the silence was ours
 }

@@ -3,12 +3,12 @@ package amqp
 import (
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/amqp/wire"
 )
 
@@ -109,37 +109,77 @@ func TestRecoverRedelivers(t *testing.T) {
 	must(t, d.Ack(false))
 }
 
-func TestConnectionBlockedWhenDiskLow(t *testing.T) {
-	var free atomic.Uint64
-	free.Store(1 << 40)
-	tb := startBroker(t, func(c *Config) {
-		c.DiskFree = func() (uint64, error) { return free.Load(), nil }
-		c.DiskFreeLimit = 1 << 20
-		c.DiskCheckInterval = 10 * time.Millisecond
-	})
-	conn, ch := tb.channel()
-	blocked := conn.NotifyBlocked(make(chan amqp091.Blocking, 2))
-	_, err := ch.QueueDeclare("b", false, false, false, false, nil)
-	must(t, err)
-	free.Store(1000)
-	if b := <-blocked; !b.Active || b.Reason != "low on disk" {
-		t.Fatalf("blocking: %+v", b)
+// TestConnectionBlockedByResourceAlarms: while the memory or disk alarm is
+// raised a publish is held, its connection gets connection.blocked with
+// RabbitMQ's reason, and the publish completes once the alarm clears. A
+// connection that only consumes is not blocked, as in RabbitMQ.
+func TestConnectionBlockedByResourceAlarms(t *testing.T) {
+	for _, tc := range []struct {
+		raised alarm.Resource
+		reason string
+	}{
+		{alarm.Memory, "low on memory"},
+		{alarm.Disk, "low on disk"},
+		{alarm.Memory | alarm.Disk, "low on memory & disk"},
+	} {
+		t.Run(tc.raised.String(), func(t *testing.T) {
+			alarms := alarm.NewFake()
+			tb := startBroker(t, func(c *Config) { c.Alarms = alarms.Monitor })
+			conn, ch := tb.channel()
+			blocked := conn.NotifyBlocked(make(chan amqp091.Blocking, 2))
+			consumerConn, observer := tb.channel()
+			consumerBlocked := consumerConn.NotifyBlocked(make(chan amqp091.Blocking, 2))
+			_, err := ch.QueueDeclare("b", false, false, false, false, nil)
+			must(t, err)
+			must(t, ch.Confirm(false))
+			confirms := ch.NotifyPublish(make(chan amqp091.Confirmation, 1))
+
+			alarms.Set(tc.raised)
+			publish(t, ch, "", "b", amqp091.Publishing{Body: []byte("held")})
+			// connection.blocked is sent by the reader as it starts holding
+			// the publish, so the message cannot be in the queue yet.
+			if b := nextBlocking(t, blocked); !b.Active || b.Reason != tc.reason {
+				t.Fatalf("blocking: %+v, want reason %q", b, tc.reason)
+			}
+			if q, err := observer.QueueDeclarePassive("b", false, false, false, false, nil); err != nil || q.Messages != 0 {
+				t.Fatalf("the held publish reached the queue: %+v %v", q, err)
+			}
+			select {
+			case c := <-confirms:
+				t.Fatalf("publish confirmed while the alarm is raised: %+v", c)
+			default:
+			}
+
+			alarms.Set(0)
+			if b := nextBlocking(t, blocked); b.Active {
+				t.Fatal("no connection.unblocked")
+			}
+			select {
+			case c := <-confirms:
+				if !c.Ack {
+					t.Fatal("held publish nacked")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the held publish was never confirmed")
+			}
+			select {
+			case b := <-consumerBlocked:
+				t.Fatalf("a connection that never published was blocked: %+v", b)
+			default:
+			}
+		})
 	}
-	must(t, ch.Confirm(false))
-	confirms := ch.NotifyPublish(make(chan amqp091.Confirmation, 1))
-	publish(t, ch, "", "b", amqp091.Publishing{Body: []byte("held")})
+}
+
+func nextBlocking(t *testing.T, blocked <-chan amqp091.Blocking) amqp091.Blocking {
+	t.Helper()
 	select {
-	case <-confirms:
-		t.Fatal("publish confirmed while the disk alarm is raised")
-	case <-time.After(100 * time.Millisecond):
+	case b := <-blocked:
+		return b
+	case <-time.After(10 * time.Second):
+		t.Fatal("no connection.blocked or connection.unblocked")
 	}
-	free.Store(1 << 40)
-	if b := <-blocked; b.Active {
-		t.Fatal("no connection.unblocked")
-	}
-	if c := <-confirms; !c.Ack {
-		t.Fatal("held publish nacked")
-	}
+	return amqp091.Blocking{}
 }
 
 func TestHeartbeats(t *testing.T) {

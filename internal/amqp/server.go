@@ -27,6 +27,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/tcpserve"
 )
@@ -47,14 +48,10 @@ type Config struct {
 	FrameMax uint32
 	// ChannelMax is the most channels per connection; 0 means 2047.
 	ChannelMax uint16
-	// DiskFree reports free bytes on the data volume; while it is below
-	// DiskFreeLimit, clients get connection.blocked and publishes wait.
-	// nil means statfs on the broker's data directory; the default limit is
-	// DefaultDiskFreeLimit.
-	DiskFree      func() (uint64, error)
-	DiskFreeLimit uint64
-	// DiskCheckInterval is how often free space is checked; 0 means 1 s.
-	DiskCheckInterval time.Duration
+	// Alarms are the broker's memory and disk alarms: while one is raised,
+	// a publish waits and its connection gets connection.blocked, as in
+	// RabbitMQ. nil means no alarms.
+	Alarms *alarm.Monitor
 	// FlowBacklog is the ready backlog of a queue with working consumers
 	// above which its publishers are paced (see flow.go); 0 means 200,
 	// negative turns pacing off.
@@ -79,12 +76,6 @@ type Server struct {
 	replyTo map[string]*channel
 	// exclusiveConsumers maps a queue to its exclusive consumer.
 	exclusiveConsumers map[string]string
-
-	blocked      atomic.Bool // the disk alarm is raised
-	watchingDisk bool        // mu
-	stop         chan struct{}
-	stopOnce     sync.Once
-	wg           sync.WaitGroup // the disk watcher
 }
 
 // New builds a server; it starts nothing until Serve.
@@ -111,26 +102,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ChannelMax == 0 {
 		cfg.ChannelMax = 2047
 	}
-	if cfg.DiskFree == nil {
-		cfg.DiskFree = diskFree(cfg.Broker.DataDir())
-	}
-	if cfg.DiskFreeLimit == 0 {
-		cfg.DiskFreeLimit = DefaultDiskFreeLimit
-	}
 	if cfg.ConsumerTimeout == 0 {
 		cfg.ConsumerTimeout = DefaultConsumerTimeout
 	}
 	if cfg.FlowBacklog == 0 {
 		cfg.FlowBacklog = 200
 	}
-	if cfg.DiskCheckInterval <= 0 {
-		cfg.DiskCheckInterval = time.Second
-	}
 	s := &Server{
 		cfg: cfg, b: cfg.Broker, log: cfg.Logger,
 		replyTo:            make(map[string]*channel),
 		exclusiveConsumers: make(map[string]string),
-		stop:               make(chan struct{}),
 	}
 	s.tcp = tcpserve.New(func(nc net.Conn) tcpserve.Conn { return newConn(s, nc) }, cfg.Connections)
 	if err := s.declareStandardExchanges(); err != nil {
@@ -161,52 +142,14 @@ func (s *Server) declareStandardExchanges() error {
 }
 
 // Serve accepts connections until Shutdown.
-func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if !s.watchingDisk && !s.tcp.Closing() {
-		s.watchingDisk = true
-		s.wg.Add(1)
-		go s.watchDisk()
-	}
-	s.mu.Unlock()
-	return s.tcp.Serve(l)
-}
+func (s *Server) Serve(l net.Listener) error { return s.tcp.Serve(l) }
 
 // Shutdown stops accepting, asks every client to go with
 // connection.close (320 CONNECTION_FORCED) and cuts those still open when
 // ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.tcp.Stop()
-	s.mu.Lock() // a Serve past this point sees Closing and starts no watcher
-	s.mu.Unlock()
-	s.stopOnce.Do(func() { close(s.stop) })
-	err := s.tcp.Wait(ctx, nil)
-	s.wg.Wait()
-	return err
-}
-
-// watchDisk raises and clears the disk alarm (connection.blocked).
-func (s *Server) watchDisk() {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.DiskCheckInterval)
-	defer t.Stop()
-	for {
-		free, err := s.cfg.DiskFree()
-		low := err == nil && free < s.cfg.DiskFreeLimit
-		if s.blocked.Swap(low) != low {
-			if low {
-				s.log.Warn("disk free below limit: blocking publishers", "free", free, "limit", s.cfg.DiskFreeLimit)
-			}
-			for _, c := range s.tcp.Conns() {
-				c.(*conn).setBlocked(low)
-			}
-		}
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-	}
+	return s.tcp.Wait(ctx, nil)
 }
 
 func (s *Server) registerReplyTo(name string, ch *channel) {
