@@ -131,22 +131,24 @@ func TestListOffsetsMaxTimestamp(t *testing.T) {
 // While the record with the largest timestamp is in an open transaction,
 // a read_committed reader gets no answer (offset and timestamp -1), as from
 // Kafka, which answers nothing at or beyond the last stable offset; the
-// commit makes it visible.
+// commit makes it visible. The record is stamped an hour ahead because the
+// commit marker carries the broker's clock and counts, as in Kafka.
 func TestListOffsetsMaxTimestampOpenTransaction(t *testing.T) {
 	tb := startBroker(t, "")
 	tb.createTopic("maxts-txn", 1)
 	produceAt(t, tb, "maxts-txn", true, 1000, 3000)
+	late := time.Now().Add(time.Hour).UnixMilli()
 	txn := tb.client(kgo.TransactionalID("maxts"), kgo.DefaultProduceTopic("maxts-txn"))
 	ctx := testCtx(t)
 	if err := txn.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.ProduceSync(ctx, &kgo.Record{Value: []byte("late"), Timestamp: time.UnixMilli(9000)}).FirstErr(); err != nil {
+	if err := txn.ProduceSync(ctx, &kgo.Record{Value: []byte("late"), Timestamp: time.UnixMilli(late)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	cl := tb.client()
-	if off, ts := listMaxTimestamp(t, cl, "maxts-txn", 0); off != 2 || ts != 9000 {
-		t.Fatalf("read_uncommitted, transaction open: offset %d ts %d; want 2 ts 9000", off, ts)
+	if off, ts := listMaxTimestamp(t, cl, "maxts-txn", 0); off != 2 || ts != late {
+		t.Fatalf("read_uncommitted, transaction open: offset %d ts %d; want 2 ts %d", off, ts, late)
 	}
 	if off, ts := listMaxTimestamp(t, cl, "maxts-txn", 1); off != -1 || ts != -1 {
 		t.Fatalf("read_committed, transaction open: offset %d ts %d; want -1 ts -1", off, ts)
@@ -154,7 +156,7 @@ func TestListOffsetsMaxTimestampOpenTransaction(t *testing.T) {
 	if err := txn.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
-	if off, ts := listMaxTimestamp(t, cl, "maxts-txn", 1); off != 2 || ts != 9000 {
-		t.Fatalf("read_committed, committed: offset %d ts %d; want 2 ts 9000", off, ts)
+	if off, ts := listMaxTimestamp(t, cl, "maxts-txn", 1); off != 2 || ts != late {
+		t.Fatalf("read_committed, committed: offset %d ts %d; want 2 ts %d", off, ts, late)
 	}
 }

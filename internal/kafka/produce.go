@@ -92,8 +92,29 @@ func (s *Server) producePartition(txnID *string, topic string, partition int32, 
 	if h.Transactional() != (txnID != nil) {
 		return produceResult{appendResult: appendResult{code: kerr.InvalidRecord.Code}, msg: "transactional batches need a transactional id, and only they"}
 	}
+	if err := useRecordsMaxTimestamp(records, &h); err != nil {
+		return produceResult{appendResult: appendResult{code: errorCode(err)}, msg: err.Error()}
+	}
 	if h.Transactional() {
 		return produceResult{appendResult: s.produceTxn(*txnID, topic, part, partition, h, records), part: part}
 	}
 	return produceResult{appendResult: s.appendBatch(topic, part, partition, h, records), part: part}
+}
+
+// useRecordsMaxTimestamp makes the batch's max timestamp the largest of its
+// records' own before it is stored, as Kafka's LogValidator does: the time
+// index, ListOffsets (-3 and by timestamp) and consumers trust the header,
+// which a producer can set to anything. Topics are CreateTime, so a batch
+// claiming log-append time becomes a create-time one, as in Kafka. The
+// header and CRC are rewritten only when they change.
+func useRecordsMaxTimestamp(records []byte, h *batch.BatchHeader) error {
+	maxTS, err := batch.RecordsMaxTimestamp(records)
+	if err != nil {
+		return err
+	}
+	if maxTS != h.MaxTimestamp || h.LogAppendTime() {
+		batch.SetMaxTimestamp(records, maxTS)
+		*h, err = batch.ParseHeader(records)
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -46,14 +47,15 @@ const (
 	controlCommit = 1
 )
 
-// controlBatch encodes a transaction marker.
+// controlBatch encodes a transaction marker, stamped with the broker's
+// clock as Kafka stamps its markers.
 func controlBatch(pid int64, epoch int16, commit bool) []byte {
 	key := []byte{0, 0, 0, controlAbort}
 	if commit {
 		key[3] = controlCommit
 	}
 	value := []byte{0, 0, 0, 0, 0, 0} // version 0, coordinator epoch 0
-	raw, err := batch.Append(nil, 0, []batch.Record{{Key: key, Value: value}}, batch.EncodeOptions{
+	raw, err := batch.Append(nil, 0, []batch.Record{{Timestamp: time.Now().UnixMilli(), Key: key, Value: value}}, batch.EncodeOptions{
 		ProducerID: pid, ProducerEpoch: epoch, BaseSequence: -1, Transactional: true, Control: true,
 	})
 	if err != nil {
