@@ -355,5 +355,8 @@ func (c *conn) dispatch(args [][]byte) {
 		return
 	}
 	c.lastCmd = h.name
+	if c.refuseWhileAlarmed(h, args) {
+		return
+	}
 	h.run(c, args)
 }

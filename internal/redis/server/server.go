@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/redis/resp"
 	"github.com/gannet-mq/gannet/internal/tcpserve"
@@ -31,6 +32,9 @@ type Deps struct {
 	Limits          resp.Limits
 	// Password, when set, is required by AUTH before any other command.
 	Password string
+	// Alarms, when set, refuse commands that add data while the memory
+	// (-OOM) or disk (-MISCONF) alarm is raised.
+	Alarms *alarm.Monitor
 }
 
 // Server serves the Redis protocol on listeners.
