@@ -14,6 +14,9 @@ import (
 // answers once they are all durable: the appends of pipelined requests
 // share one group commit instead of waiting for each other's fsync.
 func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
+	if raised := s.holdForAlarms(c, req.TimeoutMillis); raised != 0 {
+		return produceTimedOut(req, raised)
+	}
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	type pending struct {
 		rp      *kmsg.ProduceResponseTopicPartition

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/tcpserve"
 )
@@ -54,6 +55,9 @@ type Config struct {
 	// MinSessionTimeout and MaxSessionTimeout bound a member's session
 	// timeout (group.min/max.session.timeout.ms); 0 means 6s and 30m.
 	MinSessionTimeout, MaxSessionTimeout time.Duration
+	// Alarms hold produce requests while the memory or disk alarm is
+	// raised (see alarm.go); nil means no alarms.
+	Alarms *alarm.Monitor
 }
 
 // Kafka's default socket.request.max.bytes.

@@ -1,0 +1,70 @@
+package kafka
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/alarm"
+)
+
+// holdForAlarms holds a produce request while a memory or disk alarm is
+// raised. It runs on the connection's reader, so, as when Kafka mutes a
+// throttled client's channel, nothing more is read from the connection
+// until the alarm clears and the request's batches are still appended in
+// order with those after it. Fetches go on other connections (franz-go,
+// the Java client) and keep working. It returns what is still raised when
+// the request's timeout_ms passes first, or when the server drains; 0
+// means go ahead.
+func (s *Server) holdForAlarms(c *conn, timeoutMillis int32) alarm.Resource {
+	raised, changed := s.cfg.Alarms.Watch()
+	if raised == 0 {
+		return 0
+	}
+	timeout := time.NewTimer(time.Duration(max(timeoutMillis, 0)) * time.Millisecond)
+	defer timeout.Stop()
+	for raised != 0 {
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return raised
+		case <-s.drain.Done():
+			return raised
+		case <-c.ctx.Done():
+			return raised
+		}
+		raised, changed = s.cfg.Alarms.Watch()
+	}
+	return 0
+}
+
+// produceTimedOut answers a produce that outlived its timeout under an
+// alarm: every partition gets REQUEST_TIMED_OUT, which Kafka answers when
+// a produce is not done within timeout_ms and which producers retry
+// (franz-go after its retry backoff). Nothing was appended, so the retry
+// of an idempotent batch is accepted. An acks=0 request is answered, as
+// Kafka does on failure, by closing the connection.
+func produceTimedOut(req *kmsg.ProduceRequest, raised alarm.Resource) reply {
+	if req.Acks == 0 {
+		return reply{none: true, hangUp: true}
+	}
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	message := "the broker is low on " + raised.String() + "; retry later"
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for i, t := range req.Topics {
+		rt := &resp.Topics[i]
+		*rt = kmsg.NewProduceResponseTopic()
+		rt.Topic = t.Topic
+		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
+		for j, p := range t.Partitions {
+			rp := &rt.Partitions[j]
+			*rp = kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.ErrorCode = kerr.RequestTimedOut.Code
+			rp.ErrorMessage = kmsg.StringPtr(message)
+			rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = -1, -1, -1
+		}
+	}
+	return reply{resp: resp}
+}

@@ -1,0 +1,160 @@
+package kafka
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/alarm"
+)
+
+// produceRequestsSeen counts the Produce requests the server has read.
+func produceRequestsSeen(tb *testBroker) int {
+	return int(testutil.ToFloat64(tb.s.metric.byKey[int16(kmsg.Produce)]))
+}
+
+// waitForProduceRequests waits until the server has read at least n
+// Produce requests; a held request has been read but not answered.
+func waitForProduceRequests(t *testing.T, tb *testBroker, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for produceRequestsSeen(tb) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server read %d Produce requests, want %d", produceRequestsSeen(tb), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func endOffset(t *testing.T, tb *testBroker, topic string) int64 {
+	t.Helper()
+	ends, err := kadm.NewClient(tb.client()).ListEndOffsets(testCtx(t), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := ends.Lookup(topic, 0)
+	if !ok || o.Err != nil {
+		t.Fatalf("end offset of %s: %+v", topic, o)
+	}
+	return o.Offset
+}
+
+// TestProduceHeldWhileAlarmRaised: a franz-go produce waits while an alarm
+// is raised, appending nothing, while fetches and admin requests keep
+// working; it completes once the alarm clears.
+func TestProduceHeldWhileAlarmRaised(t *testing.T) {
+	alarms := alarm.NewFake()
+	tb := startBroker(t, "", func(c *Config) { c.Alarms = alarms.Monitor })
+	tb.createTopic("held", 1)
+	producer := tb.client(kgo.DefaultProduceTopic("held"))
+	if err := producer.ProduceSync(testCtx(t), &kgo.Record{Value: []byte("before")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	alarms.Set(alarm.Memory)
+	seen := produceRequestsSeen(tb)
+	produced := make(chan error, 1)
+	go func() {
+		produced <- producer.ProduceSync(testCtx(t), &kgo.Record{Value: []byte("held")}).FirstErr()
+	}()
+	waitForProduceRequests(t, tb, seen+1)
+
+	// The request is held: nothing appended, and other connections work.
+	consumer := tb.client(kgo.ConsumeTopics("held"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if recs := consumeN(t, consumer, 1); string(recs[0].Value) != "before" {
+		t.Fatalf("fetched %q", recs[0].Value)
+	}
+	if end := endOffset(t, tb, "held"); end != 1 {
+		t.Fatalf("end offset %d while the produce is held, want 1", end)
+	}
+	select {
+	case err := <-produced:
+		t.Fatalf("produce finished while the alarm is raised: %v", err)
+	default:
+	}
+
+	alarms.Set(0)
+	select {
+	case err := <-produced:
+		if err != nil {
+			t.Fatalf("held produce failed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("held produce never finished")
+	}
+	if recs := consumeN(t, consumer, 1); string(recs[0].Value) != "held" {
+		t.Fatalf("fetched %q after the alarm", recs[0].Value)
+	}
+}
+
+// TestProduceOutlivingItsTimeoutIsRetriable: a produce still held when its
+// timeout_ms passes gets REQUEST_TIMED_OUT, which is retriable, with
+// nothing appended; franz-go retries it until the alarm clears and the
+// record is then stored once.
+func TestProduceOutlivingItsTimeoutIsRetriable(t *testing.T) {
+	alarms := alarm.NewFake()
+	tb := startBroker(t, "", func(c *Config) { c.Alarms = alarms.Monitor })
+	tb.createTopic("timeout", 1)
+	cl := tb.client()
+	alarms.Set(alarm.Disk)
+
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 50
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "timeout"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = 0, rawBatch(t, -1, -1, -1, 1)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(testCtx(t), cl.Broker(int(nodeID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := resp.Topics[0].Partitions[0]
+	if got.ErrorCode != kerr.RequestTimedOut.Code || !kerr.IsRetriable(kerr.ErrorForCode(got.ErrorCode)) {
+		t.Fatalf("held past its timeout: %v, want retriable REQUEST_TIMED_OUT", kerr.ErrorForCode(got.ErrorCode))
+	}
+	if got.ErrorMessage == nil || *got.ErrorMessage != "the broker is low on disk; retry later" {
+		t.Fatalf("error message %v", got.ErrorMessage)
+	}
+	if end := endOffset(t, tb, "timeout"); end != 0 {
+		t.Fatalf("a timed-out produce appended: end offset %d", end)
+	}
+
+	// franz-go (idempotent by default) retries the timed-out batch.
+	producer := tb.client(kgo.DefaultProduceTopic("timeout"), kgo.ProduceRequestTimeout(100*time.Millisecond))
+	seen := produceRequestsSeen(tb)
+	produced := make(chan error, 1)
+	go func() {
+		produced <- producer.ProduceSync(testCtx(t), &kgo.Record{Value: []byte("retried")}).FirstErr()
+	}()
+	waitForProduceRequests(t, tb, seen+2) // timed out once, and retried
+	alarms.Set(0)
+	select {
+	case err := <-produced:
+		if err != nil {
+			t.Fatalf("franz-go gave up on a retriable timeout: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the retried produce never finished")
+	}
+	if end := endOffset(t, tb, "timeout"); end != 1 {
+		t.Fatalf("end offset %d after the retries, want the record stored once", end)
+	}
+}
+
+// TestAcksZeroProduceTimingOutHangsUp: an acks=0 produce has no answer to
+// carry an error, so one that times out under an alarm closes its
+// connection, as Kafka does for any failed acks=0 produce.
+func TestAcksZeroProduceTimingOutHangsUp(t *testing.T) {
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks = 0
+	if r := produceTimedOut(req, alarm.Memory); !r.none || !r.hangUp {
+		t.Fatalf("acks=0 reply %+v, want no answer and a hang-up", r)
+	}
+}
