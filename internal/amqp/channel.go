@@ -230,6 +230,11 @@ func (ch *channel) handleMethod(m wire.Method) error {
 	case *wire.ChannelFlow:
 		ch.mu.Lock()
 		ch.flowActive = m.Active
+		if !m.Active {
+			for _, cs := range ch.consumers {
+				cs.setBlockedLocked(true) // lower-priority consumers elsewhere take over
+			}
+		}
 		ch.mu.Unlock()
 		if m.Active {
 			ch.wakeConsumers()

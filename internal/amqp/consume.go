@@ -29,6 +29,7 @@ type consumer struct {
 	// Guarded by ch.mu.
 	unacked   int // deliveries and reservations
 	cancelled bool
+	blocked   bool // what the queue was last told (consumer priorities)
 
 	credit chan struct{}
 	ctx    context.Context
@@ -37,7 +38,12 @@ type consumer struct {
 	direct bool // the amq.rabbitmq.reply-to pseudo-consumer
 }
 
+// wake tells the consumer's goroutine that room may have been freed or
+// flow resumed, and reports the consumer active again if it now has room,
+// so that a settlement frees it for consumer priorities before the next
+// frame is read. The caller holds ch.mu.
 func (cs *consumer) wake() {
+	cs.ch.unblockIfRoomLocked(cs)
 	select {
 	case cs.credit <- struct{}{}:
 	default:
@@ -82,6 +88,10 @@ func (ch *channel) onConsume(m *wire.BasicConsume) error {
 	if err := ch.c.checkOwner(info); err != nil {
 		return err
 	}
+	priority, err := consumerPriority(m.Queue, m.Arguments)
+	if err != nil {
+		return err
+	}
 	cs := &consumer{ch: ch, tag: tag, queue: m.Queue, noAck: m.NoAck,
 		coreID: ch.c.id + "/" + strconv.Itoa(int(ch.id)) + "/" + tag,
 		credit: make(chan struct{}, 1), done: make(chan struct{})}
@@ -99,6 +109,11 @@ func (ch *channel) onConsume(m *wire.BasicConsume) error {
 		cs.group = g
 		if err := ch.c.s.addConsumer(m.Queue, cs.coreID, g, m.Exclusive); err != nil {
 			return err
+		}
+		if priority != 0 {
+			// Before the consumer's goroutine starts, so its first receive
+			// is already ranked.
+			g.AddConsumerWith(cs.coreID, broker.ConsumerOptions{Priority: priority})
 		}
 	}
 	ch.mu.Lock()
@@ -132,6 +147,8 @@ func (ch *channel) onCancel(m *wire.BasicCancel) error {
 		leave := cs.unacked == 0
 		if leave {
 			delete(ch.consumers, m.ConsumerTag)
+		} else {
+			cs.setBlockedLocked(true) // still registered, but takes nothing more
 		}
 		ch.mu.Unlock()
 		if cs.direct {
@@ -149,11 +166,25 @@ func (ch *channel) onCancel(m *wire.BasicCancel) error {
 }
 
 // reserve takes room in the prefetch windows for up to want deliveries.
+// A consumer that gets none is blocked until a settlement, basic.qos or
+// channel.flow gives it room again (unblockIfRoomLocked).
 func (ch *channel) reserve(cs *consumer, want int) int {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	room := ch.roomLocked(cs, want)
+	cs.setBlockedLocked(room == 0)
+	cs.unacked += room
+	ch.unackedTotal += room
+	return room
+}
+
+// roomLocked is how many deliveries the consumer may take now, up to want.
+func (ch *channel) roomLocked(cs *consumer, want int) int {
 	if ch.shut || cs.cancelled || !ch.flowActive {
 		return 0
+	}
+	if cs.noAck {
+		return want
 	}
 	room, limit := want, 0
 	if cs.prefetch > 0 {
@@ -175,9 +206,28 @@ func (ch *channel) reserve(cs *consumer, want int) int {
 	if cs.unacked > 0 && room < limit/4 {
 		return 0
 	}
-	cs.unacked += room
-	ch.unackedTotal += room
 	return room
+}
+
+// setBlockedLocked tells the queue whether the consumer takes deliveries
+// now, so that consumer priorities pass over it while it does not. Reports
+// are made under ch.mu, which keeps those of the consumer's goroutine and
+// of the channel's settlements in order; the core never takes ch.mu.
+func (cs *consumer) setBlockedLocked(blocked bool) {
+	if cs.blocked == blocked || cs.direct || cs.stream != nil {
+		return
+	}
+	cs.blocked = blocked
+	cs.group.SetConsumerBlocked(cs.coreID, blocked)
+}
+
+// unblockIfRoomLocked reports a blocked consumer active again once it has
+// room. It never blocks one: while the consumer's goroutine receives, its
+// reservation can make the room look spent.
+func (ch *channel) unblockIfRoomLocked(cs *consumer) {
+	if cs.blocked && ch.roomLocked(cs, noAckBatch) > 0 {
+		cs.setBlockedLocked(false)
+	}
 }
 
 // run is the consumer's goroutine: reserve room, receive, deliver.
@@ -186,7 +236,7 @@ func (cs *consumer) run() {
 	ch := cs.ch
 	for {
 		room := noAckBatch
-		if cs.noAck && !ch.flowing() {
+		if cs.noAck && !ch.mayDeliver(cs) {
 			if !cs.waitCredit() {
 				return
 			}
@@ -230,11 +280,14 @@ func (cs *consumer) waitCredit() bool {
 	}
 }
 
-// flowing reports whether channel.flow lets deliveries go.
-func (ch *channel) flowing() bool {
+// mayDeliver reports whether a no-ack consumer may take deliveries now
+// (channel.flow lets them go); it is blocked while it may not.
+func (ch *channel) mayDeliver(cs *consumer) bool {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return ch.flowActive && !ch.shut
+	ok := ch.roomLocked(cs, 1) > 0
+	cs.setBlockedLocked(!ok)
+	return ok
 }
 
 func (ch *channel) unreserve(cs *consumer, n int) {
@@ -305,4 +358,59 @@ func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) bool {
 		cs.group.Ack(refs...)
 	}
 	return true
+}
+
+// consumerPriority reads basic.consume's x-priority argument: any integer
+// type, 0 when absent, as RabbitMQ's check_int_arg accepts it.
+func consumerPriority(queue string, args wire.Table) (int, error) {
+	v, ok := args["x-priority"]
+	if !ok {
+		return 0, nil
+	}
+	switch n := v.(type) {
+	case int8:
+		return int(n), nil
+	case uint8:
+		return int(n), nil
+	case int16:
+		return int(n), nil
+	case uint16:
+		return int(n), nil
+	case int32:
+		return int(n), nil
+	case uint32:
+		return int(n), nil
+	case int64:
+		return int(n), nil
+	}
+	return 0, newError(wire.ReplyPreconditionFailed,
+		"invalid arg 'x-priority' for queue '%s' in vhost '/': {unacceptable_type,%s}", queue, tableTypeName(v))
+}
+
+// tableTypeName names a table value's type as RabbitMQ's error messages do.
+func tableTypeName(v any) string {
+	_, letter, _ := renderValue(v)
+	switch letter {
+	case 'S':
+		return "longstr"
+	case 'x':
+		return "binary"
+	case 't':
+		return "bool"
+	case 'f':
+		return "float"
+	case 'd':
+		return "double"
+	case 'D':
+		return "decimal"
+	case 'T':
+		return "timestamp"
+	case 'F':
+		return "table"
+	case 'A':
+		return "array"
+	case 'V':
+		return "void"
+	}
+	return "unknown"
 }

@@ -150,10 +150,6 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 	bad := func(arg string, format string, args ...any) error {
 		return newError(wire.ReplyPreconditionFailed, "invalid arg '%s' for queue '%s' in vhost '/': %s", arg, name, fmt.Sprintf(format, args...))
 	}
-	unsupported := func(arg string) error {
-		return newError(wire.ReplyPreconditionFailed,
-			"arg '%s' for queue '%s' is not supported by this Gannet build (see docs/protocols/amqp.md)", arg, name)
-	}
 	args := m.Arguments
 	var dlx *broker.DeadLetterTarget
 	queueType := "classic"
@@ -183,7 +179,7 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 			case "reject-publish":
 				cfg.Overflow = broker.OverflowRejectPublish
 			case "reject-publish-dlx":
-				return cfg, unsupported(k + "=reject-publish-dlx")
+				cfg.Overflow = broker.OverflowRejectPublishDLX
 			default:
 				return cfg, bad(k, "{unknown_overflow_value,<<\"%s\">>}", s)
 			}

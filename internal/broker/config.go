@@ -12,7 +12,13 @@ type Overflow string
 const (
 	OverflowDropHead      Overflow = "drop-head"      // the oldest ready message is dead-lettered
 	OverflowRejectPublish Overflow = "reject-publish" // the new message is refused
+	// OverflowRejectPublishDLX refuses the new message like reject-publish
+	// and dead-letters it with reason maxlen, as RabbitMQ's classic queues do.
+	OverflowRejectPublishDLX Overflow = "reject-publish-dlx"
 )
+
+// rejects tells whether a full queue refuses new messages.
+func (o Overflow) rejects() bool { return o == OverflowRejectPublish || o == OverflowRejectPublishDLX }
 
 // DeadLetterTarget says where rejected, expired and over-limit records go:
 // published to Exchange ("" is the default exchange, which routes to the
@@ -115,8 +121,8 @@ func (c StreamConfig) validate() error {
 		return &InvalidArgumentError{"max priority", "only queues have priorities"}
 	case c.MaxLength < 0 || c.MaxLengthBytes < 0:
 		return &InvalidArgumentError{"max length", "must not be negative"}
-	case c.Overflow != "" && c.Overflow != OverflowDropHead && c.Overflow != OverflowRejectPublish:
-		return &InvalidArgumentError{"overflow", "must be drop-head or reject-publish"}
+	case c.Overflow != "" && c.Overflow != OverflowDropHead && !c.Overflow.rejects():
+		return &InvalidArgumentError{"overflow", "must be drop-head, reject-publish or reject-publish-dlx"}
 	case c.Group.DeliveryLimit < 0:
 		return &InvalidArgumentError{"delivery limit", "must not be negative"}
 	case c.Group.MessageTTL < 0 || c.DedupWindow < 0 || c.RetentionAge < 0 || c.Expires < 0:

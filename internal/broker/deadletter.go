@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"sort"
 	"time"
+
+	"github.com/gannet-mq/gannet/internal/batch"
 )
 
 // DeathEntry is one line of a message's dead-letter history, the neutral
@@ -52,34 +54,56 @@ func (g *group) deadLetter(w *deadLetterWork) {
 		}
 		w.record = &rec
 	}
-	cfg := g.config()
 	msg := fromRecord(gp.p.index, *w.record).Message
-	if cfg.DeadLetter != nil && !g.isDeadLetterCycle(&msg, w.reason) {
-		msg = msg.clone()
-		routingKey := cfg.DeadLetter.RoutingKey
-		origKey, _ := msg.HeaderValue(HeaderRoutingKey)
-		if routingKey == "" {
-			routingKey = string(origKey)
-		}
-		origExchange, _ := msg.HeaderValue(HeaderExchange)
-		addDeath(&msg, DeathEntry{
-			Queue: g.stream.name, Reason: w.reason, Count: 1, Time: g.b.now().Unix(),
-			Exchange: string(origExchange), RoutingKeys: []string{string(origKey)},
-		})
-		msg.DeleteHeader(HeaderExpiresAt) // RabbitMQ drops the per-message TTL on dead-lettering
-		msg.DeleteHeader(HeaderStreamEntryID)
-		msg.Timestamp = time.Time{}
-		receipt, err := g.b.republish(cfg.DeadLetter.Exchange, routingKey, msg)
-		if err == nil {
-			err = receipt.Wait(context.Background())
-		}
-		if err != nil {
-			g.b.log.Warn("dead-lettering failed; the message is dropped as RabbitMQ does",
-				"queue", g.stream.name, "offset", w.offset, "err", err)
-		}
+	if err := g.sendDeadLetter(msg, w.reason); err != nil {
+		g.b.log.Warn("dead-lettering failed; the message is dropped as RabbitMQ does",
+			"queue", g.stream.name, "offset", w.offset, "err", err)
 	}
 	g.b.observe.DeadLettered(g.stream.name, g.name, w.reason)
 	g.finishDeadLetter(w)
+}
+
+// deadLetterRefused dead-letters the records a full reject-publish-dlx
+// queue refused, with reason maxlen as RabbitMQ gives them. They were
+// never stored, so there is nothing to settle.
+func (g *group) deadLetterRefused(partition int32, recs []batch.Record) {
+	for i := range recs {
+		msg := fromRecord(partition, recs[i]).Message
+		if err := g.sendDeadLetter(msg, ReasonMaxLength); err != nil {
+			g.b.log.Warn("dead-lettering a refused message failed; it is dropped as RabbitMQ does",
+				"queue", g.stream.name, "err", err)
+		}
+		g.b.observe.DeadLettered(g.stream.name, g.name, ReasonMaxLength)
+	}
+}
+
+// sendDeadLetter publishes msg to the group's dead-letter target with the
+// death added to its history, and waits until it is durable. Without a
+// target, or once it has gone round a cycle, the message is dropped.
+func (g *group) sendDeadLetter(msg Message, reason string) error {
+	cfg := g.config()
+	if cfg.DeadLetter == nil || g.isDeadLetterCycle(&msg, reason) {
+		return nil
+	}
+	msg = msg.clone()
+	routingKey := cfg.DeadLetter.RoutingKey
+	origKey, _ := msg.HeaderValue(HeaderRoutingKey)
+	if routingKey == "" {
+		routingKey = string(origKey)
+	}
+	origExchange, _ := msg.HeaderValue(HeaderExchange)
+	addDeath(&msg, DeathEntry{
+		Queue: g.stream.name, Reason: reason, Count: 1, Time: g.b.now().Unix(),
+		Exchange: string(origExchange), RoutingKeys: []string{string(origKey)},
+	})
+	msg.DeleteHeader(HeaderExpiresAt) // RabbitMQ drops the per-message TTL on dead-lettering
+	msg.DeleteHeader(HeaderStreamEntryID)
+	msg.Timestamp = time.Time{}
+	receipt, err := g.b.republish(cfg.DeadLetter.Exchange, routingKey, msg)
+	if err == nil {
+		err = receipt.Wait(context.Background())
+	}
+	return err
 }
 
 // isDeadLetterCycle tells whether a message that the broker itself is

@@ -24,11 +24,16 @@ type group struct {
 	cfg atomic.Pointer[GroupConfig]
 
 	mu          sync.Mutex
-	consumers   []string // in arrival order; the first is the single active one
+	consumers   []*groupConsumer // in arrival order; the first is the single active one
+	byName      map[string]*groupConsumer
+	ranks       consumerRanks
 	hadConsumer bool
 	wake        chan struct{}
 	closed      bool
 	rr          int // round-robin start partition
+	// ranked is set while the registered consumers differ in priority;
+	// receives check ranks only then.
+	ranked atomic.Bool
 }
 
 // partsSnapshot returns the group's partitions as they are now.
@@ -159,23 +164,30 @@ func (h Group) Receive(ctx context.Context, opts ReceiveOptions) ([]Delivered, e
 	}
 }
 
-func (g *group) mayReceive(consumer string) bool {
-	if !g.config().SingleActiveConsumer {
-		return true
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.consumers) == 0 {
-		return true
-	}
-	return g.consumers[0] == consumer
-}
-
 func (g *group) receiveOnce(opts ReceiveOptions, max int) ([]Delivered, []<-chan struct{}, error) {
 	var out []Delivered
 	var work []*deadLetterWork
 	parts := g.partsSnapshot()
 	changed := make([]<-chan struct{}, 0, len(parts))
+	// With consumer priorities, look at how far each log reaches before
+	// asking whether a higher consumer is free, and take nothing beyond:
+	// a record published after that consumer became free is then never
+	// taken here, however this goroutine is scheduled. The change
+	// channels come first, so a record that turns up past a log's end
+	// still wakes the receive.
+	var ends []int64
+	if g.ranked.Load() {
+		ends = make([]int64, len(parts))
+		for _, gp := range parts {
+			changed = append(changed, gp.p.log.Changed())
+		}
+		for i, gp := range parts {
+			ends[i] = gp.p.log.EndOffset()
+		}
+		if g.outranked(opts.Consumer) {
+			return nil, nil, nil // wait for a wake-up: a higher consumer blocks or leaves
+		}
+	}
 	g.mu.Lock()
 	start := g.rr % len(parts)
 	g.rr = (start + 1) % len(parts)
@@ -184,15 +196,21 @@ func (g *group) receiveOnce(opts ReceiveOptions, max int) ([]Delivered, []<-chan
 	now := g.b.now()
 	var err error
 	for i := 0; i < len(parts) && len(out) < max; i++ {
-		gp := parts[(start+i)%len(parts)]
+		idx := (start + i) % len(parts)
 		if priority { // highest level first, every time
-			gp = parts[len(parts)-1-i]
+			idx = len(parts) - 1 - i
 		}
-		changed = append(changed, gp.p.log.Changed())
+		gp := parts[idx]
+		end := int64(-1)
+		if ends != nil {
+			end = ends[idx]
+		} else {
+			changed = append(changed, gp.p.log.Changed())
+		}
 		gp.mu.Lock()
 		var got []Delivered
 		var w []*deadLetterWork
-		got, w, err = gp.dispatchLocked(opts, max-len(out), now)
+		got, w, err = gp.dispatchLocked(opts, max-len(out), end, now)
 		gp.flush()
 		gp.mu.Unlock()
 		out = append(out, got...)
@@ -361,44 +379,6 @@ func (h Group) Pending(consumer string) []Delivery {
 	return out
 }
 
-// AddConsumer registers a consumer (for single-active-consumer order and
-// auto-delete); adding it twice is harmless.
-func (h Group) AddConsumer(consumer string) {
-	g := h.g
-	g.mu.Lock()
-	for _, c := range g.consumers {
-		if c == consumer {
-			g.mu.Unlock()
-			return
-		}
-	}
-	g.consumers = append(g.consumers, consumer)
-	g.hadConsumer = true
-	g.mu.Unlock()
-	g.signal()
-}
-
-// RemoveConsumer unregisters a consumer and releases its deliveries unless
-// they are persistent. An auto-delete queue left without consumers is deleted.
-func (h Group) RemoveConsumer(consumer string) {
-	g := h.g
-	g.mu.Lock()
-	for i, c := range g.consumers {
-		if c == consumer {
-			g.consumers = append(g.consumers[:i], g.consumers[i+1:]...)
-			break
-		}
-	}
-	empty := len(g.consumers) == 0 && g.hadConsumer
-	g.mu.Unlock()
-	g.stream.touch(g.b.now()) // the idle period of x-expires starts now
-	h.ReleaseConsumer(consumer)
-	g.signal()
-	if empty && g.stream.own == g && g.stream.config().AutoDelete {
-		g.b.DeleteStream(g.stream.name)
-	}
-}
-
 // ReleaseConsumer makes every non-persistent delivery held by consumer
 // deliverable again (an AMQP channel closed with unacked messages).
 func (h Group) ReleaseConsumer(consumer string) int {
@@ -422,19 +402,6 @@ func (h Group) ReleaseConsumer(consumer string) int {
 	}
 	h.g.deadLetterAll(work)
 	return n
-}
-
-func (g *group) consumerCount() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.consumers)
-}
-
-// Consumers returns the registered consumers in arrival order.
-func (h Group) Consumers() []string {
-	h.g.mu.Lock()
-	defer h.g.mu.Unlock()
-	return append([]string(nil), h.g.consumers...)
 }
 
 // Purge settles every record not in flight and returns how many it removed.

@@ -65,8 +65,9 @@ type dispatch struct {
 }
 
 // dispatchLocked hands out up to max records: released ones first, in offset
-// order, then new ones. It returns deliveries and dead-letter work.
-func (gp *groupPart) dispatchLocked(opts ReceiveOptions, max int, now time.Time) ([]Delivered, []*deadLetterWork, error) {
+// order, then new ones below end (-1: as far as the log reaches). It
+// returns deliveries and dead-letter work.
+func (gp *groupPart) dispatchLocked(opts ReceiveOptions, max int, end int64, now time.Time) ([]Delivered, []*deadLetterWork, error) {
 	d := dispatch{work: gp.expireLocked(now)}
 	defer func() {
 		for _, off := range d.blocked {
@@ -94,7 +95,7 @@ func (gp *groupPart) dispatchLocked(opts ReceiveOptions, max int, now time.Time)
 	}
 
 	cursor := gp.next
-	for len(d.out) < max {
+	for len(d.out) < max && (end < 0 || gp.next < end) {
 		rec, ok, err := gp.nextRecord()
 		if err != nil {
 			return d.out, d.work, err

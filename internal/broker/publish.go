@@ -52,7 +52,8 @@ func (r Receipt) Wait(ctx context.Context) error {
 // stream it reaches. Routed is 0 when it reached none (AMQP mandatory). A
 // full reject-publish queue among several makes it return ErrQueueFull with
 // a receipt for the streams that took the message, as RabbitMQ still
-// delivers to the others while it nacks the publish. An internal exchange
+// delivers to the others while it nacks the publish; a reject-publish-dlx
+// queue has dead-lettered the message by then. An internal exchange
 // refuses it with InternalExchangeError: messages reach one only through a
 // binding from another exchange, or from the broker itself (republish).
 func (b *Broker) Publish(exchange, routingKey string, msg Message, opts PublishOptions) (Receipt, error) {
@@ -242,9 +243,9 @@ func max0(p int32) int32 {
 }
 
 // appendToPartition is one batch to one partition: dedup, the queue's max
-// length, then the append. Dead-lettering for drop-head runs after every
-// lock is released, because it publishes and may come back to this very
-// queue.
+// length, then the append. Dead-lettering for drop-head and
+// reject-publish-dlx runs after every lock is released, because it
+// publishes and may come back to this very queue.
 func (b *Broker) appendToPartition(s *stream, partition int32, msgs []Message, now time.Time) (Receipt, error) {
 	recs := make([]batch.Record, 0, len(msgs))
 	var admitted []string // ids this call added to the dedup window
@@ -273,6 +274,11 @@ func (b *Broker) appendToPartition(s *stream, partition int32, msgs []Message, n
 		// A refused message was never stored: its id must not block a retry.
 		for _, id := range admitted {
 			s.dedup.forget(id, now)
+		}
+		if errors.Is(err, ErrQueueFull) && s.config().Overflow == OverflowRejectPublishDLX {
+			// As RabbitMQ, dead-letter it before the publisher hears of
+			// the refusal; no lock is held here.
+			s.own.deadLetterRefused(partition, recs)
 		}
 		return Receipt{}, err
 	}
@@ -313,7 +319,7 @@ func (p *partition) append(recs []batch.Record) (storage.Appended, []*deadLetter
 	gp.mu.Lock()
 	overRecords, overBytes := gp.overLimitLocked(cfg, end, len(recs), size)
 	if overRecords > 0 || overBytes > 0 {
-		if cfg.Overflow == OverflowRejectPublish {
+		if cfg.Overflow.rejects() {
 			gp.mu.Unlock()
 			return storage.Appended{}, nil, ErrQueueFull
 		}
