@@ -55,6 +55,9 @@ func (s *Server) sendMessage(ctx context.Context, req *request, in *wire.SendMes
 	if err != nil {
 		return nil, err
 	}
+	if err := s.refuseWhileAlarmed(); err != nil {
+		return nil, err
+	}
 	o, werr := s.prepare(q, &in.SendMessageEntry)
 	if werr != nil {
 		return nil, werr
@@ -68,6 +71,9 @@ func (s *Server) sendMessage(ctx context.Context, req *request, in *wire.SendMes
 func (s *Server) sendMessageBatch(ctx context.Context, req *request, in *wire.SendMessageBatchInput) (any, error) {
 	q, err := s.queueFromURL(req, in.QueueUrl)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.refuseWhileAlarmed(); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(in.Entries))
@@ -102,6 +108,18 @@ func (s *Server) sendMessageBatch(ctx context.Context, req *request, in *wire.Se
 		out.Successful = append(out.Successful, wire.SendMessageBatchResultEntry{Id: o.entryID, SendMessageOutput: o.out})
 	}
 	return out, nil
+}
+
+// refuseWhileAlarmed fails a send while the memory or disk alarm is raised
+// with 503 ServiceUnavailable, AWS' common error for a temporary failure of
+// the server, which every AWS SDK retries with backoff. Receives, deletes
+// and visibility changes keep working, so consumers can drain the queues.
+func (s *Server) refuseWhileAlarmed() error {
+	if raised := s.cfg.Alarms.Raised(); raised != 0 {
+		return wire.Errorf(wire.KindServiceUnavailable,
+			"The request has failed due to a temporary failure of the server: it is low on %s.", raised)
+	}
+	return nil
 }
 
 // checkBatch applies AWS' rules on batch entry ids.

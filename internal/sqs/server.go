@@ -28,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/clock"
 	"github.com/gannet-mq/gannet/internal/sqs/wire"
@@ -47,6 +48,9 @@ type Config struct {
 	AccountID string
 	// Region appears in ARNs; default us-east-1.
 	Region string
+	// Alarms, when set, fail sends with 503 ServiceUnavailable while the
+	// memory or disk alarm is raised.
+	Alarms *alarm.Monitor
 }
 
 // Server serves the SQS API.
