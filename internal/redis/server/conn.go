@@ -52,6 +52,7 @@ type conn struct {
 	adds  []pendingAdd
 	arena []byte
 	hdrs  []broker.Header
+	pacer broker.Pacer
 	// receipts are appends the replies in out acknowledge; latest is the
 	// last append per stream not yet known to be durable, which a read
 	// waits for so that it sees the connection's own writes.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
@@ -24,6 +25,9 @@ type groupState struct {
 	ids       map[int64]streamID
 	handle    broker.Group
 	policy    string // the retry policy applied to handle
+	// lastRead is when a consumer last read (unix ns), without gs.mu:
+	// publishers' pacing asks whether anyone is reading the group.
+	lastRead atomic.Int64
 }
 
 const maxCachedIDs = 1 << 20
@@ -56,7 +60,9 @@ func (gs *groupState) remember(id streamID, off int64) {
 }
 
 func (gs *groupState) touch(consumer string) {
-	gs.consumers[consumer] = time.Now()
+	now := time.Now()
+	gs.consumers[consumer] = now
+	gs.lastRead.Store(now.UnixNano())
 }
 
 // attrRetry is the stream attribute holding a group's Gannet retry policy:

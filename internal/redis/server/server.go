@@ -32,6 +32,10 @@ type Deps struct {
 	Limits          resp.Limits
 	// Password, when set, is required by AUTH before any other command.
 	Password string
+	// FlowBacklog is the ready backlog of a consumer group that is being
+	// read above which XADD is paced (see pacing.go); 0 means
+	// DefaultFlowBacklog, negative turns pacing off.
+	FlowBacklog int
 	// Alarms, when set, refuse commands that add data while the memory
 	// (-OOM) or disk (-MISCONF) alarm is raised.
 	Alarms *alarm.Monitor
@@ -62,6 +66,9 @@ func New(deps Deps) (*Server, error) {
 	}
 	if deps.MaxMessageBytes <= 0 {
 		deps.MaxMessageBytes = broker.DefaultMaxMessageBytes
+	}
+	if deps.FlowBacklog == 0 {
+		deps.FlowBacklog = DefaultFlowBacklog
 	}
 	s := &Server{
 		deps:    deps,

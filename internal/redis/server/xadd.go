@@ -217,6 +217,7 @@ func (c *conn) appendAdds() {
 		}
 		c.appendBatch(adds[i].key, batch)
 	}
+	c.paceAdds(adds)
 	for i := range adds {
 		a := &adds[i]
 		switch {

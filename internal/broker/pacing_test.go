@@ -1,0 +1,96 @@
+package broker
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestPacerHoldsOnlyAPublisherOutrunningFastConsumers drives Hold on a
+// real queue: the first check only records, a backlog under the limit or
+// shrinking since the last check never holds, a stalled consumer makes
+// pacing give up after PaceMaxPause, and a consumer that takes back what
+// the publisher added releases it before then.
+func TestPacerHoldsOnlyAPublisherOutrunningFastConsumers(t *testing.T) {
+	b := openTestBroker(t)
+	if _, _, err := b.DeclareStream("paced", StreamConfig{Kind: KindQueue, Durable: true}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := b.Queue("paced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := func(n int) {
+		t.Helper()
+		var last Receipt
+		for range n {
+			if last, err = b.Publish("", "paced", Message{Value: []byte("m")}, PublishOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := last.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receive := func(n int) {
+		if _, err := g.Receive(context.Background(), ReceiveOptions{Consumer: "c", Max: n}); err != nil {
+			t.Error(err)
+		}
+	}
+	const limit = 100
+	// check is one pacing check after PaceCheckEvery publishes; it reports
+	// how long the publisher was held.
+	check := func(p *Pacer) time.Duration {
+		t.Helper()
+		if !p.Due(PaceCheckEvery) {
+			t.Fatal("a check was not due after PaceCheckEvery publishes")
+		}
+		start := time.Now()
+		p.Hold(limit, []Group{g})
+		return time.Since(start)
+	}
+	off := func(p *Pacer) bool { o, _ := p.Off(); return o }
+
+	// A stalled consumer: the first check records, the next one holds for
+	// PaceMaxPause, sees nothing drained and turns pacing off.
+	var stalled Pacer
+	fill(150)
+	if d := check(&stalled); d > PaceMaxPause/2 {
+		t.Fatalf("the first check held %v", d)
+	}
+	fill(20)
+	if d := check(&stalled); d < PaceMaxPause || !off(&stalled) {
+		t.Fatalf("a stalled consumer: held %v (want at least %v), pacing off: %v", d, PaceMaxPause, off(&stalled))
+	}
+	if stalled.Due(PaceCheckEvery) {
+		t.Fatal("a check was due while pacing is off")
+	}
+
+	// An old backlog the consumer works down is never held, though it is
+	// over the limit and the consumer drains nothing more meanwhile.
+	var working Pacer
+	check(&working) // records 170
+	receive(20)     // 150
+	if d := check(&working); d > PaceMaxPause/2 || off(&working) {
+		t.Fatalf("a shrinking backlog held %v (pacing off: %v)", d, off(&working))
+	}
+
+	// Under the limit: no hold.
+	receive(100) // 50
+	if d := check(&working); d > PaceMaxPause/2 || off(&working) {
+		t.Fatalf("under the limit: held %v (pacing off: %v)", d, off(&working))
+	}
+
+	// Over the limit and grown: held until the consumer takes back the
+	// growth, which it does well within PaceMaxPause.
+	fill(60) // 110
+	go func() {
+		time.Sleep(2 * time.Millisecond)
+		receive(60)
+	}()
+	// The queue itself says whether the consumer drained before Hold let
+	// the publisher go.
+	if d := check(&working); g.Ready() > 50 || off(&working) {
+		t.Fatalf("over the limit: released after %v with %d ready (want at most 50), pacing off: %v", d, g.Ready(), off(&working))
+	}
+}

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gannet-mq/gannet/internal/broker"
+)
+
+// TestXAddPacedOnlyForGroupsBeingRead pipelines XADDs with go-redis: to a
+// stream whose group nobody reads they are never held, however far the
+// group falls behind; once a consumer reads the group (and then stops
+// draining it), a pipeline that grows the backlog past FlowBacklog is held
+// for broker.PaceMaxPause before pacing gives up.
+func TestXAddPacedOnlyForGroupsBeingRead(t *testing.T) {
+	ts := startServerWith(t, "", func(d *Deps) { d.FlowBacklog = 100 })
+	ctx := context.Background()
+	c := ts.client(3)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.XGroupCreateMkStream(ctx, "s", "g", "$").Err())
+	// pipeline sends n XADDs in one pipeline and reports how long they took.
+	pipeline := func(n int) time.Duration {
+		t.Helper()
+		start := time.Now()
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for range n {
+				p.XAdd(ctx, &redis.XAddArgs{Stream: "s", Values: []string{"f", "v"}})
+			}
+			return nil
+		})
+		must(err)
+		return time.Since(start)
+	}
+	for range 3 {
+		if d := pipeline(150); d > broker.PaceMaxPause {
+			t.Fatalf("a group nobody reads held XADD for %v", d)
+		}
+	}
+	// A consumer reads once: the group is being read, 449 entries behind.
+	must(c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{"s", ">"}, Count: 1}).Err())
+	pipeline(broker.PaceCheckEvery) // the first check only records the backlog
+	if d := pipeline(broker.PaceCheckEvery); d < broker.PaceMaxPause {
+		t.Fatalf("a growing backlog of a group being read held XADD for %v, want at least %v", d, broker.PaceMaxPause)
+	}
+}
