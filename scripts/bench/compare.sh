@@ -148,6 +148,30 @@ start_gannet() {
 }
 
 # ---- one measurement
+# settle_disk starts each measurement on a quiet disk. The brokers share
+# one disk and keep running between rows, and the peers write through the
+# page cache: without this, the writeback of what the previous row's system
+# wrote (and NATS's periodic stream sync) lands in the next row and stalls
+# its fsyncs for 50-200 ms. sync writes everyone's dirty pages now; then
+# wait, at most 20 s, until the disk writes less than 1 MiB in half a second.
+DISK_DEV=""
+settle_disk() {
+	sync
+	[ -n "$DISK_DEV" ] || return 0
+	local before after i
+	for i in $(seq 40); do
+		before=$(awk -v d="$DISK_DEV" '$3 == d {print $10}' /proc/diskstats)
+		sleep 0.5
+		after=$(awk -v d="$DISK_DEV" '$3 == d {print $10}' /proc/diskstats)
+		[ -n "$before" ] && [ -n "$after" ] || return 0
+		if [ $((after - before)) -lt 2048 ]; then
+			[ "$i" -gt 1 ] && log "disk quiet after $((i / 2)) s"
+			return 0
+		fi
+	done
+	log "disk still busy after 20 s; measuring anyway"
+}
+
 SEQ=0
 measure() { # workload system protocol addr pidname [gannet-bench flags...]
 	local workload=$1 system=$2 proto=$3 addr=$4 pidname=$5
@@ -162,6 +186,7 @@ measure() { # workload system protocol addr pidname [gannet-bench flags...]
 			--addr "$addr" --reason "not available yet" >/dev/null
 		return 0
 	fi
+	settle_disk
 	log "$workload $system ($proto $addr) $*"
 	"$BENCH" "$proto" --addr "$addr" --broker-pid "$pid" --workload "$workload" --system "$system" \
 		--prefix "b$SEQ" --json "$file" "$@" >&2 || log "$workload $system failed; the error is in its row"
@@ -230,6 +255,11 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 # reported beside it. The same size in --quick mode, so the figures are
 # comparable between modes.
 mkdir -p "$WORK/gannet"
+# The whole disk behind the data directory, as /proc/diskstats names it
+# (a partition's writes count there too).
+DISK_DEV=$(lsblk -no pkname "$(df --output=source "$WORK/gannet" | tail -1)" 2>/dev/null | head -1)
+[ -n "$DISK_DEV" ] || DISK_DEV=$(basename "$(df --output=source "$WORK/gannet" | tail -1)")
+grep -q " $DISK_DEV " /proc/diskstats || DISK_DEV=""
 DISK_MBPS=null DISK_JSON=null DISK_LARGE_JSON=null
 DISK_FS=$(stat -f -c %T "$WORK/gannet" 2>/dev/null || echo unknown)
 log "measuring sequential fdatasync bandwidth in $WORK/gannet ($DISK_FS)"
