@@ -115,8 +115,8 @@ type Monitor struct {
 
 	runMu   sync.Mutex
 	timer   clock.Timer
-	started bool
-	stopped bool
+	running bool
+	run     uint64 // counts Starts, so a tick of an earlier run stops
 }
 
 // New builds a monitor; it measures nothing until Check or Start.
@@ -282,28 +282,31 @@ func (m *Monitor) Check() Resource {
 }
 
 // Start checks once now, so the alarms are right before the first client
-// connects, and then every CheckInterval until Stop.
+// connects, and then every CheckInterval until Stop. Starting a running
+// monitor does nothing; one can be started again after Stop.
 func (m *Monitor) Start() {
 	m.runMu.Lock()
-	if m.started || m.stopped {
+	if m.running {
 		m.runMu.Unlock()
 		return
 	}
-	m.started = true
+	m.running = true
+	m.run++
+	run := m.run
 	m.runMu.Unlock()
 	m.Check()
-	m.schedule()
+	m.schedule(run)
 }
 
-func (m *Monitor) schedule() {
+func (m *Monitor) schedule(run uint64) {
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
-	if m.stopped {
+	if !m.running || m.run != run {
 		return
 	}
 	m.timer = m.cfg.Clock.AfterFunc(m.cfg.CheckInterval, func() {
 		m.Check()
-		m.schedule()
+		m.schedule(run)
 	})
 }
 
@@ -311,7 +314,7 @@ func (m *Monitor) schedule() {
 func (m *Monitor) Stop() {
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
-	m.stopped = true
+	m.running = false
 	if m.timer != nil {
 		m.timer.Stop()
 	}

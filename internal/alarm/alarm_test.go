@@ -187,6 +187,18 @@ func TestStartChecksOnTheClock(t *testing.T) {
 	if m.Raised() != 0 || clk.Pending() != 0 {
 		t.Fatalf("checks continued after Stop: raised %v, pending %d", m.Raised(), clk.Pending())
 	}
+	// A stopped monitor starts again, checking at once and then on time.
+	m.Start()
+	m.Start()
+	if m.Raised() != Disk || clk.Pending() != 1 {
+		t.Fatalf("restart: raised %v, pending %d", m.Raised(), clk.Pending())
+	}
+	f.free.Store(1 << 40)
+	clk.Advance(time.Second)
+	if m.Raised() != 0 {
+		t.Fatal("no check on time after a restart")
+	}
+	m.Stop()
 }
 
 func TestGaugeFollowsAlarms(t *testing.T) {

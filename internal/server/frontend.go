@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/amqp"
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/config"
@@ -30,7 +31,7 @@ type Frontend interface {
 }
 
 // FrontendDeps is everything a front-end constructor is given. Front-ends
-// depend on the broker core and nothing else in Gannet.
+// depend on the broker core and the resource alarms, nothing else in Gannet.
 type FrontendDeps struct {
 	Broker *broker.Broker
 	Logger *slog.Logger
@@ -46,6 +47,9 @@ type FrontendDeps struct {
 	// AdvertisedAddr is what Kafka metadata tells clients to dial; empty
 	// means Addr. Only the Kafka front-end reads it.
 	AdvertisedAddr string
+	// Alarms are the server's one memory and disk alarm monitor; each
+	// front-end holds or refuses writes that add data while one is raised.
+	Alarms *alarm.Monitor
 }
 
 // NewFrontend builds a front-end; it must not start goroutines before Serve.
@@ -75,20 +79,20 @@ func builtFrontends() map[string]NewFrontend {
 		// package's own constructor (front-ends do not import this package).
 		"amqp": func(d FrontendDeps) (Frontend, error) {
 			return amqp.New(amqp.Config{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,
-				MaxMessageBytes: d.MaxMessageBytes})
+				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms})
 		},
 		"kafka": func(d FrontendDeps) (Frontend, error) {
 			return kafka.New(kafka.Config{Broker: d.Broker, Logger: d.Logger, Registerer: d.Registerer,
 				Connections: d.Connections, Addr: d.Addr, AdvertisedAddr: d.AdvertisedAddr,
-				MaxMessageBytes: d.MaxMessageBytes})
+				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms})
 		},
 		"redis": func(d FrontendDeps) (Frontend, error) {
 			return redisserver.New(redisserver.Deps{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,
-				MaxMessageBytes: d.MaxMessageBytes})
+				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms})
 		},
 		"sqs": func(d FrontendDeps) (Frontend, error) {
 			return sqs.New(sqs.Config{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,
-				MaxMessageBytes: d.MaxMessageBytes})
+				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms})
 		},
 	}
 }

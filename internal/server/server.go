@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/config"
 	"github.com/gannet-mq/gannet/internal/httpapi"
@@ -54,6 +55,7 @@ type Server struct {
 	logger       *slog.Logger
 	registry     *prometheus.Registry
 	metrics      *metrics.Metrics
+	alarms       *alarm.Monitor
 	constructors map[string]NewFrontend
 
 	// core is read by scrapes and readiness probes on HTTP goroutines.
@@ -110,6 +112,18 @@ func newServer(cfg config.Config, logger *slog.Logger, constructors map[string]N
 		}
 		return broker.Stats{}
 	}))
+	alarms, err := alarm.New(alarm.Config{
+		DataDir:             cfg.DataDir,
+		DiskFreeLimit:       uint64(cfg.DiskFreeLimit),
+		MemoryLimit:         uint64(cfg.MemoryHighWatermarkBytes),
+		MemoryHighWatermark: cfg.MemoryHighWatermark,
+		Logger:              logger.With("component", "alarm"),
+		Registerer:          s.registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: building the resource alarms: %w", err)
+	}
+	s.alarms = alarms
 	return s, nil
 }
 
@@ -135,12 +149,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("server: opening the broker in %s: %w", s.cfg.DataDir, err)
 	}
 	s.core.Store(core)
+	// Measure before any client connects, then once a second.
+	s.alarms.Start()
 
 	var listeners []net.Listener
 	defer func() {
 		if err == nil {
 			return
 		}
+		s.alarms.Stop()
 		for _, l := range listeners {
 			l.Close()
 		}
@@ -183,6 +200,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			Addr:            l.Addr(),
 			MaxMessageBytes: s.cfg.MaxMessageBytes,
 			AdvertisedAddr:  s.cfg.KafkaAdvertisedAddr,
+			Alarms:          s.alarms,
 		})
 		if err != nil {
 			return fmt.Errorf("server: building the %s front-end: %w", p.protocol, err)
@@ -220,8 +238,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.logger.Warn("fsync is not always: a crash can lose messages that were already acknowledged",
 			"fsync", options.Fsync.String(), "fsync_interval", s.cfg.FsyncInterval)
 	}
+	memoryLimit, diskFreeLimit := s.alarms.Limits()
 	s.logger.Info("gannet started", "data_dir", s.cfg.DataDir, "fsync", options.Fsync.String(),
-		"amqp", s.addrs.AMQP, "kafka", s.addrs.Kafka, "redis", s.addrs.Redis, "sqs", s.addrs.SQS, "http", s.addrs.HTTP)
+		"amqp", s.addrs.AMQP, "kafka", s.addrs.Kafka, "redis", s.addrs.Redis, "sqs", s.addrs.SQS, "http", s.addrs.HTTP,
+		"memory_limit", memoryLimit, "disk_free_limit", diskFreeLimit)
 	return nil
 }
 

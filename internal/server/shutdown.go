@@ -23,6 +23,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.state = stopped
 	s.draining.Store(true)
+	s.alarms.Stop()
 
 	var (
 		problems   []error
