@@ -322,6 +322,20 @@ func (c *conn) intern(b []byte) string {
 	return s
 }
 
+// answerAddsFirst keeps replies in command order when an XADD is refused
+// at once (arity, NOAUTH, bad arguments, an alarm) while the XADDs
+// pipelined before it still wait in c.adds for their ids: those are
+// appended and answered before the refusal written since mark.
+func (c *conn) answerAddsFirst(mark int) {
+	if len(c.out) == mark || len(c.adds) == 0 {
+		return
+	}
+	refusal := append([]byte(nil), c.out[mark:]...)
+	c.out = c.out[:mark]
+	c.appendAdds()
+	c.out = append(c.out, refusal...)
+}
+
 func (c *conn) dispatch(args [][]byte) {
 	var lower [32]byte
 	name := args[0]
@@ -341,6 +355,9 @@ func (c *conn) dispatch(args [][]byte) {
 			c.quit = true
 			return
 		}
+	}
+	if string(cmd) == "xadd" && len(c.adds) > 0 {
+		defer c.answerAddsFirst(len(c.out))
 	}
 	h, ok := commandTable[string(cmd)]
 	if !ok {
