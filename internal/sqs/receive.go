@@ -93,6 +93,7 @@ func (s *Server) receiveMessage(ctx context.Context, req *request, in *wire.Rece
 	if lease == 0 {
 		lease = time.Millisecond // released below, at once
 	}
+	s.noteReceive(q.name)
 	ds, err := g.Receive(rctx, broker.ReceiveOptions{Consumer: consumerName, Max: int(max), Wait: wait > 0, Lease: lease, KeyBatches: q.fifo})
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		if errors.Is(err, broker.ErrClosed) {

@@ -65,6 +65,7 @@ func (s *Server) sendMessage(ctx context.Context, req *request, in *wire.SendMes
 	if err := s.appendAll(ctx, q, []*outgoing{o}); err != nil {
 		return nil, err
 	}
+	s.paceSends(q.name, 1)
 	return o.out, nil
 }
 
@@ -104,6 +105,7 @@ func (s *Server) sendMessageBatch(ctx context.Context, req *request, in *wire.Se
 	if err := s.appendAll(ctx, q, ready); err != nil {
 		return nil, err
 	}
+	s.paceSends(q.name, len(ready))
 	for _, o := range ready {
 		out.Successful = append(out.Successful, wire.SendMessageBatchResultEntry{Id: o.entryID, SendMessageOutput: o.out})
 	}

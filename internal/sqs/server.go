@@ -51,6 +51,10 @@ type Config struct {
 	// Alarms, when set, fail sends with 503 ServiceUnavailable while the
 	// memory or disk alarm is raised.
 	Alarms *alarm.Monitor
+	// FlowBacklog is the visible backlog of a queue being received from
+	// above which sends are paced (see pacing.go); 0 means
+	// DefaultFlowBacklog, negative turns pacing off.
+	FlowBacklog int
 }
 
 // Server serves the SQS API.
@@ -76,6 +80,7 @@ type Server struct {
 	attemptsSwept time.Time
 	sent          map[string]map[string]sentMsg // FIFO dedup id -> first send, by queue
 	tasks         map[string][]*moveTask        // message move tasks by source queue
+	pacing        map[string]*queuePacing       // senders' pacing, by queue
 	firstRx       map[rxKey]int64               // ApproximateFirstReceiveTimestamp
 	wg            sync.WaitGroup
 }
@@ -100,6 +105,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxMessageBytes <= 0 || cfg.MaxMessageBytes > maxMessageSizeLimit {
 		cfg.MaxMessageBytes = maxMessageSizeLimit
 	}
+	if cfg.FlowBacklog == 0 {
+		cfg.FlowBacklog = DefaultFlowBacklog
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg: cfg, b: cfg.Broker, log: cfg.Logger, clock: cfg.Clock,
@@ -113,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		sent:     map[string]map[string]sentMsg{},
 		tasks:    map[string][]*moveTask{},
 		firstRx:  map[rxKey]int64{},
+		pacing:   map[string]*queuePacing{},
 	}
 	s.http = &http.Server{
 		Handler:           s,
