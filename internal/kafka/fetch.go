@@ -27,6 +27,9 @@ func (s *Server) fetch(c *conn, req *kmsg.FetchRequest) reply {
 	return reply{wait: func() kmsg.Response {
 		// The wait ends at MaxWait, when the connection goes, or when
 		// Shutdown starts draining; then it answers with what there is.
+		// MaxWait is a real timer, not the injected clock: clients give
+		// the request a wall-clock deadline of MaxWait plus some slack, so
+		// a wait held by a fake clock would only time the client out.
 		ctx, cancel := context.WithTimeout(c.ctx, time.Duration(req.MaxWaitMillis)*time.Millisecond)
 		defer cancel()
 		stop := context.AfterFunc(s.drain, cancel)

@@ -43,7 +43,7 @@ func (co *coordinator) join(c *conn, h requestHeader, req *kmsg.JoinGroupRequest
 	case req.ProtocolType == "" || len(req.Protocols) == 0:
 		return joinError(kerr.InconsistentGroupProtocol.Code, req.MemberID)
 	}
-	now := time.Now()
+	now := co.s.now()
 	co.mu.Lock()
 	defer co.mu.Unlock()
 	g := co.group(req.Group, true)
@@ -180,7 +180,7 @@ func (co *coordinator) sync(c *conn, req *kmsg.SyncGroupRequest) reply {
 		resp.ErrorCode = code
 		return reply{resp: resp}
 	}
-	m.lastSeen = time.Now()
+	m.lastSeen = co.s.now()
 	resp.ProtocolType, resp.Protocol = kmsg.StringPtr(g.protocolType), kmsg.StringPtr(g.protocol)
 	switch g.state {
 	case groupPreparing:
@@ -221,7 +221,7 @@ func (co *coordinator) heartbeat(req *kmsg.HeartbeatRequest) kmsg.Response {
 	defer co.mu.Unlock()
 	g, m, code := co.checkMember(req.Group, req.MemberID, req.InstanceID, req.Generation)
 	if m != nil {
-		m.lastSeen = time.Now()
+		m.lastSeen = co.s.now()
 	}
 	if code == 0 && g.state == groupPreparing {
 		code = kerr.RebalanceInProgress.Code
@@ -243,7 +243,7 @@ func (co *coordinator) leave(req *kmsg.LeaveGroupRequest) kmsg.Response {
 		resp.ErrorCode = kerr.UnknownMemberID.Code
 		return resp
 	}
-	now := time.Now()
+	now := co.s.now()
 	removed := false
 	for _, l := range leaving {
 		rm := kmsg.NewLeaveGroupResponseMember()

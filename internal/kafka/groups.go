@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/clock"
 )
 
 // The classic consumer group protocol, coordinated in the front-end. Group
@@ -67,46 +69,58 @@ type coordinator struct {
 	mu     sync.Mutex
 	groups map[string]*group
 	start  sync.Once
-	closed sync.Once
-	stop   chan struct{}
-	done   chan struct{}
+
+	// janitorMu is held while the janitor runs, so close waits for a run
+	// in progress and none starts after it.
+	janitorMu sync.Mutex
+	janitor   clock.Timer
+	closed    bool
 }
 
 func newCoordinator(s *Server) *coordinator {
-	return &coordinator{s: s, groups: make(map[string]*group), stop: make(chan struct{}), done: make(chan struct{})}
+	return &coordinator{s: s, groups: make(map[string]*group)}
 }
 
 // janitorTick is how often session and rebalance deadlines are checked.
 const janitorTick = 100 * time.Millisecond
 
-// ensureJanitor starts the deadline checker on first use of a group.
+// ensureJanitor starts the deadline checker on first use of a group. It
+// runs on the server's clock, so a test's fake clock drives session,
+// rebalance and transaction timeouts with Advance.
 func (co *coordinator) ensureJanitor() {
 	co.start.Do(func() {
-		go func() {
-			defer close(co.done)
-			t := time.NewTicker(janitorTick)
-			defer t.Stop()
-			for {
-				select {
-				case <-co.stop:
-					return
-				case now := <-t.C:
-					co.expire(now)
-					co.s.txns.expire(now)
-				}
-			}
-		}()
+		co.janitorMu.Lock()
+		defer co.janitorMu.Unlock()
+		if !co.closed {
+			co.janitor = co.s.cfg.Clock.AfterFunc(janitorTick, co.runJanitor)
+		}
 	})
 }
 
-func (co *coordinator) close() {
-	co.closed.Do(co.shutdown)
+// runJanitor expires what is due and schedules the next run.
+func (co *coordinator) runJanitor() {
+	co.janitorMu.Lock()
+	defer co.janitorMu.Unlock()
+	if co.closed {
+		return
+	}
+	now := co.s.cfg.Clock.Now()
+	co.expire(now)
+	co.s.txns.expire(now)
+	co.janitor = co.s.cfg.Clock.AfterFunc(janitorTick, co.runJanitor)
 }
 
-func (co *coordinator) shutdown() {
-	co.start.Do(func() { close(co.done) }) // never started: nothing to wait for
-	close(co.stop)
-	<-co.done
+func (co *coordinator) close() {
+	co.janitorMu.Lock()
+	if co.closed {
+		co.janitorMu.Unlock()
+		return
+	}
+	co.closed = true
+	if co.janitor != nil {
+		co.janitor.Stop()
+	}
+	co.janitorMu.Unlock()
 	// Answer parked joins and syncs so their connections can finish.
 	co.mu.Lock()
 	defer co.mu.Unlock()

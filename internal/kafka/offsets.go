@@ -1,8 +1,6 @@
 package kafka
 
 import (
-	"time"
-
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -86,7 +84,7 @@ func (co *coordinator) checkCommit(groupName, memberID string, instanceID *strin
 	if code != 0 {
 		return code
 	}
-	m.lastSeen = time.Now()
+	m.lastSeen = co.s.now()
 	if g.state == groupCompleting {
 		return kerr.RebalanceInProgress.Code
 	}

@@ -72,6 +72,8 @@ func newProducers(b *broker.Broker) *producers {
 	p := &producers{b: b, parts: make(map[broker.Partition]*partProducers)}
 	// Ids must not repeat across restarts without being persisted: start
 	// from the clock in microseconds, far above any id handed out before.
+	// The wall clock, not the injected one: a fake clock restarts at the
+	// same time and would hand out the same ids again.
 	p.nextID.Store(time.Now().UnixMicro())
 	return p
 }

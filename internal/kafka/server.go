@@ -21,6 +21,7 @@ import (
 
 	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/clock"
 	"github.com/gannet-mq/gannet/internal/tcpserve"
 )
 
@@ -58,6 +59,10 @@ type Config struct {
 	// Alarms hold produce requests while the memory or disk alarm is
 	// raised (see alarm.go); nil means no alarms.
 	Alarms *alarm.Monitor
+	// Clock drives group sessions, rebalance deadlines, transaction
+	// timeouts and marker timestamps; nil means the wall clock. Pass the
+	// broker's clock so both agree.
+	Clock clock.Clock
 }
 
 // Kafka's default socket.request.max.bytes.
@@ -98,6 +103,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DefaultPartitions <= 0 {
 		cfg.DefaultPartitions = 1
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
 	if cfg.MinSessionTimeout <= 0 {
 		cfg.MinSessionTimeout = 6 * time.Second
 	}
@@ -132,6 +140,9 @@ func New(cfg Config) (*Server, error) {
 	s.tcp = tcpserve.New(func(nc net.Conn) tcpserve.Conn { return newConn(s, nc) }, cfg.Connections)
 	return s, nil
 }
+
+// now is the protocol time: the injected clock's.
+func (s *Server) now() time.Time { return s.cfg.Clock.Now() }
 
 // Serve accepts connections until Shutdown.
 func (s *Server) Serve(l net.Listener) error { return s.tcp.Serve(l) }

@@ -122,9 +122,9 @@ func (t *txnCoordinator) lookupLocked(id string, pid int64, epoch int16) (*txn, 
 	return tx, 0
 }
 
-func (tx *txn) begin() {
+func (tx *txn) begin(now time.Time) {
 	if !tx.ongoing {
-		tx.ongoing, tx.started = true, time.Now()
+		tx.ongoing, tx.started = true, now
 	}
 }
 
@@ -160,7 +160,7 @@ func (t *txnCoordinator) addPartitions(req *kmsg.AddPartitionsToTxnRequest) repl
 			case len(missing) > 0:
 				rp.ErrorCode = kerr.OperationNotAttempted.Code
 			default:
-				tx.begin()
+				tx.begin(t.s.now())
 				tx.partitions[tp] = true
 			}
 			out.Partitions = append(out.Partitions, rp)
@@ -176,7 +176,7 @@ func (t *txnCoordinator) addOffsets(req *kmsg.AddOffsetsToTxnRequest) kmsg.Respo
 	defer t.mu.Unlock()
 	tx, code := t.lookupLocked(req.TransactionalID, req.ProducerID, req.ProducerEpoch)
 	if code == 0 {
-		tx.begin()
+		tx.begin(t.s.now())
 	}
 	resp.ErrorCode = code
 	return resp
@@ -257,7 +257,7 @@ func (t *txnCoordinator) endLocked(tx *txn, commit bool) []broker.Receipt {
 		}
 		st := t.partLocked(tp.topic, tp.partition, part)
 		if commit {
-			r, err := t.s.b.AppendBatch(tp.topic, tp.partition, controlBatch(tx.pid, tx.epoch, true))
+			r, err := t.s.b.AppendBatch(tp.topic, tp.partition, controlBatch(tx.pid, tx.epoch, true, t.s.now()))
 			if err == nil {
 				delete(st.open, tx.pid)
 				receipts = append(receipts, r)

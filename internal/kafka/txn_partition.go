@@ -48,14 +48,14 @@ const (
 )
 
 // controlBatch encodes a transaction marker, stamped with the broker's
-// clock as Kafka stamps its markers.
-func controlBatch(pid int64, epoch int16, commit bool) []byte {
+// clock (now) as Kafka stamps its markers.
+func controlBatch(pid int64, epoch int16, commit bool, now time.Time) []byte {
 	key := []byte{0, 0, 0, controlAbort}
 	if commit {
 		key[3] = controlCommit
 	}
 	value := []byte{0, 0, 0, 0, 0, 0} // version 0, coordinator epoch 0
-	raw, err := batch.Append(nil, 0, []batch.Record{{Timestamp: time.Now().UnixMilli(), Key: key, Value: value}}, batch.EncodeOptions{
+	raw, err := batch.Append(nil, 0, []batch.Record{{Timestamp: now.UnixMilli(), Key: key, Value: value}}, batch.EncodeOptions{
 		ProducerID: pid, ProducerEpoch: epoch, BaseSequence: -1, Transactional: true, Control: true,
 	})
 	if err != nil {
@@ -148,7 +148,7 @@ func (t *txnCoordinator) scan(tp *txnPartition, part broker.Partition) {
 // marker need not be durable before the range hides the data. t.mu must be
 // held, or tp be inside its scan.
 func (t *txnCoordinator) abortPartition(tp *txnPartition, pid int64, epoch int16) (broker.Receipt, error) {
-	r, err := t.s.b.AppendBatch(tp.topic, tp.partition, controlBatch(pid, epoch, false))
+	r, err := t.s.b.AppendBatch(tp.topic, tp.partition, controlBatch(pid, epoch, false, t.s.now()))
 	if err != nil {
 		return r, err
 	}
