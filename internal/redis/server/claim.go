@@ -75,7 +75,7 @@ func cmdXPending(c *conn, args [][]byte) {
 	}
 	// Ids are resolved only until count rows are found: a recovery loop
 	// asking for a few entries of a long pending list reads no more.
-	now := time.Now()
+	now := c.s.now()
 	var body []byte
 	n := 0
 	for _, d := range pending {
@@ -169,7 +169,7 @@ func cmdXClaim(c *conn, args [][]byte) {
 	justID := false
 	var lastID streamID
 	hasLastID := false
-	now := time.Now()
+	now := c.s.now()
 	for ; j < len(args); j++ {
 		more := len(args) - 1 - j
 		o := args[j]
@@ -246,7 +246,7 @@ func cmdXClaim(c *conn, args [][]byte) {
 	}
 	res.Claimed, _ = dropDeleted(c.s.tombstones(string(key)), g, res.Claimed, deliveryRef)
 	gs.mu.Lock()
-	gs.touch(consumer)
+	gs.touch(consumer, c.s.now())
 	gs.mu.Unlock()
 	c.syncState = true
 	n, body := c.claimedReply(newEntryReader(part), gs, res.Claimed, justID)
@@ -334,7 +334,7 @@ func cmdXAutoClaim(c *conn, args [][]byte) {
 	res.Claimed, deleted = dropDeleted(c.s.tombstones(string(key)), g, res.Claimed, deliveryRef)
 	res.Gone = append(res.Gone, deleted...)
 	gs.mu.Lock()
-	gs.touch(consumer)
+	gs.touch(consumer, c.s.now())
 	gs.mu.Unlock()
 	c.syncState = true
 	// The claimed entries lie below next: read them first, in offset order.

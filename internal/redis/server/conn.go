@@ -105,7 +105,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		s: s, nc: nc, src: src,
 		r:         resp.NewReaderSize(src, s.deps.Limits, readBufferSize),
 		id:        s.nextID.Add(1),
-		created:   time.Now(),
+		created:   s.now(),
 		ver:       resp.RESP2,
 		authed:    s.deps.Password == "",
 		latest:    make(map[string]broker.Receipt),
@@ -272,6 +272,9 @@ func (c *conn) block(timeout time.Duration, wait func(ctx context.Context) error
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	if timeout > 0 {
+		// BLOCK runs on a real timer, not the injected clock: clients set
+		// a wall-clock read deadline of the block time plus a margin, so
+		// a wait held by a fake clock would only time them out.
 		var cancelT context.CancelFunc
 		ctx, cancelT = context.WithTimeout(ctx, timeout)
 		defer cancelT()

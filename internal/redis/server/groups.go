@@ -59,10 +59,12 @@ func (gs *groupState) remember(id streamID, off int64) {
 	gs.ids[off] = id
 }
 
-func (gs *groupState) touch(consumer string) {
-	now := time.Now()
+// touch marks a consumer seen at now, the protocol clock's time.
+func (gs *groupState) touch(consumer string, now time.Time) {
 	gs.consumers[consumer] = now
-	gs.lastRead.Store(now.UnixNano())
+	// Pacing measures real elapsed time (see pacing.go), so lastRead is
+	// the wall clock's, whatever clock the server was given.
+	gs.lastRead.Store(time.Now().UnixNano())
 }
 
 // attrRetry is the stream attribute holding a group's Gannet retry policy:
@@ -189,7 +191,7 @@ func cmdXReadGroup(c *conn, args [][]byte) {
 	for i := range targets {
 		gs := targets[i].gs
 		gs.mu.Lock()
-		gs.touch(consumer)
+		gs.touch(consumer, c.s.now())
 		gs.mu.Unlock()
 	}
 	max := int(ra.count)

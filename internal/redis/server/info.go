@@ -3,7 +3,6 @@ package server
 import (
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/redis/resp"
@@ -48,7 +47,7 @@ func cmdXInfo(c *conn, args [][]byte) {
 			return
 		}
 		names, pending, seen := consumersOf(gs, g.Pending(""))
-		now := time.Now()
+		now := c.s.now()
 		c.array(len(names))
 		for _, n := range names {
 			c.mapHeader(3)

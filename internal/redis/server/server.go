@@ -19,6 +19,7 @@ import (
 
 	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/clock"
 	"github.com/gannet-mq/gannet/internal/redis/resp"
 	"github.com/gannet-mq/gannet/internal/tcpserve"
 )
@@ -39,6 +40,10 @@ type Deps struct {
 	// Alarms, when set, refuse commands that add data while the memory
 	// (-OOM) or disk (-MISCONF) alarm is raised.
 	Alarms *alarm.Monitor
+	// Clock is the protocol time: consumers' seen and idle times, XADD's
+	// automatic ids, CLIENT and INFO ages; nil means the wall clock. Pass
+	// the broker's clock, which stamps deliveries and checks min-idle.
+	Clock clock.Clock
 }
 
 // Server serves the Redis protocol on listeners.
@@ -67,19 +72,25 @@ func New(deps Deps) (*Server, error) {
 	if deps.MaxMessageBytes <= 0 {
 		deps.MaxMessageBytes = broker.DefaultMaxMessageBytes
 	}
+	if deps.Clock == nil {
+		deps.Clock = clock.Real()
+	}
 	if deps.FlowBacklog == 0 {
 		deps.FlowBacklog = DefaultFlowBacklog
 	}
 	s := &Server{
 		deps:    deps,
 		log:     deps.Logger,
-		started: time.Now(),
+		started: deps.Clock.Now(),
 		streams: make(map[string]*streamState),
 		groups:  make(map[groupKey]*groupState),
 	}
 	s.tcp = tcpserve.New(func(nc net.Conn) tcpserve.Conn { return newConn(s, nc) }, deps.Connections)
 	return s, nil
 }
+
+// now is the protocol time: the injected clock's.
+func (s *Server) now() time.Time { return s.deps.Clock.Now() }
 
 // Serve accepts connections until Shutdown; it then returns net.ErrClosed.
 func (s *Server) Serve(l net.Listener) error { return s.tcp.Serve(l) }

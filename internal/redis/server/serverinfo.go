@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
 )
@@ -32,7 +31,7 @@ func cmdInfo(c *conn, args [][]byte) {
 		}
 	}
 	kv := func(k string, v any) { fmt.Fprintf(&b, "%s:%v\r\n", k, v) }
-	up := time.Since(c.s.started)
+	up := c.s.now().Sub(c.s.started)
 	section("Server", func() {
 		kv("redis_version", RedisVersion)
 		kv("redis_mode", "standalone")

@@ -275,7 +275,7 @@ func (c *conn) appendBatch(name string, batch []*pendingAdd) {
 	last := st.last
 	msgs := make([]broker.Message, 0, len(batch))
 	placed := make([]*pendingAdd, 0, len(batch))
-	nowMs := uint64(time.Now().UnixMilli())
+	nowMs := uint64(c.s.now().UnixMilli())
 	for _, a := range batch {
 		id, ok := nextID(last, a.spec, nowMs)
 		if !ok {

@@ -138,7 +138,7 @@ func cmdXGroup(c *conn, args [][]byte) {
 		gs.mu.Lock()
 		_, had := gs.consumers[string(args[4])]
 		if !had {
-			gs.touch(string(args[4]))
+			gs.touch(string(args[4]), c.s.now())
 		}
 		gs.mu.Unlock()
 		if had {
