@@ -10,6 +10,7 @@ import (
 	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/amqp"
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/clock"
 	"github.com/gannet-mq/gannet/internal/config"
 	"github.com/gannet-mq/gannet/internal/kafka"
 	redisserver "github.com/gannet-mq/gannet/internal/redis/server"
@@ -50,6 +51,9 @@ type FrontendDeps struct {
 	// Alarms are the server's one memory and disk alarm monitor; each
 	// front-end holds or refuses writes that add data while one is raised.
 	Alarms *alarm.Monitor
+	// Clock is the broker's clock; the front-ends that keep protocol time
+	// of their own (Kafka, Redis) read it so that both agree.
+	Clock clock.Clock
 }
 
 // NewFrontend builds a front-end; it must not start goroutines before Serve.
@@ -84,11 +88,11 @@ func builtFrontends() map[string]NewFrontend {
 		"kafka": func(d FrontendDeps) (Frontend, error) {
 			return kafka.New(kafka.Config{Broker: d.Broker, Logger: d.Logger, Registerer: d.Registerer,
 				Connections: d.Connections, Addr: d.Addr, AdvertisedAddr: d.AdvertisedAddr,
-				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms})
+				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms, Clock: d.Clock})
 		},
 		"redis": func(d FrontendDeps) (Frontend, error) {
 			return redisserver.New(redisserver.Deps{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,
-				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms})
+				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms, Clock: d.Clock})
 		},
 		"sqs": func(d FrontendDeps) (Frontend, error) {
 			return sqs.New(sqs.Config{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,

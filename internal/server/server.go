@@ -25,6 +25,7 @@ import (
 
 	"github.com/gannet-mq/gannet/internal/alarm"
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/clock"
 	"github.com/gannet-mq/gannet/internal/config"
 	"github.com/gannet-mq/gannet/internal/httpapi"
 	"github.com/gannet-mq/gannet/internal/metrics"
@@ -141,6 +142,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if options.Clock == nil {
+		// One clock value for the core and the front-ends, so protocol
+		// times (idle, sessions, auto ids) agree with the core's leases.
+		options.Clock = clock.Real()
+	}
 	if err := os.MkdirAll(s.cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("server: creating data directory: %w; check --data-dir and its permissions", err)
 	}
@@ -201,6 +207,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			MaxMessageBytes: s.cfg.MaxMessageBytes,
 			AdvertisedAddr:  s.cfg.KafkaAdvertisedAddr,
 			Alarms:          s.alarms,
+			Clock:           options.Clock,
 		})
 		if err != nil {
 			return fmt.Errorf("server: building the %s front-end: %w", p.protocol, err)
