@@ -27,18 +27,21 @@ func startBroker(t testing.TB, dir string, tweak ...func(*Config)) *testBroker {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	b, err := broker.Open(broker.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Broker: b, Addr: l.Addr(), MinSessionTimeout: time.Second}
+	cfg := Config{Addr: l.Addr(), MinSessionTimeout: time.Second}
 	for _, f := range tweak {
 		f(&cfg)
 	}
+	// The core gets the front-end's clock, as internal/server wires them.
+	b, err := broker.Open(broker.Options{DataDir: dir, Clock: cfg.Clock})
+	if err != nil {
+		l.Close()
+		t.Fatal(err)
+	}
+	cfg.Broker = b
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -4,61 +4,158 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/clock"
 )
 
-// The member-id-required join flow, then a member that stops heartbeating
-// is removed when its session times out.
-func TestJoinFlowAndSessionExpiry(t *testing.T) {
-	tb := startBroker(t, "")
-	cl := tb.client()
-	ctx := testCtx(t)
+// startFakeClockBroker starts a core and front-end that share a fake clock,
+// so session, rebalance and transaction timeouts pass with Advance.
+func startFakeClockBroker(t *testing.T, tweak ...func(*Config)) (*testBroker, *clock.Fake) {
+	t.Helper()
+	fake := clock.NewFake(time.Unix(1_700_000_000, 0))
+	tweak = append([]func(*Config){func(c *Config) { c.Clock = fake }}, tweak...)
+	return startBroker(t, "", tweak...), fake
+}
+
+// joinRequest is a classic consumer-protocol JoinGroup.
+func joinRequest(group, memberID string, instanceID *string, session, rebalance time.Duration) *kmsg.JoinGroupRequest {
 	join := kmsg.NewPtrJoinGroupRequest()
-	join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = "raw", 1000, 1000
+	join.Group, join.MemberID, join.InstanceID = group, memberID, instanceID
+	join.SessionTimeoutMillis = int32(session.Milliseconds())
+	join.RebalanceTimeoutMillis = int32(rebalance.Milliseconds())
 	join.ProtocolType = "consumer"
 	join.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{0, 1}}}
-	resp, err := join.RequestWith(ctx, cl)
+	return join
+}
+
+// memberID runs the first step of a dynamic member's join and returns the
+// member id the coordinator hands out with MEMBER_ID_REQUIRED.
+func memberID(t *testing.T, cl *kgo.Client, group string, session, rebalance time.Duration) string {
+	t.Helper()
+	resp, err := joinRequest(group, "", nil, session, rebalance).RequestWith(testCtx(t), cl)
 	if err != nil || resp.ErrorCode != kerr.MemberIDRequired.Code || resp.MemberID == "" {
 		t.Fatalf("first join: %v %+v", err, resp)
 	}
-	join.MemberID = resp.MemberID
-	resp, err = join.RequestWith(ctx, cl)
-	if err != nil || resp.ErrorCode != 0 || resp.LeaderID != join.MemberID || len(resp.Members) != 1 || resp.Generation != 1 {
+	return resp.MemberID
+}
+
+// parkedJoin sends a join that the coordinator holds until the rebalance
+// completes; the response arrives on the returned channel.
+func parkedJoin(t *testing.T, cl *kgo.Client, join *kmsg.JoinGroupRequest) <-chan *kmsg.JoinGroupResponse {
+	out := make(chan *kmsg.JoinGroupResponse, 1)
+	go func() {
+		resp, err := join.RequestWith(testCtx(t), cl)
+		if err != nil {
+			t.Errorf("join of %s: %v", join.MemberID, err)
+		}
+		out <- resp
+	}()
+	return out
+}
+
+func receive[R any](t *testing.T, ch <-chan R, what string) R {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s", what)
+		panic("unreachable")
+	}
+}
+
+// describeGroup returns the group's state and its members' ids.
+func describeGroup(t *testing.T, adm *kadm.Client, group string) (string, []string) {
+	t.Helper()
+	described, err := adm.DescribeGroups(testCtx(t), group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := described[group]
+	if d.Err != nil {
+		t.Fatalf("describe %s: %v", group, d.Err)
+	}
+	var ids []string
+	for _, m := range d.Members {
+		ids = append(ids, m.MemberID)
+	}
+	return d.State, ids
+}
+
+// waitGroupState polls until the group reaches state: a parked join has
+// been taken in once the group is preparing a rebalance.
+func waitGroupState(t *testing.T, adm *kadm.Client, group, state string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got, _ := describeGroup(t, adm, group); got == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s never reached %s", group, state)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func heartbeat(t *testing.T, cl *kgo.Client, group, memberID string, instanceID *string, generation int32) int16 {
+	t.Helper()
+	hb := kmsg.NewPtrHeartbeatRequest()
+	hb.Group, hb.MemberID, hb.InstanceID, hb.Generation = group, memberID, instanceID, generation
+	resp, err := hb.RequestWith(testCtx(t), cl)
+	if err != nil {
+		t.Fatalf("heartbeat: %v", err)
+	}
+	return resp.ErrorCode
+}
+
+// The member-id-required join flow; a heartbeat keeps the member in the
+// group past its first session, and a member that stops heartbeating is
+// removed once one session has passed since the last heartbeat, not before.
+func TestJoinFlowAndSessionExpiry(t *testing.T) {
+	tb, fake := startFakeClockBroker(t)
+	cl := tb.client()
+	adm := kadm.NewClient(tb.client())
+	ctx := testCtx(t)
+	const session = time.Second
+	id := memberID(t, cl, "raw", session, session)
+	resp, err := joinRequest("raw", id, nil, session, session).RequestWith(ctx, cl)
+	if err != nil || resp.ErrorCode != 0 || resp.LeaderID != id || len(resp.Members) != 1 || resp.Generation != 1 {
 		t.Fatalf("second join: %v %+v", err, resp)
 	}
 	sync := kmsg.NewPtrSyncGroupRequest()
-	sync.Group, sync.Generation, sync.MemberID = "raw", resp.Generation, resp.MemberID
-	sync.GroupAssignment = []kmsg.SyncGroupRequestGroupAssignment{{MemberID: resp.MemberID, MemberAssignment: []byte("mine")}}
+	sync.Group, sync.Generation, sync.MemberID = "raw", resp.Generation, id
+	sync.GroupAssignment = []kmsg.SyncGroupRequestGroupAssignment{{MemberID: id, MemberAssignment: []byte("mine")}}
 	sresp, err := sync.RequestWith(ctx, cl)
 	if err != nil || sresp.ErrorCode != 0 || string(sresp.MemberAssignment) != "mine" {
 		t.Fatalf("sync: %v %+v", err, sresp)
 	}
-	hb := kmsg.NewPtrHeartbeatRequest()
-	hb.Group, hb.Generation, hb.MemberID = "raw", resp.Generation, resp.MemberID
-	if h, err := hb.RequestWith(ctx, cl); err != nil || h.ErrorCode != 0 {
-		t.Fatalf("heartbeat: %v %+v", err, h)
+	if code := heartbeat(t, cl, "raw", id, nil, 1); code != 0 {
+		t.Fatalf("heartbeat: %v", kerr.ErrorForCode(code))
 	}
-	hb.Generation++
-	if h, _ := hb.RequestWith(ctx, cl); h.ErrorCode != kerr.IllegalGeneration.Code {
-		t.Fatalf("heartbeat of a wrong generation: %v", kerr.ErrorForCode(h.ErrorCode))
+	if code := heartbeat(t, cl, "raw", id, nil, 2); code != kerr.IllegalGeneration.Code {
+		t.Fatalf("heartbeat of a wrong generation: %v", kerr.ErrorForCode(code))
 	}
-	hb.Generation--
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		h, err := hb.RequestWith(ctx, cl)
-		if err == nil && h.ErrorCode == kerr.UnknownMemberID.Code {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("member never expired")
-		}
-		time.Sleep(1500 * time.Millisecond) // longer than the session: it must expire
+	fake.Advance(900 * time.Millisecond)
+	if code := heartbeat(t, cl, "raw", id, nil, 1); code != 0 {
+		t.Fatalf("heartbeat within the session: %v", kerr.ErrorForCode(code))
 	}
-	d := kmsg.NewPtrDescribeGroupsRequest()
-	d.Groups = []string{"raw"}
-	if dr, err := d.RequestWith(ctx, cl); err != nil || dr.Groups[0].State != "Empty" {
-		t.Fatalf("describe after expiry: %v %+v", err, dr)
+	// 1.8s after joining, 0.9s after the last heartbeat: still a member.
+	fake.Advance(900 * time.Millisecond)
+	if state, members := describeGroup(t, adm, "raw"); state != "Stable" || len(members) != 1 {
+		t.Fatalf("0.9s after a heartbeat: %s with %v", state, members)
+	}
+	// A janitor tick past one session since the heartbeat removes it.
+	fake.Advance(2 * janitorTick)
+	if state, members := describeGroup(t, adm, "raw"); state != "Empty" || len(members) != 0 {
+		t.Fatalf("after the session: %s with %v", state, members)
+	}
+	if code := heartbeat(t, cl, "raw", id, nil, 1); code != kerr.UnknownMemberID.Code {
+		t.Fatalf("heartbeat after expiry: %v", kerr.ErrorForCode(code))
 	}
 }
