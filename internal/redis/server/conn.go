@@ -46,6 +46,9 @@ type conn struct {
 	libVer  string
 	lastCmd string
 	quit    bool
+	// blocked is set while a blocking read waits: CLIENT LIST's flag b
+	// and INFO's blocked_clients, read from other connections.
+	blocked atomic.Bool
 
 	// adds is the current run of XADDs; they are appended together when
 	// another command or the end of the pipeline comes.
@@ -301,7 +304,9 @@ func (c *conn) block(timeout time.Duration, wait func(ctx context.Context) error
 			}
 		}()
 	}
+	c.blocked.Store(true)
 	err := wait(ctx)
+	c.blocked.Store(false)
 	if watching {
 		c.nc.SetReadDeadline(time.Now())
 		<-done

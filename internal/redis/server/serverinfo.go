@@ -44,7 +44,15 @@ func cmdInfo(c *conn, args [][]byte) {
 		kv("uptime_in_days", int64(up.Hours()/24))
 	})
 	section("Clients", func() {
-		kv("connected_clients", len(c.s.clientList()))
+		clients := c.s.clientList()
+		blocked := 0
+		for _, o := range clients {
+			if o.blocked.Load() {
+				blocked++
+			}
+		}
+		kv("connected_clients", len(clients))
+		kv("blocked_clients", blocked)
 	})
 	section("Persistence", func() {
 		kv("loading", 0)
