@@ -187,7 +187,7 @@ func TestShutdownEndsIdleAndBlockedConnections(t *testing.T) {
 	idle.do("PING")
 	blocked := dialRaw(t, ts.addr)
 	blocked.send(encodeCommand("XREAD", "BLOCK", "0", "STREAMS", "s", "$"))
-	time.Sleep(50 * time.Millisecond)
+	waitBlocked(t, ts, 1)
 	start := time.Now()
 	ts.stop()
 	if d := time.Since(start); d > 2*time.Second {

@@ -32,13 +32,17 @@ func startServerWith(t *testing.T, dir string, configure func(*Deps)) *testServe
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	b, err := broker.Open(broker.Options{DataDir: dir})
+	var deps Deps
+	if configure != nil {
+		configure(&deps)
+	}
+	// The core gets the front-end's clock, as internal/server wires them.
+	b, err := broker.Open(broker.Options{DataDir: dir, Clock: deps.Clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := Deps{Broker: b}
-	if configure != nil {
-		configure(&deps)
+	if deps.Broker == nil {
+		deps.Broker = b
 	}
 	srv, err := New(deps)
 	if err != nil {

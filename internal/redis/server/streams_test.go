@@ -178,7 +178,7 @@ func TestXReadBlocking(t *testing.T) {
 			go func() {
 				done <- c.XRead(ctx, &redis.XReadArgs{Streams: []string{key, "$"}, Block: 0}).Val()
 			}()
-			time.Sleep(50 * time.Millisecond)
+			waitBlocked(t, ts, 1)
 			w.XAdd(ctx, &redis.XAddArgs{Stream: key, ID: "2-1", Values: []string{"b", "2"}})
 			select {
 			case got := <-done:
@@ -225,7 +225,7 @@ func TestBlockedReadsWakeOnAnyStream(t *testing.T) {
 	} {
 		done := make(chan []redis.XStream, 1)
 		go func() { done <- read() }()
-		time.Sleep(50 * time.Millisecond)
+		waitBlocked(t, ts, 1)
 		id := "1-" + itoa(i+1)
 		w.XAdd(ctx, &redis.XAddArgs{Stream: "b", ID: id, Values: []string{"n", itoa(i)}})
 		select {
@@ -242,11 +242,14 @@ func TestBlockedReadsWakeOnAnyStream(t *testing.T) {
 func TestBlockedReadEndsWhenClientCloses(t *testing.T) {
 	ts := startServer(t, "")
 	c := redis.NewClient(&redis.Options{Addr: ts.addr, MaxRetries: -1})
+	read := make(chan struct{})
 	go func() {
-		time.Sleep(100 * time.Millisecond)
-		c.Close()
+		defer close(read)
+		c.XRead(ctx, &redis.XReadArgs{Streams: []string{"s", "$"}, Block: 0})
 	}()
-	c.XRead(ctx, &redis.XReadArgs{Streams: []string{"s", "$"}, Block: 0})
+	waitBlocked(t, ts, 1)
+	c.Close()
+	<-read
 	deadline := time.Now().Add(5 * time.Second)
 	for len(ts.srv.clientList()) > 0 {
 		if time.Now().After(deadline) {
@@ -334,7 +337,7 @@ func TestConsumerGroups(t *testing.T) {
 		go func() {
 			done <- c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c1", Streams: []string{"s", ">"}, Block: 0}).Val()
 		}()
-		time.Sleep(50 * time.Millisecond)
+		waitBlocked(t, ts, 1)
 		ts.client(2).XAdd(ctx, &redis.XAddArgs{Stream: "s", ID: "2-0", Values: []string{"n", "6"}})
 		select {
 		case got := <-done:
@@ -393,7 +396,7 @@ func TestConsumerGroups(t *testing.T) {
 }
 
 func TestClaimTakesOverADeadConsumer(t *testing.T) {
-	ts := startServer(t, "")
+	ts, fake := startFakeClockServer(t)
 	c := ts.client(2)
 	c.XGroupCreateMkStream(ctx, "s", "g", "$")
 	for i := 1; i <= 4; i++ {
@@ -407,7 +410,12 @@ func TestClaimTakesOverADeadConsumer(t *testing.T) {
 	if msgs, start := c.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: "s", Group: "g", Consumer: "alive", MinIdle: time.Hour, Start: "0"}).Val(); len(msgs) != 0 || start != "0-0" {
 		t.Fatalf("XAUTOCLAIM claimed entries not yet idle: %v %s", msgs, start)
 	}
-	time.Sleep(30 * time.Millisecond)
+	// min-idle is reached when the entries have been idle that long.
+	fake.Advance(19 * time.Millisecond)
+	if msgs, start := c.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: "s", Group: "g", Consumer: "alive", MinIdle: 20 * time.Millisecond, Start: "0"}).Val(); len(msgs) != 0 || start != "0-0" {
+		t.Fatalf("XAUTOCLAIM claimed entries idle 19ms of 20: %v %s", msgs, start)
+	}
+	fake.Advance(time.Millisecond)
 	msgs, start := c.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: "s", Group: "g", Consumer: "alive", MinIdle: 20 * time.Millisecond, Start: "0", Count: 2}).Val()
 	if ids(msgs) != "1-1 1-2" || start != "1-3" || msgs[0].Values["n"] != "1" {
 		t.Fatalf("XAUTOCLAIM = %v next %s", msgs, start)
@@ -417,7 +425,7 @@ func TestClaimTakesOverADeadConsumer(t *testing.T) {
 		t.Fatalf("XAUTOCLAIM JUSTID = %v next %s", justIDs, start)
 	}
 	ext := c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: "s", Group: "g", Start: "-", End: "+", Count: 10}).Val()
-	if len(ext) != 4 || ext[0].Consumer != "alive" || ext[0].RetryCount != 2 || ext[2].RetryCount != 1 {
+	if len(ext) != 4 || ext[0].Consumer != "alive" || ext[0].RetryCount != 2 || ext[2].RetryCount != 1 || ext[0].Idle != 0 {
 		t.Fatalf("after XAUTOCLAIM: %+v", ext)
 	}
 
@@ -428,18 +436,18 @@ func TestClaimTakesOverADeadConsumer(t *testing.T) {
 	}
 	c.Do(ctx, "XCLAIM", "s", "g", "other", "0", "1-2", "IDLE", "60000", "RETRYCOUNT", "7")
 	ext = c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: "s", Group: "g", Start: "1-2", End: "1-2", Count: 1}).Val()
-	if len(ext) != 1 || ext[0].RetryCount != 7 || ext[0].Idle < 59*time.Second || ext[0].Consumer != "other" {
+	if len(ext) != 1 || ext[0].RetryCount != 7 || ext[0].Idle != time.Minute || ext[0].Consumer != "other" {
 		t.Fatalf("XCLAIM IDLE RETRYCOUNT: %+v", ext)
 	}
 	if got := c.XClaim(ctx, &redis.XClaimArgs{Stream: "s", Group: "g", Consumer: "x", MinIdle: time.Hour, Messages: []string{"1-3"}}).Val(); len(got) != 0 {
 		t.Fatalf("XCLAIM ignored min-idle: %v", got)
 	}
-	res := c.Do(ctx, "XCLAIM", "s", "g", "x", "0", "1-3", "JUSTID", "TIME", itoa(int(time.Now().Add(-time.Minute).UnixMilli()))).Val()
+	res := c.Do(ctx, "XCLAIM", "s", "g", "x", "0", "1-3", "JUSTID", "TIME", itoa(int(fake.Now().Add(-time.Minute).UnixMilli()))).Val()
 	if arr, _ := res.([]any); len(arr) != 1 || arr[0] != "1-3" {
 		t.Fatalf("XCLAIM JUSTID TIME = %v", res)
 	}
 	ext = c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: "s", Group: "g", Start: "1-3", End: "1-3", Count: 1}).Val()
-	if ext[0].RetryCount != 1 || ext[0].Idle < 59*time.Second {
+	if ext[0].RetryCount != 1 || ext[0].Idle != time.Minute {
 		t.Fatalf("JUSTID changed the count or TIME was ignored: %+v", ext)
 	}
 	// FORCE makes a delivered-then-acked... entry pending again only if it is not settled.
