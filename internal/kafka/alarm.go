@@ -49,22 +49,9 @@ func produceTimedOut(req *kmsg.ProduceRequest, raised alarm.Resource) reply {
 	if req.Acks == 0 {
 		return reply{none: true, hangUp: true}
 	}
-	resp := req.ResponseKind().(*kmsg.ProduceResponse)
-	message := "the broker is low on " + raised.String() + "; retry later"
-	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
-	for i, t := range req.Topics {
-		rt := &resp.Topics[i]
-		*rt = kmsg.NewProduceResponseTopic()
-		rt.Topic = t.Topic
-		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
-		for j, p := range t.Partitions {
-			rp := &rt.Partitions[j]
-			*rp = kmsg.NewProduceResponseTopicPartition()
-			rp.Partition = p.Partition
-			rp.ErrorCode = kerr.RequestTimedOut.Code
-			rp.ErrorMessage = kmsg.StringPtr(message)
-			rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = -1, -1, -1
-		}
-	}
+	message := kmsg.StringPtr("the broker is low on " + raised.String() + "; retry later")
+	resp := produceResponse(req, func(_ string, _ *kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition) {
+		rp.ErrorCode, rp.ErrorMessage = kerr.RequestTimedOut.Code, message
+	})
 	return reply{resp: resp}
 }

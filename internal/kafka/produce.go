@@ -17,7 +17,6 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 	if raised := s.holdForAlarms(c, req.TimeoutMillis); raised != 0 {
 		return produceTimedOut(req, raised)
 	}
-	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	type pending struct {
 		rp      *kmsg.ProduceResponseTopicPartition
 		part    broker.Partition
@@ -25,28 +24,17 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 	}
 	var waits []pending
 	failed := false
-	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
-	for i, t := range req.Topics {
-		rt := &resp.Topics[i]
-		*rt = kmsg.NewProduceResponseTopic()
-		rt.Topic = t.Topic
-		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
-		for j, p := range t.Partitions {
-			rp := &rt.Partitions[j]
-			*rp = kmsg.NewProduceResponseTopicPartition()
-			rp.Partition = p.Partition
-			rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = -1, -1, -1
-			res := s.producePartition(req.TransactionID, t.Topic, p.Partition, p.Records)
-			rp.ErrorCode = res.code
-			failed = failed || res.code != 0
-			if res.code == 0 {
-				rp.BaseOffset = res.base
-				waits = append(waits, pending{rp, res.part, res.receipt})
-			} else if res.msg != "" {
-				rp.ErrorMessage = kmsg.StringPtr(res.msg)
-			}
+	resp := produceResponse(req, func(topic string, p *kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition) {
+		res := s.producePartition(req.TransactionID, topic, p.Partition, p.Records)
+		rp.ErrorCode = res.code
+		failed = failed || res.code != 0
+		if res.code == 0 {
+			rp.BaseOffset = res.base
+			waits = append(waits, pending{rp, res.part, res.receipt})
+		} else if res.msg != "" {
+			rp.ErrorMessage = kmsg.StringPtr(res.msg)
 		}
-	}
+	})
 	if req.Acks == 0 {
 		return reply{none: true, hangUp: failed}
 	}
@@ -66,6 +54,27 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 		}
 		return resp
 	}}
+}
+
+// produceResponse is req's response with an entry for every partition it
+// names, offsets unknown (-1) until answer fills it in, in request order.
+func produceResponse(req *kmsg.ProduceRequest, answer func(topic string, p *kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition)) *kmsg.ProduceResponse {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
+	for i := range req.Topics {
+		t, rt := &req.Topics[i], &resp.Topics[i]
+		*rt = kmsg.NewProduceResponseTopic()
+		rt.Topic = t.Topic
+		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
+		for j := range t.Partitions {
+			rp := &rt.Partitions[j]
+			*rp = kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = t.Partitions[j].Partition
+			rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = -1, -1, -1
+			answer(t.Topic, &t.Partitions[j], rp)
+		}
+	}
+	return resp
 }
 
 type produceResult struct {

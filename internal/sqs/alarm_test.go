@@ -1,8 +1,6 @@
 package sqs
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,42 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gannet-mq/gannet/internal/alarm"
-	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/clock"
 	"github.com/gannet-mq/gannet/internal/loadgen"
 )
 
 // startAlarmEnv is startEnv with the front-end watching alarms.
 func startAlarmEnv(t *testing.T, alarms *alarm.Monitor) *testEnv {
 	t.Helper()
-	b, err := broker.Open(broker.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{Broker: b, Alarms: alarms})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	e := &testEnv{t: t, b: b, srv: srv, endpoint: "http://" + l.Addr().String()}
-	e.client = newClient(e.endpoint)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		b.Close()
-		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	})
-	return e
+	return startEnvConfig(t, t.TempDir(), clock.Real(), Config{Alarms: alarms})
 }
 
 // wantServiceUnavailable checks that err is the 503 a send gets under an

@@ -54,11 +54,19 @@ func startEnvDir(t *testing.T, dir string) *testEnv {
 // startEnvClock starts with any clock; e.clock is nil unless it is fake.
 func startEnvClock(t *testing.T, dir string, clk clock.Clock) *testEnv {
 	t.Helper()
+	return startEnvConfig(t, dir, clk, Config{})
+}
+
+// startEnvConfig starts with any clock and the front-end configured as
+// cfg says (its Broker and Clock are set here).
+func startEnvConfig(t *testing.T, dir string, clk clock.Clock, cfg Config) *testEnv {
+	t.Helper()
 	b, err := broker.Open(broker.Options{DataDir: dir, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Broker: b, Clock: clk})
+	cfg.Broker, cfg.Clock = b, clk
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
