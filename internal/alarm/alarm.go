@@ -8,9 +8,9 @@
 //
 // A Monitor measures when Check is called: Start calls it once a second on
 // the injected clock, and tests call it directly after moving their fake
-// measurements, so nothing sleeps. Raised is one atomic load, cheap enough
-// for every publish; Watch and Wait serve front-ends that hold a request
-// until the alarm clears.
+// measurements, so nothing sleeps. Raised and Watch are one atomic load
+// each, cheap enough for every publish; Watch and Wait serve front-ends
+// that hold a request until the alarm clears.
 package alarm
 
 import (
@@ -105,18 +105,23 @@ type Monitor struct {
 	log         *slog.Logger
 	gauges      map[Resource]prometheus.Gauge
 
-	raised atomic.Uint32
+	// state is replaced, never changed, by the Check that changes what is
+	// raised, so Raised and Watch are one atomic load on every publish.
+	state atomic.Pointer[alarmState]
 
-	checkMu       sync.Mutex // serialises Check
+	checkMu       sync.Mutex // serialises Check, the only writer of state
 	diskErrLogged bool       // checkMu: one warning per run of statfs failures
-
-	mu      sync.Mutex    // guards changed and pairs it with raised
-	changed chan struct{} // closed and replaced on every change of raised
 
 	runMu   sync.Mutex
 	timer   clock.Timer
 	running bool
 	run     uint64 // counts Starts, so a tick of an earlier run stops
+}
+
+// alarmState is what is raised and the channel closed when that changes.
+type alarmState struct {
+	raised  Resource
+	changed chan struct{}
 }
 
 // New builds a monitor; it measures nothing until Check or Start.
@@ -148,7 +153,8 @@ func New(cfg Config) (*Monitor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Monitor{cfg: cfg, log: cfg.Logger, changed: make(chan struct{})}
+	m := &Monitor{cfg: cfg, log: cfg.Logger}
+	m.state.Store(&alarmState{changed: make(chan struct{})})
 	m.memoryLimit = cfg.MemoryLimit
 	if m.memoryLimit == 0 {
 		total, source := availableMemory(defaultMemorySources)
@@ -186,20 +192,19 @@ func (m *Monitor) Raised() Resource {
 	if m == nil {
 		return 0
 	}
-	return Resource(m.raised.Load())
+	return m.state.Load().raised
 }
 
 // Watch reports the alarms raised now and a channel that is closed at the
-// next change, for front-ends that tell clients (AMQP's connection.unblocked)
+// next change (one atomic load, no lock), for front-ends that tell clients (AMQP's connection.unblocked)
 // or hold a request until the alarm clears. A nil Monitor returns a nil
 // channel, which never fires.
 func (m *Monitor) Watch() (Resource, <-chan struct{}) {
 	if m == nil {
 		return 0, nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return Resource(m.raised.Load()), m.changed
+	st := m.state.Load()
+	return st.raised, st.changed
 }
 
 // Wait returns nil once no alarm is raised, or ctx's error if it ends first.
@@ -222,7 +227,8 @@ func (m *Monitor) Wait(ctx context.Context) error {
 func (m *Monitor) Check() Resource {
 	m.checkMu.Lock()
 	defer m.checkMu.Unlock()
-	prev := Resource(m.raised.Load())
+	current := m.state.Load()
+	prev := current.raised
 	next := prev
 
 	if m.memoryLimit > 0 {
@@ -272,11 +278,10 @@ func (m *Monitor) Check() Resource {
 				g.Set(0)
 			}
 		}
-		m.mu.Lock()
-		m.raised.Store(uint32(next))
-		close(m.changed)
-		m.changed = make(chan struct{})
-		m.mu.Unlock()
+		// The new state is in place before the old channel closes, so a
+		// woken watcher reads it.
+		m.state.Store(&alarmState{raised: next, changed: make(chan struct{})})
+		close(current.changed)
 	}
 	return next
 }

@@ -144,6 +144,38 @@ func TestWatchAndWait(t *testing.T) {
 	}
 }
 
+// TestWaitersWakeWhileChecksRace: waiters that watch while Checks raise and
+// clear the alarm from another goroutine all return once it stays clear; a
+// watcher never holds a channel that no Check will close.
+func TestWaitersWakeWhileChecksRace(t *testing.T) {
+	f := newFake()
+	m, err := New(f.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 50 {
+		f.used.Store(5000)
+		m.Check()
+		waited := make(chan error, 8)
+		for range cap(waited) {
+			go func() { waited <- m.Wait(ctx) }()
+		}
+		for i := range 20 { // raise and clear under the waiters' feet
+			f.used.Store(uint64(5000 * (i % 2)))
+			m.Check()
+		}
+		f.used.Store(1)
+		m.Check()
+		for range cap(waited) {
+			if err := <-waited; err != nil {
+				t.Fatalf("a waiter missed the clear: %v", err)
+			}
+		}
+	}
+}
+
 func TestNilMonitorNeverRaises(t *testing.T) {
 	var m *Monitor
 	if m.Raised() != 0 {
