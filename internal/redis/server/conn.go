@@ -37,15 +37,21 @@ type conn struct {
 	id      int64
 	created time.Time
 
+	out    []byte
+	args   [][]byte
+	authed bool
+	quit   bool
+	// What CLIENT LIST shows of the connection to the others: the
+	// connection's goroutine writes these under infoMu and reads them
+	// without it, other connections read them under it (infoLine).
+	infoMu  sync.Mutex
 	ver     resp.Version
-	out     []byte
-	args    [][]byte
-	authed  bool
 	name    string
 	libName string
 	libVer  string
-	lastCmd string
-	quit    bool
+	// lastCmd changes with every command, so it is an atomic rather than
+	// under infoMu.
+	lastCmd atomic.Pointer[command]
 	// blocked is set while a blocking read waits: CLIENT LIST's flag b
 	// and INFO's blocked_clients, read from other connections.
 	blocked atomic.Bool
@@ -380,7 +386,7 @@ func (c *conn) dispatch(args [][]byte) {
 		c.err("NOAUTH Authentication required.")
 		return
 	}
-	c.lastCmd = h.name
+	c.lastCmd.Store(h)
 	if c.refuseWhileAlarmed(h, args) {
 		return
 	}

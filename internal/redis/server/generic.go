@@ -30,8 +30,10 @@ func cmdQuit(c *conn, args [][]byte) {
 }
 
 func cmdReset(c *conn, args [][]byte) {
+	c.infoMu.Lock()
 	c.ver = resp.RESP2
 	c.name = ""
+	c.infoMu.Unlock()
 	c.authed = c.s.deps.Password == ""
 	c.simple("RESET")
 }
@@ -117,7 +119,10 @@ func cmdHello(c *conn, args [][]byte) {
 		c.err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
-	c.authed, c.name, c.ver = true, name, ver
+	c.authed = true
+	c.infoMu.Lock()
+	c.name, c.ver = name, ver
+	c.infoMu.Unlock()
 	c.mapHeader(7)
 	c.bulkString("server")
 	c.bulkString("redis")
@@ -152,7 +157,9 @@ func cmdClient(c *conn, args [][]byte) {
 			c.err("ERR Client names cannot contain spaces, newlines or special characters.")
 			return
 		}
+		c.infoMu.Lock()
 		c.name = string(args[2])
+		c.infoMu.Unlock()
 		c.ok()
 	case sub == "getname" && len(args) == 2:
 		if c.name == "" {
@@ -182,11 +189,13 @@ func cmdClient(c *conn, args [][]byte) {
 			c.errorf("ERR %s cannot contain spaces, newlines or special characters.", attr)
 			return
 		}
+		c.infoMu.Lock()
 		if attr == "lib-name" {
 			c.libName = string(args[3])
 		} else {
 			c.libVer = string(args[3])
 		}
+		c.infoMu.Unlock()
 		c.ok()
 	case sub == "help":
 		c.help("CLIENT", "GETNAME, SETNAME, ID, INFO, LIST, SETINFO")
@@ -197,12 +206,19 @@ func cmdClient(c *conn, args [][]byte) {
 	}
 }
 
+// infoLine is the connection's CLIENT LIST line; other connections call it.
 func (c *conn) infoLine() string {
 	age := int64(c.s.now().Sub(c.created).Seconds())
 	flags := "N"
 	if c.blocked.Load() {
 		flags = "b"
 	}
+	cmd := ""
+	if h := c.lastCmd.Load(); h != nil {
+		cmd = h.name
+	}
+	c.infoMu.Lock()
+	defer c.infoMu.Unlock()
 	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=0 name=%s age=%d idle=0 flags=%s db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.name, age, flags, c.lastCmd, c.ver, c.libName, c.libVer)
+		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.name, age, flags, cmd, c.ver, c.libName, c.libVer)
 }
