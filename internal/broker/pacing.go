@@ -34,8 +34,12 @@ type Pacer struct {
 	count     int       // publishes since the last check
 	published int       // publishes between the last two checks
 	lastCheck time.Time // when the last check ended
-	lastReady int64     // the fullest group's backlog then
-	offTill   time.Time // consumers too slow for pacing: none until then
+	// lastFullest is the fullest group at the last check and lastReady its
+	// backlog then; nil when there is nothing to compare the next check
+	// with.
+	lastFullest *group
+	lastReady   int64
+	offTill     time.Time // consumers too slow for pacing: none until then
 }
 
 // Due counts n publishes and reports whether the caller should now look
@@ -54,7 +58,7 @@ func (p *Pacer) Due(n int) bool {
 	}
 	// Back from a pause in pacing: what the group holds now is the
 	// absorbed burst, not the backlog of the last check.
-	p.offTill, p.lastCheck = time.Time{}, time.Time{}
+	p.offTill, p.lastFullest = time.Time{}, nil
 	return true
 }
 
@@ -64,14 +68,11 @@ func (p *Pacer) Off() (bool, time.Time) { return time.Now().Before(p.offTill), p
 // Hold pauses the caller while the fullest of groups (those the publish
 // reached that have consumers reading; the front-end knows which) is over
 // limit and has grown since the last check, until its consumers take back
-// the growth. A limit of zero or less never pauses.
+// the growth. A check whose fullest group is another than last time only
+// records: the two backlogs say nothing about growth. A limit of zero or
+// less never pauses.
 func (p *Pacer) Hold(limit int64, groups []Group) {
 	if limit <= 0 {
-		return
-	}
-	if len(groups) == 0 {
-		// Nothing to compare the next check with.
-		p.lastCheck = time.Time{}
 		return
 	}
 	var fullest Group
@@ -82,9 +83,9 @@ func (p *Pacer) Hold(limit int64, groups []Group) {
 		}
 	}
 	now := time.Now()
-	first, prev, since := p.lastCheck.IsZero(), p.lastReady, now.Sub(p.lastCheck)
-	defer func() { p.lastCheck, p.lastReady = time.Now(), ready }()
-	if first || ready <= limit || ready <= prev {
+	compared, prev, since := p.lastFullest != nil && p.lastFullest == fullest.g, p.lastReady, now.Sub(p.lastCheck)
+	defer func() { p.lastCheck, p.lastFullest, p.lastReady = time.Now(), fullest.g, ready }()
+	if !compared || ready <= limit || ready <= prev {
 		return
 	}
 	// The publisher's own rate, between the end of the last hold and now.

@@ -94,3 +94,58 @@ func TestPacerHoldsOnlyAPublisherOutrunningFastConsumers(t *testing.T) {
 		t.Fatalf("over the limit: released after %v with %d ready (want at most 50), pacing off: %v", d, g.Ready(), off(&working))
 	}
 }
+
+// TestPacerComparesOneGroupWithItself: a check compares the fullest
+// group's backlog with that same group's at the last check. A publisher
+// whose fullest group changes between checks (a channel publishing to
+// several queues) is not held because a large old backlog elsewhere looks
+// like growth; that check only records.
+func TestPacerComparesOneGroupWithItself(t *testing.T) {
+	b := openTestBroker(t)
+	queue := func(name string) Group {
+		t.Helper()
+		if _, _, err := b.DeclareStream(name, StreamConfig{Kind: KindQueue, Durable: true}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := b.Queue(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	small, old := queue("small"), queue("old")
+	fill := func(queue string, n int) {
+		t.Helper()
+		var last Receipt
+		var err error
+		for range n {
+			if last, err = b.Publish("", queue, Message{Value: []byte("m")}, PublishOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := last.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fill("small", 10)
+	fill("old", 170)
+	const limit = 100
+	var p Pacer
+	if !p.Due(PaceCheckEvery) {
+		t.Fatal("no check due")
+	}
+	p.Hold(limit, []Group{small}) // records small's backlog of 10
+	if !p.Due(PaceCheckEvery) {
+		t.Fatal("no check due")
+	}
+	// old's consumer drains nothing: had Hold compared 170 with small's
+	// 10 it would hold for PaceMaxPause and turn pacing off.
+	start := time.Now()
+	p.Hold(limit, []Group{old})
+	if d := time.Since(start); d > PaceMaxPause/2 {
+		t.Fatalf("held %v when the fullest group changed since the last check", d)
+	}
+	if off, _ := p.Off(); off {
+		t.Fatal("pacing turned off when the fullest group changed since the last check")
+	}
+}
