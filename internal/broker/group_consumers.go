@@ -35,6 +35,17 @@ func (r *consumerRanks) count(c *groupConsumer, delta int) {
 	}
 }
 
+// setBlocked moves a registered consumer in or out of the free count; its
+// registration stays as it is.
+func (r *consumerRanks) setBlocked(c *groupConsumer, blocked bool) {
+	c.blocked = blocked
+	if blocked {
+		bump(r.free, c.priority, -1)
+	} else {
+		bump(r.free, c.priority, 1)
+	}
+}
+
 func bump(m map[int]int, k, delta int) {
 	if m[k] += delta; m[k] <= 0 {
 		delete(m, k)
@@ -110,9 +121,7 @@ func (h Group) SetConsumerBlocked(consumer string, blocked bool) {
 		g.mu.Unlock()
 		return
 	}
-	g.ranks.count(c, -1)
-	c.blocked = blocked
-	g.ranks.count(c, 1)
+	g.ranks.setBlocked(c, blocked)
 	wake := blocked && g.ranks.mixed()
 	g.mu.Unlock()
 	if wake { // lower priorities may take what it leaves
