@@ -19,14 +19,12 @@ const (
 // -MISCONF while an alarm is raised, and reports whether it did. Reads and
 // the writes that free space (XACK, XDEL, XTRIM, DEL, XGROUP DESTROY) keep
 // working, as under Redis' noeviction policy, so consumers can drain.
+// XADDs pipelined before the command are answered first by dispatch, as
+// before any other refusal (settle, answerAddsFirst).
 func (c *conn) refuseWhileAlarmed(h *command, args [][]byte) bool {
 	raised := c.s.deps.Alarms.Raised()
 	if raised == 0 || !growsData(h, args) {
 		return false
-	}
-	// Pipelined XADDs before this command are answered first, in order.
-	if len(c.adds) > 0 {
-		c.appendAdds()
 	}
 	if raised.Has(alarm.Memory) {
 		c.err(errOOM) // Redis checks maxmemory before persistence errors

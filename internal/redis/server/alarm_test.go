@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -93,6 +95,45 @@ func TestAlarmsRefuseCommandsThatAddData(t *testing.T) {
 		must("XADD after the alarms cleared", rdb.XAdd(ctx, &redis.XAddArgs{Stream: "s", Values: []string{"f", "v"}}).Err())
 		if n, err := rdb.XLen(ctx, "s").Result(); err != nil || n != 1 {
 			t.Fatalf("XLEN after clearing = %d, %v", n, err)
+		}
+	}
+}
+
+// TestAlarmRefusalAfterPipelinedXAddsKeepsReplyOrder: XADDs pipelined
+// before an alarm is raised wait in the connection for their ids; a
+// command refused under the alarm that follows them in the same pipeline
+// is answered after their ids, so clients matching replies by position do
+// not shift. The alarm rises between two commands of one pipeline, so the
+// test drives the connection's dispatch directly.
+func TestAlarmRefusalAfterPipelinedXAddsKeepsReplyOrder(t *testing.T) {
+	alarms := alarm.NewFake()
+	ts := startServerWith(t, "", func(d *Deps) { d.Alarms = alarms.Monitor })
+	client, server := net.Pipe()
+	t.Cleanup(func() { client.Close(); server.Close() })
+	c := newConn(ts.srv, server)
+	dispatch := func(cmd string) {
+		t.Helper()
+		var args [][]byte
+		for _, a := range strings.Fields(cmd) {
+			args = append(args, []byte(a))
+		}
+		c.dispatch(args)
+	}
+	const oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+	for i, refused := range []string{"XADD s * f v", "XSETID s 99-0", "XGROUP CREATE s g $"} {
+		first, second := itoa(i+1)+"-1", itoa(i+1)+"-2"
+		alarms.Set(0)
+		c.out = c.out[:0]
+		dispatch("XADD s " + first + " f v")
+		dispatch("XADD s " + second + " f v")
+		alarms.Set(alarm.Memory)
+		dispatch(refused)
+		if len(c.adds) > 0 {
+			c.appendAdds()
+		}
+		want := "$3\r\n" + first + "\r\n$3\r\n" + second + "\r\n" + oom
+		if string(c.out) != want {
+			t.Errorf("%s after two pipelined XADDs: replies %q, want %q", refused, c.out, want)
 		}
 	}
 }
