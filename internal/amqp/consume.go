@@ -361,56 +361,15 @@ func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) bool {
 }
 
 // consumerPriority reads basic.consume's x-priority argument: any integer
-// type, 0 when absent, as RabbitMQ's check_int_arg accepts it.
+// type, 0 when absent.
 func consumerPriority(queue string, args wire.Table) (int, error) {
 	v, ok := args["x-priority"]
 	if !ok {
 		return 0, nil
 	}
-	switch n := v.(type) {
-	case int8:
-		return int(n), nil
-	case uint8:
-		return int(n), nil
-	case int16:
-		return int(n), nil
-	case uint16:
-		return int(n), nil
-	case int32:
-		return int(n), nil
-	case uint32:
-		return int(n), nil
-	case int64:
-		return int(n), nil
+	n, err := intArg(v)
+	if err != nil {
+		return 0, newError(wire.ReplyPreconditionFailed, "invalid arg 'x-priority' for queue '%s' in vhost '/': %v", queue, err)
 	}
-	return 0, newError(wire.ReplyPreconditionFailed,
-		"invalid arg 'x-priority' for queue '%s' in vhost '/': {unacceptable_type,%s}", queue, tableTypeName(v))
-}
-
-// tableTypeName names a table value's type as RabbitMQ's error messages do.
-func tableTypeName(v any) string {
-	_, letter, _ := renderValue(v)
-	switch letter {
-	case 'S':
-		return "longstr"
-	case 'x':
-		return "binary"
-	case 't':
-		return "bool"
-	case 'f':
-		return "float"
-	case 'd':
-		return "double"
-	case 'D':
-		return "decimal"
-	case 'T':
-		return "timestamp"
-	case 'F':
-		return "table"
-	case 'A':
-		return "array"
-	case 'V':
-		return "void"
-	}
-	return "unknown"
+	return int(n), nil
 }

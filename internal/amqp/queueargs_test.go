@@ -316,3 +316,27 @@ func TestQueueDeclareEquivalenceAndPurgeDelete(t *testing.T) {
 		t.Fatalf("delete reported %d messages", n)
 	}
 }
+
+// An integer queue argument of another type, or a negative one, closes the
+// channel with RabbitMQ's reason, which names the AMQP field type.
+func TestIntegerQueueArgumentErrors(t *testing.T) {
+	tb := startBroker(t)
+	for _, c := range []struct {
+		arg  string
+		val  any
+		want string
+	}{
+		{"x-max-length", "10", "{unacceptable_type,longstr}"},
+		{"x-message-ttl", 1.5, "{unacceptable_type,double}"},
+		{"x-delivery-limit", true, "{unacceptable_type,bool}"},
+		{"x-max-length-bytes", int64(-1), "{value_negative,-1}"},
+	} {
+		_, ch := tb.channel()
+		_, err := ch.QueueDeclare("typed-args", false, false, false, false, amqp091.Table{c.arg: c.val})
+		want := "Exception (406) Reason: \"PRECONDITION_FAILED - invalid arg '" + c.arg +
+			"' for queue 'typed-args' in vhost '/': " + c.want + "\""
+		if err == nil || err.Error() != want {
+			t.Errorf("%s = %#v: %v, want %s", c.arg, c.val, err, want)
+		}
+	}
+}

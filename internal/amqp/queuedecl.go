@@ -280,31 +280,64 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 	return cfg, nil
 }
 
-// nonNegative reads an integer argument.
+// nonNegative reads an integer argument that must not be negative.
 func nonNegative(v any) (int64, error) {
-	var n int64
-	switch v := v.(type) {
+	n, err := intArg(v)
+	if err == nil && n < 0 {
+		err = fmt.Errorf("{value_negative,%d}", n)
+	}
+	return n, err
+}
+
+// intArg reads an integer argument of any integer field type, as
+// RabbitMQ's check_int_arg accepts it; another type is refused with the
+// reason RabbitMQ gives, which names the field type.
+func intArg(v any) (int64, error) {
+	switch n := v.(type) {
 	case int8:
-		n = int64(v)
+		return int64(n), nil
 	case uint8:
-		n = int64(v)
+		return int64(n), nil
 	case int16:
-		n = int64(v)
+		return int64(n), nil
 	case uint16:
-		n = int64(v)
+		return int64(n), nil
 	case int32:
-		n = int64(v)
+		return int64(n), nil
 	case uint32:
-		n = int64(v)
+		return int64(n), nil
 	case int64:
-		n = v
-	default:
-		return 0, fmt.Errorf("{unacceptable_type,%T}", v)
+		return n, nil
 	}
-	if n < 0 {
-		return 0, fmt.Errorf("{value_negative,%d}", n)
+	return 0, fmt.Errorf("{unacceptable_type,%s}", tableTypeName(v))
+}
+
+// tableTypeName names a table value's type as RabbitMQ's error messages do.
+func tableTypeName(v any) string {
+	_, letter, _ := renderValue(v)
+	switch letter {
+	case 'S':
+		return "longstr"
+	case 'x':
+		return "binary"
+	case 't':
+		return "bool"
+	case 'f':
+		return "float"
+	case 'd':
+		return "double"
+	case 'D':
+		return "decimal"
+	case 'T':
+		return "timestamp"
+	case 'F':
+		return "table"
+	case 'A':
+		return "array"
+	case 'V':
+		return "void"
 	}
-	return n, nil
+	return "unknown"
 }
 
 // parseMaxAge reads a stream's x-max-age: a number and a unit of Y, M, D,
