@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
@@ -36,7 +37,7 @@ func (c *conn) paceAdds(adds []pendingAdd) {
 	var seen []string
 	for i := range adds {
 		key := adds[i].key
-		if adds[i].err != "" || adds[i].null || containsString(seen, key) {
+		if adds[i].err != "" || adds[i].null || slices.Contains(seen, key) {
 			continue
 		}
 		seen = append(seen, key)
@@ -51,15 +52,6 @@ func (c *conn) paceAdds(adds []pendingAdd) {
 		}
 	}
 	c.pacer.Hold(limit, groups)
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // existingGroupState returns the front-end's state of a group if it has
