@@ -441,6 +441,38 @@ func TestCursorOffsetsSurviveRestart(t *testing.T) {
 	}
 }
 
+// A deleted offset stays deleted: the first restart replays the journal's
+// delete-offset change, the second reads the checkpoint the first wrote.
+func TestDeletedOffsetStaysDeletedAcrossRestarts(t *testing.T) {
+	h := newHarness(t)
+	if _, _, err := h.b.DeclareStream("views", broker.StreamConfig{Kind: broker.KindTopic, Partitions: 2, Durable: true}); err != nil {
+		t.Fatal(err)
+	}
+	for p := int32(0); p < 2; p++ {
+		if err := h.b.CommitOffset("analytics", "views", p, broker.CommittedOffset{Offset: 10 + int64(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !h.b.DeleteOffset("analytics", "views", 1) {
+		t.Fatal("DeleteOffset found no offset to delete")
+	}
+	if h.b.DeleteOffset("analytics", "views", 1) {
+		t.Fatal("DeleteOffset deleted the same offset twice")
+	}
+	if err := h.b.SyncState(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for restart := 1; restart <= 2; restart++ {
+		h.restart()
+		if got, ok := h.b.CommittedOffset("analytics", "views", 0); !ok || got.Offset != 10 {
+			t.Fatalf("restart %d: partition 0 = %+v %v, want 10", restart, got, ok)
+		}
+		if got, ok := h.b.CommittedOffset("analytics", "views", 1); ok {
+			t.Fatalf("restart %d: the deleted offset came back as %+v", restart, got)
+		}
+	}
+}
+
 func TestRedeclareWithDifferentConfigFails(t *testing.T) {
 	h := newHarness(t)
 	h.queue("q", broker.StreamConfig{})
