@@ -240,17 +240,14 @@ func (c *catalogState) applyChange(ch catalogChange) {
 			}
 		}
 		delete(c.groupState, ch.Group.ID)
-	case "commit-offset":
+	case "commit-offset", "delete-offset":
 		o := *ch.Offset
 		c.Offsets = filterOffsets(c.Offsets, func(x offsetCommit) bool {
 			return x.Group != o.Group || x.Stream != o.Stream || x.Partition != o.Partition
 		})
-		c.Offsets = append(c.Offsets, o)
-	case "delete-offset":
-		o := *ch.Offset
-		c.Offsets = filterOffsets(c.Offsets, func(x offsetCommit) bool {
-			return x.Group != o.Group || x.Stream != o.Stream || x.Partition != o.Partition
-		})
+		if ch.Op == "commit-offset" {
+			c.Offsets = append(c.Offsets, o)
+		}
 	case "delete-cursor-group":
 		c.Offsets = filterOffsets(c.Offsets, func(x offsetCommit) bool { return x.Group != ch.Offset.Group })
 	}
