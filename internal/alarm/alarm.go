@@ -81,7 +81,7 @@ type Config struct {
 	MemoryUsed func() uint64
 	// MemoryLimit raises the memory alarm while use is above it, in bytes.
 	// 0 means MemoryHighWatermark of the machine's memory (or of the
-	// cgroup's memory.max, when that is lower).
+	// process's cgroup limit, v1 or v2, when that is lower).
 	MemoryLimit uint64
 	// MemoryHighWatermark is the fraction used when MemoryLimit is 0;
 	// 0 means DefaultMemoryHighWatermark.

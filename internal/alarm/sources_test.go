@@ -3,6 +3,7 @@ package alarm
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -19,36 +20,77 @@ func writeFile(t *testing.T, dir, name, text string) string {
 	return path
 }
 
+// escapeMountPath writes path as mountinfo does, spaces as \040.
+func escapeMountPath(path string) string {
+	return strings.NewReplacer(`\`, `\134`, " ", `\040`, "\t", `\011`, "\n", `\012`).Replace(path)
+}
+
 func TestAvailableMemory(t *testing.T) {
-	const meminfo = "MemTotal:        8388608 kB\nMemFree:         1000 kB\n" // 8 GiB
+	const (
+		meminfo   = "MemTotal:        8388608 kB\nMemFree:         1000 kB\n" // 8 GiB
+		v2Mount   = "41 31 0:38 / {fs}/unified rw,relatime - cgroup2 cgroup2 rw\n"
+		v1Mount   = "35 31 0:32 / {fs}/memory rw,relatime - cgroup cgroup rw,memory\n"
+		v1CPU     = "32 31 0:29 / {fs}/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+		unlimited = "9223372036854771712\n" // what cgroup v1 writes for no limit
+	)
 	cases := []struct {
 		name       string
-		selfCgroup string // "" means no file
-		memoryMax  string // "" means no file
+		selfCgroup string            // "" means no file
+		mountinfo  string            // {fs} is the fake cgroup mount directory
+		files      map[string]string // under {fs}
 		want       uint64
 	}{
-		{"no cgroup file", "", "", 8 << 30},
-		{"cgroup v1 only", "12:memory:/docker/abc\n", "", 8 << 30},
-		{"v2 group without a limit", "0::/app.slice\n", "max\n", 8 << 30},
-		{"v2 root group has no memory.max", "0::/\n", "", 8 << 30},
-		{"v2 limit below the machine", "0::/app.slice\n", "2147483648\n", 2 << 30},
-		{"v2 limit above the machine", "0::/app.slice\n", "17179869184\n", 8 << 30},
-		{"hybrid: v1 lines and the v2 line", "3:cpu:/x\n0::/app.slice\n", "1073741824\n", 1 << 30},
-		{"garbage in memory.max", "0::/app.slice\n", "lots\n", 8 << 30},
+		{"no cgroup file", "", v2Mount, nil, 8 << 30},
+		{"no cgroup mounted", "0::/app.slice\n", "", map[string]string{"unified/app.slice/memory.max": "1073741824"}, 8 << 30},
+		{"v2 group without a limit", "0::/app.slice\n", v2Mount, map[string]string{"unified/app.slice/memory.max": "max\n"}, 8 << 30},
+		{"v2 root group has no memory.max", "0::/\n", v2Mount, nil, 8 << 30},
+		{"v2 limit below the machine", "0::/app.slice\n", v2Mount, map[string]string{"unified/app.slice/memory.max": "2147483648\n"}, 2 << 30},
+		{"v2 limit above the machine", "0::/app.slice\n", v2Mount, map[string]string{"unified/app.slice/memory.max": "17179869184\n"}, 8 << 30},
+		{"v2 limit on an ancestor, the lowest counts", "0::/app.slice/gannet.service\n", v2Mount, map[string]string{
+			"unified/memory.max":                          "536870912\n", // the mount point's own file counts too
+			"unified/app.slice/memory.max":                "1073741824\n",
+			"unified/app.slice/gannet.service/memory.max": "max\n",
+		}, 512 << 20},
+		{"v2 in a namespace: the group is the mount point", "0::/\n",
+			"41 31 0:38 / {fs}/unified rw - cgroup2 cgroup2 rw\n",
+			map[string]string{"unified/memory.max": "1073741824\n"}, 1 << 30},
+		{"v2 group outside the namespace", "0::/../other\n", v2Mount, map[string]string{"other/memory.max": "1073741824"}, 8 << 30},
+		{"garbage in memory.max", "0::/app.slice\n", v2Mount, map[string]string{"unified/app.slice/memory.max": "lots\n"}, 8 << 30},
+		{"hybrid host: memory is on v1", "5:cpu:/x\n4:memory:/process_api/job\n0::/\n", v1CPU + v1Mount + v2Mount, map[string]string{
+			"memory/memory.limit_in_bytes":                 unlimited,
+			"memory/process_api/memory.limit_in_bytes":     unlimited,
+			"memory/process_api/job/memory.limit_in_bytes": "1073741824\n",
+			"unified/memory.max":                           "268435456\n", // not the memory hierarchy
+			"cpu/process_api/job/memory.limit_in_bytes":    "268435456\n", // nor is cpu's
+		}, 1 << 30},
+		{"v1 without a limit", "4:memory:/process_api/job\n", v1Mount, map[string]string{
+			"memory/memory.limit_in_bytes":                 unlimited,
+			"memory/process_api/job/memory.limit_in_bytes": unlimited,
+		}, 8 << 30},
+		{"v1 container: the mount's root is the group", "4:memory:/docker/abc\n",
+			"35 31 0:32 /docker/abc {fs}/memory ro,nosuid - cgroup cgroup rw,memory\n",
+			map[string]string{
+				"memory/memory.limit_in_bytes":            "536870912\n",
+				"memory/docker/abc/memory.limit_in_bytes": "268435456\n", // only a wrong path finds this
+			}, 512 << 20},
+		{"v1 mount of another group", "4:memory:/docker/abc\n",
+			"35 31 0:32 /docker/abcd {fs}/memory ro,nosuid - cgroup cgroup rw,memory\n",
+			map[string]string{"memory/memory.limit_in_bytes": "536870912\n"}, 8 << 30},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
+			fs := filepath.Join(dir, "cgroup fs") // mountinfo escapes the space
 			src := memorySources{
-				meminfo:     writeFile(t, dir, "proc/meminfo", meminfo),
-				selfCgroup:  filepath.Join(dir, "proc/self/cgroup"),
-				cgroupMount: filepath.Join(dir, "cgroup"),
+				meminfo:    writeFile(t, dir, "proc/meminfo", meminfo),
+				selfCgroup: filepath.Join(dir, "proc/self/cgroup"),
+				mountinfo:  writeFile(t, dir, "proc/self/mountinfo", strings.ReplaceAll(c.mountinfo, "{fs}", escapeMountPath(fs))),
 			}
 			if c.selfCgroup != "" {
 				writeFile(t, dir, "proc/self/cgroup", c.selfCgroup)
 			}
-			if c.memoryMax != "" {
-				writeFile(t, dir, "cgroup/app.slice/memory.max", c.memoryMax)
+			for name, text := range c.files {
+				writeFile(t, fs, name, text)
 			}
 			if got, source := availableMemory(src); got != c.want {
 				t.Fatalf("availableMemory = %d (from %s), want %d", got, source, c.want)
@@ -60,16 +102,34 @@ func TestAvailableMemory(t *testing.T) {
 func TestAvailableMemoryWithoutMeminfo(t *testing.T) {
 	dir := t.TempDir()
 	src := memorySources{
-		meminfo:     filepath.Join(dir, "none"),
-		selfCgroup:  writeFile(t, dir, "cgroup-self", "0::/c\n"),
-		cgroupMount: dir,
+		meminfo:    filepath.Join(dir, "none"),
+		selfCgroup: writeFile(t, dir, "cgroup-self", "0::/c\n"),
+		mountinfo:  writeFile(t, dir, "mountinfo", "41 31 0:38 / "+escapeMountPath(dir)+" rw - cgroup2 cgroup2 rw\n"),
 	}
 	if got, _ := availableMemory(src); got != 0 {
 		t.Fatalf("nothing readable gave %d", got)
 	}
+	writeFile(t, dir, "c/memory.max", "9223372036854771712") // v1's "unlimited"
+	if got, _ := availableMemory(src); got != 0 {
+		t.Fatalf("an unlimited cgroup gave %d", got)
+	}
 	writeFile(t, dir, "c/memory.max", "536870912")
-	if got, _ := availableMemory(src); got != 512<<20 {
-		t.Fatalf("cgroup alone gave %d", got)
+	if got, source := availableMemory(src); got != 512<<20 || source != filepath.Join(dir, "c/memory.max") {
+		t.Fatalf("cgroup alone gave %d from %s", got, source)
+	}
+}
+
+// TestAvailableMemoryOnThisMachine: the real files parse, and a cgroup
+// limit found is never above what the machine has.
+func TestAvailableMemoryOnThisMachine(t *testing.T) {
+	total, source := availableMemory(defaultMemorySources)
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		t.Skip("no /proc/meminfo")
+	}
+	machine, ok := parseMemTotal(data)
+	if !ok || total == 0 || total > machine {
+		t.Fatalf("availableMemory = %d from %q; MemTotal %d", total, source, machine)
 	}
 }
 

@@ -46,8 +46,8 @@ type Config struct {
 	// free space than this, in bytes (RabbitMQ's disk_free_limit).
 	DiskFreeLimit int64
 	// MemoryHighWatermark raises the memory alarm while the process uses
-	// more than this fraction of the machine's memory (or of the cgroup's
-	// memory.max, when lower); RabbitMQ's vm_memory_high_watermark. It is 0
+	// more than this fraction of the machine's memory (or of the process's
+	// cgroup limit, when lower); RabbitMQ's vm_memory_high_watermark. It is 0
 	// when MemoryHighWatermarkBytes sets an absolute limit instead.
 	MemoryHighWatermark      float64
 	MemoryHighWatermarkBytes int64
