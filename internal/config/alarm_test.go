@@ -60,6 +60,16 @@ func TestResourceAlarmSettings(t *testing.T) {
 	}
 }
 
+// A Config built in code, not parsed, can hold a negative size, which the
+// server would turn into an unreachable limit.
+func TestNegativeMemoryWatermarkBytesIsInvalid(t *testing.T) {
+	c := config.Default()
+	c.MemoryHighWatermarkBytes = -1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "memory_high_watermark is -1 bytes") {
+		t.Fatalf("Validate = %v", err)
+	}
+}
+
 func TestResourceAlarmSettingsFromFileAndHelp(t *testing.T) {
 	c, err := config.Load([]string{"--config", writeFile(t, "disk_free_limit: 1MiB\nmemory_high_watermark: 0.25\n")}, env(nil), &bytes.Buffer{})
 	if err != nil {

@@ -92,7 +92,12 @@ func (c Config) Validate() error {
 	if c.DiskFreeLimit <= 0 {
 		report("disk_free_limit is %d; set a positive size such as 50000000 (RabbitMQ's default, 50 MB) or 1GiB", c.DiskFreeLimit)
 	}
-	if c.MemoryHighWatermarkBytes == 0 && !(c.MemoryHighWatermark > 0 && c.MemoryHighWatermark <= 1) {
+	switch {
+	case c.MemoryHighWatermarkBytes < 0:
+		// The server hands the size on unsigned: a negative one would
+		// turn the memory alarm off without a word.
+		report("memory_high_watermark is %d bytes; set a positive size such as 2GiB, or a fraction such as 0.4", c.MemoryHighWatermarkBytes)
+	case c.MemoryHighWatermarkBytes == 0 && !(c.MemoryHighWatermark > 0 && c.MemoryHighWatermark <= 1):
 		report("memory_high_watermark %v is not a fraction above 0 and at most 1; write one such as 0.4, or a size such as 2GiB", c.MemoryHighWatermark)
 	}
 
