@@ -31,16 +31,16 @@ type queuePacing struct {
 	lastReceive atomic.Int64 // unix ns
 }
 
-// queuePacing returns the pacing state of a queue, creating it.
+// queuePacing returns the pacing state of a queue, creating it. Every send
+// and receive looks it up, so the states are in a sync.Map (written once
+// per queue, then only read) rather than under s.mu, which sweeps and
+// DeleteQueue hold for longer.
 func (s *Server) queuePacing(name string) *queuePacing {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	qp := s.pacing[name]
-	if qp == nil {
-		qp = &queuePacing{}
-		s.pacing[name] = qp
+	if qp, ok := s.pacing.Load(name); ok {
+		return qp.(*queuePacing)
 	}
-	return qp
+	qp, _ := s.pacing.LoadOrStore(name, &queuePacing{})
+	return qp.(*queuePacing)
 }
 
 // noteReceive records that the queue is being received from.

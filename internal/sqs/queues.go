@@ -235,7 +235,7 @@ func (s *Server) forgetQueue(name string) {
 	defer s.mu.Unlock()
 	delete(s.purged, name)
 	delete(s.sent, name)
-	delete(s.pacing, name)
+	s.pacing.Delete(name)
 	now := s.clock.Now()
 	for n, at := range s.deleted {
 		if now.Sub(at) >= recreateDelay {

@@ -80,9 +80,10 @@ type Server struct {
 	attemptsSwept time.Time
 	sent          map[string]map[string]sentMsg // FIFO dedup id -> first send, by queue
 	tasks         map[string][]*moveTask        // message move tasks by source queue
-	pacing        map[string]*queuePacing       // senders' pacing, by queue
 	firstRx       map[rxKey]int64               // ApproximateFirstReceiveTimestamp
-	wg            sync.WaitGroup
+
+	pacing sync.Map // queue name → *queuePacing, senders' pacing (not under mu)
+	wg     sync.WaitGroup
 }
 
 // New builds the front-end; it starts nothing until Serve.
@@ -121,7 +122,6 @@ func New(cfg Config) (*Server, error) {
 		sent:     map[string]map[string]sentMsg{},
 		tasks:    map[string][]*moveTask{},
 		firstRx:  map[rxKey]int64{},
-		pacing:   map[string]*queuePacing{},
 	}
 	s.http = &http.Server{
 		Handler:           s,
