@@ -45,7 +45,9 @@ func (s *Server) queuePacing(name string) *queuePacing {
 
 // noteReceive records that the queue is being received from.
 func (s *Server) noteReceive(name string) {
-	s.queuePacing(name).lastReceive.Store(time.Now().UnixNano())
+	if s.cfg.FlowBacklog > 0 {
+		s.queuePacing(name).lastReceive.Store(time.Now().UnixNano())
+	}
 }
 
 // paceSends is called after n messages were sent to the queue.

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/clock"
 )
 
 // TestSendsPacedOnlyWhileTheQueueIsReceivedFrom sends batches with
@@ -32,7 +33,10 @@ func TestSendsPacedOnlyWhileTheQueueIsReceivedFrom(t *testing.T) {
 		}
 	}
 	pacingOff := func() bool {
-		off, _ := e.srv.queuePacing("paced").pacer.Off()
+		qp := e.srv.queuePacing("paced")
+		qp.mu.Lock()
+		defer qp.mu.Unlock()
+		off, _ := qp.pacer.Off()
 		return off
 	}
 	for range 2 * DefaultFlowBacklog / 10 {
@@ -50,5 +54,31 @@ func TestSendsPacedOnlyWhileTheQueueIsReceivedFrom(t *testing.T) {
 	}
 	if d := time.Since(start); d < broker.PaceMaxPause || !pacingOff() {
 		t.Fatalf("a growing backlog of a queue being read: sends took %v (want at least %v), pacing off: %v", d, broker.PaceMaxPause, pacingOff())
+	}
+}
+
+// TestPacingStateLivesAsLongAsTheQueue: sends and receives keep a queue's
+// pacing state, DeleteQueue drops it, and with pacing turned off receives
+// keep none, so the map grows with neither.
+func TestPacingStateLivesAsLongAsTheQueue(t *testing.T) {
+	for _, backlog := range []int{0, -1} {
+		e := startEnvConfig(t, t.TempDir(), clock.Real(), Config{FlowBacklog: backlog})
+		url := e.createQueue("kept", nil)
+		if _, err := e.client.ReceiveMessage(e.ctx(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.client.SendMessage(e.ctx(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("m")}); err != nil {
+			t.Fatal(err)
+		}
+		_, kept := e.srv.pacing.Load("kept")
+		if kept != (backlog >= 0) {
+			t.Fatalf("FlowBacklog %d: pacing state kept %v after a receive and a send", backlog, kept)
+		}
+		if _, err := e.client.DeleteQueue(e.ctx(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, kept := e.srv.pacing.Load("kept"); kept {
+			t.Fatalf("FlowBacklog %d: pacing state kept after DeleteQueue", backlog)
+		}
 	}
 }
