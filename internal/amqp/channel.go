@@ -38,9 +38,9 @@ type channel struct {
 	// Only recent receipts are kept: older ones are durable by now, as
 	// the log fsyncs continuously.
 	unsynced  []broker.Receipt
-	flow      flowState
-	lastQueue string // the queue declared last, for empty queue names
-	getID     string // core consumer name for basic.get deliveries
+	flow      broker.Pacer // publisher pacing, see pace
+	lastQueue string       // the queue declared last, for empty queue names
+	getID     string       // core consumer name for basic.get deliveries
 
 	mu               sync.Mutex
 	shut             bool
