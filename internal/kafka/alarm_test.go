@@ -158,3 +158,43 @@ func TestAcksZeroProduceTimingOutHangsUp(t *testing.T) {
 		t.Fatalf("acks=0 reply %+v, want no answer and a hang-up", r)
 	}
 }
+
+// TestShutdownAnswersAHeldProduce: Shutdown does not wait for the alarm to
+// clear; a produce held under it is answered REQUEST_TIMED_OUT, well before
+// its timeout_ms, and the connection finishes.
+func TestShutdownAnswersAHeldProduce(t *testing.T) {
+	alarms := alarm.NewFake()
+	tb := startBroker(t, "", func(c *Config) { c.Alarms = alarms.Monitor })
+	tb.createTopic("drained", 1)
+	cl := tb.client()
+	alarms.Set(alarm.Memory)
+
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 60_000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "drained"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = 0, rawBatch(t, -1, -1, -1, 1)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	type answer struct {
+		resp *kmsg.ProduceResponse
+		err  error
+	}
+	answered := make(chan answer, 1)
+	seen := produceRequestsSeen(tb)
+	go func() {
+		resp, err := req.RequestWith(testCtx(t), cl.Broker(int(nodeID)))
+		answered <- answer{resp, err}
+	}()
+	waitForProduceRequests(t, tb, seen+1)
+
+	tb.stop() // fails the test if Shutdown runs into its 5 s deadline
+	a := receive(t, answered, "answer to the held produce")
+	if a.err != nil {
+		t.Fatalf("held produce at shutdown: %v", a.err)
+	}
+	if code := a.resp.Topics[0].Partitions[0].ErrorCode; code != kerr.RequestTimedOut.Code {
+		t.Fatalf("held produce at shutdown: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
+	}
+}

@@ -14,7 +14,7 @@ import (
 // answers once they are all durable: the appends of pipelined requests
 // share one group commit instead of waiting for each other's fsync.
 func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
-	if raised := s.holdForAlarms(c, req.TimeoutMillis); raised != 0 {
+	if raised := s.holdForAlarms(req.TimeoutMillis); raised != 0 {
 		return produceTimedOut(req, raised)
 	}
 	type pending struct {
