@@ -23,11 +23,16 @@ import (
 	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
-// TestAlarmsStartWithTheServer: with defaults no alarm is raised and the
-// gauge says so; the limits the config sets reach the one monitor, which
-// measures before clients connect.
+// TestAlarmsStartWithTheServer: under limits this process is within, no
+// alarm is raised and the gauge on the server's /metrics says so; the limits
+// the config sets are the monitor's (the start-up line reports them).
+// TestEveryFrontendObeysTheAlarms shows that it measures before clients
+// connect.
 func TestAlarmsStartWithTheServer(t *testing.T) {
-	s, err := server.New(testConfig(t), nil)
+	logger, logs := testLogger()
+	cfg := testConfig(t)
+	cfg.DiskFreeLimit, cfg.MemoryHighWatermarkBytes = 12345, 1<<40
+	s, err := server.New(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +45,9 @@ func TestAlarmsStartWithTheServer(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if want := "memory_limit=1099511627776 disk_free_limit=12345"; !strings.Contains(logs.String(), want) {
+		t.Errorf("the start-up log lacks %q:\n%s", want, logs.String())
 	}
 }
 
