@@ -353,17 +353,16 @@ func (c *conn) answerAddsFirst(mark int) {
 func (c *conn) dispatch(args [][]byte) {
 	var lower [32]byte
 	name := args[0]
-	if len(name) > len(lower) {
-		c.unknown(args)
-		return
-	}
-	n := copy(lower[:], name)
-	for i := 0; i < n; i++ {
-		if ch := lower[i]; ch >= 'A' && ch <= 'Z' {
-			lower[i] = ch + 'a' - 'A'
+	cmd := lower[:0] // a longer name is no command: unknown, below
+	if len(name) <= len(lower) {
+		n := copy(lower[:], name)
+		for i := 0; i < n; i++ {
+			if ch := lower[i]; ch >= 'A' && ch <= 'Z' {
+				lower[i] = ch + 'a' - 'A'
+			}
 		}
+		cmd = lower[:n]
 	}
-	cmd := lower[:n]
 	if string(cmd) != "xadd" && (len(c.adds) > 0 || len(c.latest) > 0) {
 		if err := c.settle(); err != nil {
 			c.quit = true
