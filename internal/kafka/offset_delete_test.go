@@ -39,7 +39,7 @@ func committedPartitions(t *testing.T, adm *kadm.Client, group string) map[strin
 func TestOffsetDelete(t *testing.T) {
 	tb := startBroker(t, "")
 	tb.createTopic("od", 2)
-	tb.createTopic("od-other", 1)
+	tb.createTopic("od-other", 2)
 	adm := kadm.NewClient(tb.client())
 	ctx := testCtx(t)
 	const group = "od-group"
@@ -51,13 +51,17 @@ func TestOffsetDelete(t *testing.T) {
 		t.Fatalf("commit: %v %v", err, resp.Error())
 	}
 
-	// Empty group: the offset goes; a partition without one is fine too.
-	deleted, err := adm.DeleteOffsets(ctx, group, kadm.TopicsSet{"od": {0: {}}, "od-other": {5: {}}})
+	// Empty group: the offset goes; a partition without one is fine too,
+	// one that does not exist is not.
+	deleted, err := adm.DeleteOffsets(ctx, group, kadm.TopicsSet{"od": {0: {}}, "od-other": {1: {}, 5: {}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := deleted["od"][0]; err != nil {
 		t.Fatalf("delete od/0 of an empty group: %v", err)
+	}
+	if err, ok := deleted["od-other"][1]; !ok || err != nil {
+		t.Fatalf("delete a partition without an offset: answered %v, %v", ok, err)
 	}
 	if err := deleted["od-other"][5]; !errors.Is(err, kerr.UnknownTopicOrPartition) {
 		t.Fatalf("delete a partition that does not exist: %v", err)
@@ -128,5 +132,38 @@ func TestOffsetDeleteNonConsumerGroup(t *testing.T) {
 	_, err = kadm.NewClient(cl).DeleteOffsets(ctx, "odc-group", kadm.TopicsSet{"odc": {0: {}}})
 	if !errors.Is(err, kerr.NonEmptyGroup) {
 		t.Fatalf("delete offsets of a connect group with a member: %v", err)
+	}
+}
+
+// A group without members that loses its last offset is gone, as Kafka's
+// coordinator makes an empty group without offsets Dead: DescribeGroups
+// says Dead and the next OffsetDelete gets GROUP_ID_NOT_FOUND.
+func TestOffsetDeleteOfTheLastOffsetDropsAnEmptyGroup(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("odd", 1)
+	adm := kadm.NewClient(tb.client())
+	ctx := testCtx(t)
+	const group = "odd-group"
+	commit := kadm.Offsets{}
+	commit.Add(kadm.Offset{Topic: "odd", Partition: 0, At: 5})
+	if resp, err := adm.CommitOffsets(ctx, group, commit); err != nil || resp.Error() != nil {
+		t.Fatalf("commit: %v %v", err, resp.Error())
+	}
+	// A member that comes and goes leaves the coordinator an empty group.
+	var seen sync.Map
+	m := tb.joinGroup(t, group, "odd", &seen, kgo.DisableAutoCommit())
+	waitBalanced(t, 1, m)
+	m.cl.Close()
+	waitGroupState(t, adm, group, "Empty")
+
+	deleted, err := adm.DeleteOffsets(ctx, group, kadm.TopicsSet{"odd": {0: {}}})
+	if err != nil || deleted["odd"][0] != nil {
+		t.Fatalf("delete the last offset: %v %v", err, deleted)
+	}
+	if state, members := describeGroup(t, adm, group); state != "Dead" || len(members) != 0 {
+		t.Fatalf("after its last offset went: %s with %v, want Dead", state, members)
+	}
+	if _, err := adm.DeleteOffsets(ctx, group, kadm.TopicsSet{"odd": {0: {}}}); !errors.Is(err, kerr.GroupIDNotFound) {
+		t.Fatalf("delete from the dropped group: %v, want GROUP_ID_NOT_FOUND", err)
 	}
 }
