@@ -36,13 +36,9 @@ func RecordsMaxTimestamp(b []byte) (int64, error) {
 	}
 	data := b[HeaderSize:h.Size()]
 	if c := h.Compression(); c != None {
-		d := maxTimeDecoders.Get().(*Decoder)
+		d := maxTimeDecoders.Get().(*Decoder) // pooled ones keep the default cap
 		defer maxTimeDecoders.Put(d)
-		limit := d.MaxDecompressed
-		if limit <= 0 {
-			limit = DefaultMaxDecompressed
-		}
-		if data, err = d.decompress(data, c, limit); err != nil {
+		if data, err = d.decompress(data, c, DefaultMaxDecompressed); err != nil {
 			return NoTimestamp, err
 		}
 	}
