@@ -162,6 +162,9 @@ func (c *conn) Serve() {
 		if err != nil {
 			var pe *resp.ProtocolError
 			if errors.As(err, &pe) {
+				if len(c.adds) > 0 {
+					c.appendAdds() // their ids come before the error
+				}
 				c.out = resp.AppendError(c.out, pe.Reply())
 			}
 			c.flush()

@@ -144,6 +144,18 @@ func TestBadInput(t *testing.T) {
 			expectClosed(t, c)
 		})
 	}
+	t.Run("protocol error after pipelined XADDs", func(t *testing.T) {
+		// The XADDs wait for their ids when the bad command is read; the
+		// connection answers them before the error that closes it.
+		c := dialRaw(t, ts.addr)
+		c.send([]byte("XADD q 1-1 a b\r\nXADD q 1-2 c d\r\n*1\r\n:1\r\n"))
+		for _, want := range []string{"$3\r\n1-1\r\n", "$3\r\n1-2\r\n", "-ERR Protocol error: expected '$', got ':'\r\n"} {
+			if r := c.reply(); r != want {
+				t.Fatalf("reply %q, want %q", r, want)
+			}
+		}
+		expectClosed(t, c)
+	})
 	t.Run("unterminated line then close", func(t *testing.T) {
 		c := dialRaw(t, ts.addr)
 		c.send([]byte("*1\r\n$4\r\nPI"))
