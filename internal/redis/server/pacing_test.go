@@ -39,10 +39,16 @@ func TestXAddPacedOnlyForGroupsBeingRead(t *testing.T) {
 		must(err)
 		return time.Since(start)
 	}
+	// A hold here would find nobody draining and turn pacing off for
+	// broker.PaceOffPeriod, so the held pipeline below would not be held:
+	// that, not a time bound a loaded machine could exceed, is what fails
+	// if a group nobody reads paces its producers.
+	start := time.Now()
 	for range 3 {
-		if d := pipeline(150); d > broker.PaceMaxPause {
-			t.Fatalf("a group nobody reads held XADD for %v", d)
-		}
+		pipeline(150)
+	}
+	if d := time.Since(start); d > broker.PaceOffPeriod/2 {
+		t.Skipf("the unread pipelines took %v: too slow a machine to tell a hold from pacing turned off", d)
 	}
 	// A consumer reads once: the group is being read, 449 entries behind.
 	must(c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{"s", ">"}, Count: 1}).Err())
