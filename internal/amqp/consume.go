@@ -31,11 +31,12 @@ type consumer struct {
 	cancelled bool
 	blocked   bool // what the queue was last told (consumer priorities)
 
-	credit chan struct{}
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
-	direct bool // the amq.rabbitmq.reply-to pseudo-consumer
+	credit     chan struct{}
+	batchTimer *time.Timer // waitCredit's, owned by the consumer's goroutine
+	ctx        context.Context
+	cancel     context.CancelFunc
+	done       chan struct{}
+	direct     bool // the amq.rabbitmq.reply-to pseudo-consumer
 }
 
 // wake tells the consumer's goroutine that room may have been freed or
@@ -168,25 +169,53 @@ func (ch *channel) onCancel(m *wire.BasicCancel) error {
 // reserve takes room in the prefetch windows for up to want deliveries.
 // A consumer that gets none is blocked until a settlement, basic.qos or
 // channel.flow gives it room again (unblockIfRoomLocked).
-func (ch *channel) reserve(cs *consumer, want int) int {
+// With topUp it takes what room there is, however little (see take).
+// held reports room kept back for batching.
+func (ch *channel) reserve(cs *consumer, want int, topUp bool) (room int, held bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	room := ch.roomLocked(cs, want)
+	room, held = ch.roomLocked(cs, want, topUp)
 	cs.setBlockedLocked(room == 0)
 	cs.unacked += room
 	ch.unackedTotal += room
-	return room
+	return room, held
 }
 
-// roomLocked is how many deliveries the consumer may take now, up to want.
-func (ch *channel) roomLocked(cs *consumer, want int) int {
+// take reserves room for up to want deliveries, waiting while there is
+// none; it reports false when the consumer is stopped instead. Room kept
+// back for batching (roomLocked) is waited for at most batchWait: a client
+// that acks only once its whole window is delivered is waiting for us.
+func (cs *consumer) take(want int) (int, bool) {
+	topUp := false
+	for {
+		room, held := cs.ch.reserve(cs, want, topUp)
+		if room > 0 {
+			return room, true
+		}
+		woken, alive := cs.waitCredit(held)
+		if !alive {
+			return 0, false
+		}
+		topUp = held && !woken
+	}
+}
+
+// batchWait is how long a consumer with a little room waits for a quarter
+// of its window to free before it delivers into what room it has.
+const batchWait = time.Millisecond
+
+// roomLocked is how many deliveries the consumer may take now, up to want;
+// held reports that there is room, kept back until a quarter of the window
+// is free unless topUp.
+func (ch *channel) roomLocked(cs *consumer, want int, topUp bool) (room int, held bool) {
 	if ch.shut || cs.cancelled || !ch.flowActive {
-		return 0
+		return 0, false
 	}
 	if cs.noAck {
-		return want
+		return want, false
 	}
-	room, limit := want, 0
+	limit := 0
+	room = want
 	if cs.prefetch > 0 {
 		room, limit = min(room, cs.prefetch-cs.unacked), cs.prefetch
 	}
@@ -197,16 +226,16 @@ func (ch *channel) roomLocked(cs *consumer, want int) int {
 		}
 	}
 	if room <= 0 {
-		return 0
+		return 0, false
 	}
 	// While the client still holds a good part of its window, wait until a
 	// quarter of it is free and refill it in one batch: the client then
 	// reads many deliveries per syscall instead of one per ack, and its
 	// pipeline never runs dry.
-	if cs.unacked > 0 && room < limit/4 {
-		return 0
+	if !topUp && cs.unacked > 0 && room < limit/4 {
+		return 0, true
 	}
-	return room
+	return room, false
 }
 
 // setBlockedLocked tells the queue whether the consumer takes deliveries
@@ -225,7 +254,7 @@ func (cs *consumer) setBlockedLocked(blocked bool) {
 // room. It never blocks one: while the consumer's goroutine receives, its
 // reservation can make the room look spent.
 func (ch *channel) unblockIfRoomLocked(cs *consumer) {
-	if cs.blocked && ch.roomLocked(cs, noAckBatch) > 0 {
+	if room, _ := ch.roomLocked(cs, noAckBatch, false); cs.blocked && room > 0 {
 		cs.setBlockedLocked(false)
 	}
 }
@@ -237,17 +266,15 @@ func (cs *consumer) run() {
 	for {
 		room := noAckBatch
 		if cs.noAck && !ch.mayDeliver(cs) {
-			if !cs.waitCredit() {
+			if _, alive := cs.waitCredit(false); !alive {
 				return
 			}
 			continue
 		}
 		if !cs.noAck {
-			if room = ch.reserve(cs, noAckBatch); room == 0 {
-				if !cs.waitCredit() {
-					return
-				}
-				continue
+			var alive bool
+			if room, alive = cs.take(noAckBatch); !alive {
+				return
 			}
 		}
 		ds, err := cs.group.Receive(cs.ctx, broker.ReceiveOptions{Consumer: cs.coreID, Max: room, Wait: true})
@@ -269,14 +296,27 @@ func (cs *consumer) run() {
 	}
 }
 
-// waitCredit waits until the consumer is woken (room freed, flow resumed);
-// it reports false when the consumer is stopped instead.
-func (cs *consumer) waitCredit() bool {
+// waitCredit waits until the consumer is woken (room freed, flow
+// resumed), or with batching for at most batchWait; alive is false when
+// the consumer is stopped instead.
+func (cs *consumer) waitCredit(batching bool) (woken, alive bool) {
+	var expired <-chan time.Time
+	if batching {
+		if cs.batchTimer == nil {
+			cs.batchTimer = time.NewTimer(batchWait)
+		} else {
+			cs.batchTimer.Reset(batchWait)
+		}
+		defer cs.batchTimer.Stop()
+		expired = cs.batchTimer.C
+	}
 	select {
 	case <-cs.credit:
-		return true
+		return true, true
+	case <-expired:
+		return false, true
 	case <-cs.ctx.Done():
-		return false
+		return false, false
 	}
 }
 
@@ -285,7 +325,8 @@ func (cs *consumer) waitCredit() bool {
 func (ch *channel) mayDeliver(cs *consumer) bool {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	ok := ch.roomLocked(cs, 1) > 0
+	room, _ := ch.roomLocked(cs, 1, false)
+	ok := room > 0
 	cs.setBlockedLocked(!ok)
 	return ok
 }

@@ -70,12 +70,9 @@ func (cs *consumer) runStream() {
 	ch := cs.ch
 	sc := cs.stream
 	for {
-		room := ch.reserve(cs, noAckBatch)
-		if room == 0 {
-			if !cs.waitCredit() {
-				return
-			}
-			continue
+		room, alive := cs.take(noAckBatch)
+		if !alive {
+			return
 		}
 		var got []broker.Delivered
 		for i, p := range sc.parts {
