@@ -96,7 +96,7 @@ func builtFrontends() map[string]NewFrontend {
 		},
 		"sqs": func(d FrontendDeps) (Frontend, error) {
 			return sqs.New(sqs.Config{Broker: d.Broker, Logger: d.Logger, Connections: d.Connections,
-				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms})
+				MaxMessageBytes: d.MaxMessageBytes, Alarms: d.Alarms, Clock: d.Clock})
 		},
 	}
 }
