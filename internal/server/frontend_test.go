@@ -32,7 +32,12 @@ func (f *fakeFrontend) Serve(listener net.Listener) error {
 	defer close(f.serveDone)
 	f.mu.Lock()
 	f.listener, f.serveStarted = listener, true
+	shutDown := f.shutdownSeen
 	f.mu.Unlock()
+	if shutDown {
+		// Shutdown came before Serve: it found no listener to close.
+		listener.Close()
+	}
 	if f.serveErr != nil {
 		return f.serveErr
 	}
