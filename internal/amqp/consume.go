@@ -108,13 +108,10 @@ func (ch *channel) onConsume(m *wire.BasicConsume) error {
 			return notFound("queue", m.Queue)
 		}
 		cs.group = g
-		if err := ch.c.s.addConsumer(m.Queue, cs.coreID, g, m.Exclusive); err != nil {
+		// Registered once, already ranked: the queue never sees it at the
+		// default priority first.
+		if err := ch.c.s.addConsumer(m.Queue, cs.coreID, g, m.Exclusive, broker.ConsumerOptions{Priority: priority}); err != nil {
 			return err
-		}
-		if priority != 0 {
-			// Before the consumer's goroutine starts, so its first receive
-			// is already ranked.
-			g.AddConsumerWith(cs.coreID, broker.ConsumerOptions{Priority: priority})
 		}
 	}
 	ch.mu.Lock()

@@ -241,11 +241,12 @@ func (s *Server) queueCounts(name string) (ready, consumers uint32) {
 	return clampUint32(g.Ready()), uint32(g.ConsumerCount())
 }
 
-// addConsumer registers a consumer with its queue's group, enforcing
-// exclusive consumers (403 ACCESS_REFUSED). The check and the registration
-// share the server's lock, so a consumer cannot join a queue between
-// another connection's exclusive check and its registration.
-func (s *Server) addConsumer(queue, coreID string, g broker.Group, exclusive bool) error {
+// addConsumer registers a consumer with its queue's group, with its
+// options (x-priority) in the same step, enforcing exclusive consumers (403
+// ACCESS_REFUSED). The check and the registration share the server's lock,
+// so a consumer cannot join a queue between another connection's exclusive
+// check and its registration.
+func (s *Server) addConsumer(queue, coreID string, g broker.Group, exclusive bool, opts broker.ConsumerOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, taken := s.exclusiveConsumers[queue]; taken || (exclusive && g.ConsumerCount() > 0) {
@@ -254,7 +255,7 @@ func (s *Server) addConsumer(queue, coreID string, g broker.Group, exclusive boo
 	if exclusive {
 		s.exclusiveConsumers[queue] = coreID
 	}
-	g.AddConsumer(coreID)
+	g.AddConsumerWith(coreID, opts)
 	return nil
 }
 
