@@ -233,6 +233,9 @@ func (ch *channel) handleMethod(m wire.Method) error {
 		if !m.Active {
 			for _, cs := range ch.consumers {
 				cs.setBlockedLocked(true) // lower-priority consumers elsewhere take over
+				// A receive waiting for a message must not take one published
+				// after the flow-ok; a batch already taken is held (deliver).
+				cs.stopReceiveLocked()
 			}
 		}
 		ch.mu.Unlock()

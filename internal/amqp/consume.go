@@ -31,12 +31,40 @@ type consumer struct {
 	cancelled bool
 	blocked   bool // what the queue was last told (consumer priorities)
 
+	// receiveCtx is what the consumer's receives wait under, until
+	// channel.flow pauses the channel (stopReceiveLocked). Guarded by ch.mu;
+	// receiving is the goroutine's copy for its current receive.
+	receiveCtx  context.Context
+	stopReceive context.CancelFunc
+	receiving   context.Context
+
 	credit     chan struct{}
 	batchTimer *time.Timer // waitCredit's, owned by the consumer's goroutine
 	ctx        context.Context
 	cancel     context.CancelFunc
 	done       chan struct{}
 	direct     bool // the amq.rabbitmq.reply-to pseudo-consumer
+}
+
+// receiveContextLocked is the context for a receive that starts now: it
+// ends when the consumer stops or channel.flow pauses the channel. One
+// lives until a pause, so a receive costs no allocation. The caller holds
+// ch.mu.
+func (cs *consumer) receiveContextLocked() context.Context {
+	if cs.receiveCtx == nil {
+		cs.receiveCtx, cs.stopReceive = context.WithCancel(cs.ctx)
+	}
+	return cs.receiveCtx
+}
+
+// stopReceiveLocked ends a receive that is waiting for a message, so that
+// a paused consumer does not take one published after channel.flow-ok; it
+// stays in the queue for other consumers. The caller holds ch.mu.
+func (cs *consumer) stopReceiveLocked() {
+	if cs.stopReceive != nil {
+		cs.stopReceive()
+		cs.receiveCtx, cs.stopReceive = nil, nil
+	}
 }
 
 // wake tells the consumer's goroutine that room may have been freed or
@@ -168,6 +196,8 @@ func (ch *channel) onCancel(m *wire.BasicCancel) error {
 // channel.flow gives it room again (unblockIfRoomLocked).
 // With topUp it takes what room there is, however little (see take).
 // held reports room kept back for batching.
+// With room, a queue consumer also gets the context its receive waits
+// under, taken in the same step so that a pause after it ends the receive.
 func (ch *channel) reserve(cs *consumer, want int, topUp bool) (room int, held bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
@@ -175,6 +205,9 @@ func (ch *channel) reserve(cs *consumer, want int, topUp bool) (room int, held b
 	cs.setBlockedLocked(room == 0)
 	cs.unacked += room
 	ch.unackedTotal += room
+	if room > 0 && cs.stream == nil {
+		cs.receiving = cs.receiveContextLocked()
+	}
 	return room, held
 }
 
@@ -274,7 +307,7 @@ func (cs *consumer) run() {
 				return
 			}
 		}
-		ds, err := cs.group.Receive(cs.ctx, broker.ReceiveOptions{Consumer: cs.coreID, Max: room, Wait: true})
+		ds, err := cs.group.Receive(cs.receiving, broker.ReceiveOptions{Consumer: cs.coreID, Max: room, Wait: true})
 		if !cs.noAck {
 			ch.unreserve(cs, room-len(ds))
 		}
@@ -283,12 +316,51 @@ func (cs *consumer) run() {
 				cs.queueGone()
 			}
 			if len(ds) == 0 {
+				if cs.ctx.Err() == nil && errors.Is(err, context.Canceled) {
+					continue // channel.flow paused the channel: wait for it to resume
+				}
 				return
 			}
 		}
-		if !ch.deliver(cs, ds) {
+		switch cs.send(ds) {
+		case channelShut:
 			cs.group.ReleaseConsumer(cs.coreID)
 			return
+		case consumerStopped:
+			// Stopped while paused with a batch in hand: it was never sent.
+			refs := make([]broker.Ref, len(ds))
+			for i := range ds {
+				refs[i] = refOf(&ds[i])
+			}
+			cs.group.Release(0, refs...)
+			if !cs.noAck {
+				ch.unreserve(cs, len(ds))
+			}
+			return
+		}
+	}
+}
+
+// What became of a batch handed to deliver or send.
+type deliverResult int
+
+const (
+	delivered       deliverResult = iota
+	flowPaused                    // channel.flow paused the channel: nothing was sent
+	channelShut                   // the channel has closed: nothing was sent
+	consumerStopped               // stopped while paused: nothing was sent
+)
+
+// send delivers a batch, waiting while channel.flow has paused the
+// channel: a batch received just before the pause goes out when it ends,
+// never after channel.flow-ok, as in RabbitMQ.
+func (cs *consumer) send(ds []broker.Delivered) deliverResult {
+	for {
+		if res := cs.ch.deliver(cs, ds); res != flowPaused {
+			return res
+		}
+		if _, alive := cs.waitCredit(false); !alive {
+			return consumerStopped
 		}
 	}
 }
@@ -325,6 +397,9 @@ func (ch *channel) mayDeliver(cs *consumer) bool {
 	room, _ := ch.roomLocked(cs, 1, false)
 	ok := room > 0
 	cs.setBlockedLocked(!ok)
+	if ok {
+		cs.receiving = cs.receiveContextLocked()
+	}
 	return ok
 }
 
@@ -354,22 +429,28 @@ func (cs *consumer) queueGone() {
 
 // deliver sends a batch to the client and records what awaits an ack. A
 // stream consumer's deliveries carry their offset in x-stream-offset and
-// are never settled in the core. It reports false when the channel has
-// closed meanwhile.
-func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) bool {
+// are never settled in the core. It sends nothing when the channel has
+// closed or channel.flow has paused it meanwhile. The flow check and the
+// frames share the writer's lock with channel.flow-ok, so every delivery
+// is written before the flow-ok or not at all.
+func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) deliverResult {
 	if len(ds) == 0 {
-		return true
+		return delivered
 	}
 	buf, ok := ch.c.out.lockRoom()
 	if !ok {
 		ch.c.out.unlock(buf)
-		return false
+		return channelShut
 	}
 	ch.mu.Lock()
-	if ch.shut {
+	if ch.shut || !ch.flowActive {
+		shut := ch.shut
 		ch.mu.Unlock()
 		ch.c.out.unlock(buf)
-		return false
+		if shut {
+			return channelShut
+		}
+		return flowPaused
 	}
 	now := time.Now().UnixNano()
 	for i := range ds {
@@ -395,7 +476,7 @@ func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) bool {
 		}
 		cs.group.Ack(refs...)
 	}
-	return true
+	return delivered
 }
 
 // consumerPriority reads basic.consume's x-priority argument: any integer

@@ -116,7 +116,11 @@ func (cs *consumer) runStream() {
 			}
 			continue
 		}
-		if !ch.deliver(cs, got) {
+		switch cs.send(got) {
+		case channelShut:
+			return
+		case consumerStopped:
+			ch.unreserve(cs, len(got)) // so basic.cancel sees nothing pending
 			return
 		}
 	}
