@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -46,14 +47,33 @@ func Decode(b []byte, dst []Record) ([]Record, error) {
 	return d.Decode(b, dst)
 }
 
+// decompressions counts the records blocks Decoders have decompressed.
+var decompressions atomic.Int64
+
+// Decompressions reports how many records blocks Decoders have decompressed
+// since the process started. Tests use it to check that a path decompresses
+// a batch only once.
+func Decompressions() int64 { return decompressions.Load() }
+
 // Decode verifies the batch b (exactly one batch, CRC checked), decompresses
 // it and appends its records to dst. Keys, values and header values alias b
 // (or a fresh decompression buffer), so callers that reuse b must copy them.
 // On error dst is returned unchanged.
 func (d *Decoder) Decode(b []byte, dst []Record) ([]Record, error) {
+	out, _, err := d.DecodeMaxTimestamp(b, dst)
+	return out, err
+}
+
+// DecodeMaxTimestamp is Decode that also returns the largest timestamp the
+// records carry themselves (baseTimestamp plus each timestampDelta), whatever
+// the header's maxTimestamp and log-append-time flag say, since a producer
+// can set both to anything. Records that carry nothing above NoTimestamp
+// give NoTimestamp, as in Kafka. It lets a writer correct the header (see
+// WithMaxTimestamp) from the one pass that validates the records.
+func (d *Decoder) DecodeMaxTimestamp(b []byte, dst []Record) ([]Record, int64, error) {
 	h, err := Verify(b)
 	if err != nil {
-		return dst, err
+		return dst, NoTimestamp, err
 	}
 	data := b[HeaderSize:]
 	if c := h.Compression(); c != None {
@@ -61,41 +81,45 @@ func (d *Decoder) Decode(b []byte, dst []Record) ([]Record, error) {
 		if limit <= 0 {
 			limit = DefaultMaxDecompressed
 		}
+		decompressions.Add(1)
 		if data, err = d.decompress(data, c, limit); err != nil {
-			return dst, err
+			return dst, NoTimestamp, err
 		}
 	}
-	out, err := decodeRecords(h, data, dst)
-	if err != nil {
-		return dst, err
-	}
-	return out, nil
+	return decodeRecords(h, data, dst)
 }
 
-func decodeRecords(h BatchHeader, data []byte, dst []Record) ([]Record, error) {
+// decodeRecords appends the records of an uncompressed records block to dst
+// and returns them with the records' largest create time.
+func decodeRecords(h BatchHeader, data []byte, dst []Record) ([]Record, int64, error) {
 	n := int(h.RecordCount)
 	if n > len(data)/minRecordSize {
-		return dst, fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorrupt, n, len(data))
+		return dst, NoTimestamp, fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorrupt, n, len(data))
 	}
 	start := len(dst)
 	dst = slices.Grow(dst, n)
+	maxTS := NoTimestamp
 	for i := range n {
 		length, k := readVarint(data)
 		if k == 0 || length < minRecordSize-1 || int(length) > len(data)-k {
-			return dst[:start], fmt.Errorf("%w: record %d: bad length", ErrCorrupt, i)
+			return dst[:start], NoTimestamp, fmt.Errorf("%w: record %d: bad length", ErrCorrupt, i)
 		}
 		body := data[k : k+int(length)]
 		data = data[k+int(length):]
 		rec, err := decodeRecord(h, body)
 		if err != nil {
-			return dst[:start], fmt.Errorf("%w: record %d: %s", ErrCorrupt, i, err)
+			return dst[:start], NoTimestamp, fmt.Errorf("%w: record %d: %s", ErrCorrupt, i, err)
+		}
+		maxTS = max(maxTS, rec.Timestamp) // the create time, before log-append time replaces it
+		if h.LogAppendTime() {
+			rec.Timestamp = h.MaxTimestamp
 		}
 		dst = append(dst, rec)
 	}
 	if len(data) != 0 {
-		return dst[:start], fmt.Errorf("%w: %d bytes after the last record", ErrCorrupt, len(data))
+		return dst[:start], NoTimestamp, fmt.Errorf("%w: %d bytes after the last record", ErrCorrupt, len(data))
 	}
-	return dst, nil
+	return dst, maxTS, nil
 }
 
 // fieldReader walks a record body; the first failure sticks in bad.
@@ -160,10 +184,6 @@ func decodeRecord(h BatchHeader, body []byte) (Record, error) {
 		return Record{}, fmt.Errorf("%s", r.bad)
 	}
 	rec.Offset = h.BaseOffset + offsetDelta
-	if h.LogAppendTime() {
-		rec.Timestamp = h.MaxTimestamp
-	} else {
-		rec.Timestamp = h.BaseTimestamp + tsDelta
-	}
+	rec.Timestamp = h.BaseTimestamp + tsDelta // decodeRecords applies log-append time
 	return rec, nil
 }

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -89,8 +90,15 @@ func (s *Server) producePartition(txnID *string, topic string, partition int32, 
 	if err != nil {
 		return produceResult{appendResult: appendResult{code: errorCode(err)}}
 	}
-	// A v3+ produce carries exactly one RecordBatch v2 per partition.
+	// A v3+ produce carries exactly one RecordBatch v2 per partition. Only
+	// what needs no decompression is checked here: storage's AppendBatch
+	// decompresses and checks the records, once, and sets the max timestamp
+	// from them as Kafka's LogValidator does. An unknown codec is refused
+	// here, as storage would only call it an invalid (corrupt) batch.
 	h, err := batch.Verify(records)
+	if err == nil && h.Compression() > batch.Zstd {
+		err = fmt.Errorf("%w: compression %d", batch.ErrUnsupported, h.Compression())
+	}
 	if err != nil {
 		code := kerr.CorruptMessage.Code
 		if errors.Is(err, batch.ErrUnsupported) {
@@ -104,29 +112,8 @@ func (s *Server) producePartition(txnID *string, topic string, partition int32, 
 	if h.Transactional() != (txnID != nil) {
 		return produceResult{appendResult: appendResult{code: kerr.InvalidRecord.Code}, msg: "transactional batches need a transactional id, and only they"}
 	}
-	if err := useRecordsMaxTimestamp(records, &h); err != nil {
-		return produceResult{appendResult: appendResult{code: errorCode(err)}, msg: err.Error()}
-	}
 	if h.Transactional() {
 		return produceResult{appendResult: s.produceTxn(*txnID, topic, part, partition, h, records), part: part}
 	}
 	return produceResult{appendResult: s.appendBatch(topic, part, partition, h, records), part: part}
-}
-
-// useRecordsMaxTimestamp makes the batch's max timestamp the largest of its
-// records' own before it is stored, as Kafka's LogValidator does: the time
-// index, ListOffsets (-3 and by timestamp) and consumers trust the header,
-// which a producer can set to anything. Topics are CreateTime, so a batch
-// claiming log-append time becomes a create-time one, as in Kafka. The
-// header and CRC are rewritten only when they change.
-func useRecordsMaxTimestamp(records []byte, h *batch.BatchHeader) error {
-	maxTS, err := batch.RecordsMaxTimestamp(records)
-	if err != nil {
-		return err
-	}
-	if maxTS != h.MaxTimestamp || h.LogAppendTime() {
-		batch.SetMaxTimestamp(records, maxTS)
-		*h, err = batch.ParseHeader(records)
-	}
-	return err
 }

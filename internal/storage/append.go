@@ -93,9 +93,13 @@ func (l *Log) Append(recs []batch.Record) (Appended, error) {
 // not. The batch is verified and its records decoded once to reject
 // malformed input; then it is stored byte for byte except for the base
 // offset (assigned here) and the partition leader epoch (always 0), neither
-// of which the CRC covers. Timestamps are kept as the producer set them.
+// of which the CRC covers, and the header's max timestamp: the time index
+// and the readers trust it, so it becomes the largest of the records' own
+// timestamps, and a batch claiming log-append time becomes a create-time
+// one, as Kafka's LogValidator makes it on a CreateTime topic. The CRC is
+// rewritten only then. raw itself is never changed.
 func (l *Log) AppendBatch(raw []byte) (Appended, error) {
-	h, err := l.validateBatch(raw)
+	h, rewritten, err := l.validateBatch(raw)
 	if err != nil {
 		return Appended{}, err
 	}
@@ -113,31 +117,37 @@ func (l *Log) AppendBatch(raw []byte) (Appended, error) {
 	stored := seg.pending[start:]
 	batch.SetBaseOffset(stored, l.next)
 	binary.BigEndian.PutUint32(stored[12:16], 0) // leader epoch; recovery expects 0
+	if rewritten {
+		batch.PutMaxTimestamp(stored, h) // CRC computed by validateBatch, outside the lock
+	}
 	return l.commitLocked(seg, h, int64(len(raw)))
 }
 
 // validateBatch checks a producer's batch: Decode verifies its length and
 // CRC and decodes every record, and the offsets must run base, base+1, ...
-func (l *Log) validateBatch(raw []byte) (batch.BatchHeader, error) {
+// It returns the header the batch is to be stored with, its max timestamp
+// taken from the records; rewritten reports whether that differs from raw's.
+func (l *Log) validateBatch(raw []byte) (h batch.BatchHeader, rewritten bool, err error) {
 	d := l.decoders.Get().(*decoderState)
 	defer func() {
 		clear(d.recs) // do not pin the caller's buffer
 		l.decoders.Put(d)
 	}()
-	var err error
-	if d.recs, err = d.dec.Decode(raw, d.recs[:0]); err != nil {
-		return batch.BatchHeader{}, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+	var maxTS int64
+	if d.recs, maxTS, err = d.dec.DecodeMaxTimestamp(raw, d.recs[:0]); err != nil {
+		return h, false, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
 	}
-	h, _ := batch.ParseHeader(raw) // cannot fail once Decode succeeded
+	h, _ = batch.ParseHeader(raw) // cannot fail once Decode succeeded
 	if h.RecordCount == 0 || int64(h.LastOffsetDelta) != int64(h.RecordCount)-1 {
-		return h, fmt.Errorf("%w: %d records with last offset delta %d", ErrInvalidBatch, h.RecordCount, h.LastOffsetDelta)
+		return h, false, fmt.Errorf("%w: %d records with last offset delta %d", ErrInvalidBatch, h.RecordCount, h.LastOffsetDelta)
 	}
 	for i := range d.recs {
 		if d.recs[i].Offset != h.BaseOffset+int64(i) {
-			return h, fmt.Errorf("%w: record %d has offset delta %d", ErrInvalidBatch, i, d.recs[i].Offset-h.BaseOffset)
+			return h, false, fmt.Errorf("%w: record %d has offset delta %d", ErrInvalidBatch, i, d.recs[i].Offset-h.BaseOffset)
 		}
 	}
-	return h, nil
+	h, rewritten = batch.WithMaxTimestamp(raw, h, maxTS)
+	return h, rewritten, nil
 }
 
 // waitWritableLocked blocks while too much data waits for the flusher and
