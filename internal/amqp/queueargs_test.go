@@ -340,3 +340,42 @@ func TestIntegerQueueArgumentErrors(t *testing.T) {
 		}
 	}
 }
+
+// The other checked queue arguments close the channel with the reasons
+// RabbitMQ's check_arguments gives: an AMQP field type name for a wrong
+// type, and its own term for a bad value.
+func TestQueueArgumentErrorsGiveRabbitMQReasons(t *testing.T) {
+	tb := startBroker(t)
+	for _, c := range []struct {
+		args amqp091.Table
+		arg  string // the argument the reason names
+		want string
+	}{
+		{amqp091.Table{"x-expires": int32(0)}, "x-expires", "{value_zero,0}"},
+		{amqp091.Table{"x-expires": int16(-5)}, "x-expires", "{value_negative,-5}"},
+		{amqp091.Table{"x-expires": "soon"}, "x-expires", "{unacceptable_type,longstr}"},
+		{amqp091.Table{"x-message-ttl": int64(4294967296)}, "x-message-ttl", "{value_too_big,4294967296}"},
+		{amqp091.Table{"x-max-priority": int32(256)}, "x-max-priority", "{max_value_exceeded,256}"},
+		{amqp091.Table{"x-max-priority": int32(-1)}, "x-max-priority", "{value_negative,-1}"},
+		{amqp091.Table{"x-dead-letter-exchange": int32(1)}, "x-dead-letter-exchange", "{unacceptable_type,signedint}"},
+		{amqp091.Table{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": true}, "x-dead-letter-routing-key", "{unacceptable_type,bool}"},
+		{amqp091.Table{"x-dead-letter-routing-key": "dead"}, "x-dead-letter-routing-key", "routing_key_but_no_dlx_defined"},
+		{amqp091.Table{"x-single-active-consumer": "yes"}, "x-single-active-consumer", "{unacceptable_type,longstr}"},
+		{amqp091.Table{"x-overflow": "drop-tail"}, "x-overflow", "invalid_overflow"},
+		{amqp091.Table{"x-overflow": int8(1)}, "x-overflow", "{unacceptable_type,byte}"},
+		{amqp091.Table{"x-queue-type": int64(1)}, "x-queue-type", "{unacceptable_type,long}"},
+	} {
+		_, ch := tb.channel()
+		_, err := ch.QueueDeclare("bad-args", false, false, false, false, c.args)
+		want := "Exception (406) Reason: \"PRECONDITION_FAILED - invalid arg '" + c.arg +
+			"' for queue 'bad-args' in vhost '/': " + c.want + "\""
+		if err == nil || err.Error() != want {
+			t.Errorf("%v: %v, want %s", c.args, err, want)
+		}
+	}
+	_, ch := tb.channel()
+	_, err := ch.QueueDeclare("bad-age", true, false, false, false, amqp091.Table{"x-queue-type": "stream", "x-max-age": "0D"})
+	if want := "invalid arg 'x-max-age' for queue 'bad-age' in vhost '/': invalid_max_age"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("x-max-age 0D: %v, want %s", err, want)
+	}
+}

@@ -160,7 +160,7 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 		}
 		switch k {
 		case "x-message-ttl":
-			n, err := nonNegative(v)
+			n, err := expiry(v)
 			if err != nil {
 				return cfg, bad(k, "%v", err)
 			}
@@ -172,7 +172,10 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 			}
 			cfg.MaxLength = n
 		case "x-overflow":
-			s, _ := v.(string)
+			s, ok := v.(string)
+			if !ok {
+				return cfg, bad(k, "{unacceptable_type,%s}", tableTypeName(v))
+			}
 			switch s {
 			case "drop-head":
 				cfg.Overflow = broker.OverflowDropHead
@@ -181,12 +184,12 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 			case "reject-publish-dlx":
 				cfg.Overflow = broker.OverflowRejectPublishDLX
 			default:
-				return cfg, bad(k, "{unknown_overflow_value,<<\"%s\">>}", s)
+				return cfg, bad(k, "invalid_overflow")
 			}
 		case "x-dead-letter-exchange":
 			s, ok := v.(string)
 			if !ok {
-				return cfg, bad(k, "must be a string")
+				return cfg, bad(k, "{unacceptable_type,%s}", tableTypeName(v))
 			}
 			if dlx == nil {
 				dlx = &broker.DeadLetterTarget{}
@@ -195,7 +198,7 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 		case "x-dead-letter-routing-key":
 			s, ok := v.(string)
 			if !ok {
-				return cfg, bad(k, "must be a string")
+				return cfg, bad(k, "{unacceptable_type,%s}", tableTypeName(v))
 			}
 			if dlx == nil {
 				dlx = &broker.DeadLetterTarget{}
@@ -212,11 +215,14 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 		case "x-single-active-consumer":
 			b, ok := v.(bool)
 			if !ok {
-				return cfg, bad(k, "must be a boolean")
+				return cfg, bad(k, "{unacceptable_type,%s}", tableTypeName(v))
 			}
 			cfg.Group.SingleActiveConsumer = b
 		case "x-queue-type":
-			s, _ := v.(string)
+			s, ok := v.(string)
+			if !ok {
+				return cfg, bad(k, "{unacceptable_type,%s}", tableTypeName(v))
+			}
 			switch s {
 			case "classic", "quorum", "stream":
 				queueType = s
@@ -224,22 +230,31 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 				return cfg, bad(k, "unsupported queue type '%s'", s)
 			}
 		case "x-max-age":
-			s, _ := v.(string)
+			s, ok := v.(string)
+			if !ok {
+				return cfg, bad(k, "{unacceptable_type,%s}", tableTypeName(v))
+			}
 			d, err := parseMaxAge(s)
 			if err != nil {
 				return cfg, bad(k, "%v", err)
 			}
 			cfg.RetentionAge = d
 		case "x-expires":
-			n, err := nonNegative(v)
-			if err != nil || n == 0 {
-				return cfg, bad(k, "must be a positive integer of milliseconds")
+			n, err := expiry(v)
+			if err == nil && n == 0 {
+				err = errors.New("{value_zero,0}")
+			}
+			if err != nil {
+				return cfg, bad(k, "%v", err)
 			}
 			cfg.Expires = time.Duration(n) * time.Millisecond
 		case "x-max-priority":
 			n, err := nonNegative(v)
-			if err != nil || n > broker.MaxPriorityLevel {
-				return cfg, bad(k, "must be an integer from 0 to %d", broker.MaxPriorityLevel)
+			if err == nil && n > broker.MaxPriorityLevel {
+				err = fmt.Errorf("{max_value_exceeded,%d}", n)
+			}
+			if err != nil {
+				return cfg, bad(k, "%v", err)
 			}
 			cfg.MaxPriority = int(n)
 		case "x-max-length-bytes":
@@ -252,8 +267,7 @@ func queueConfig(name string, m *wire.QueueDeclare) (broker.StreamConfig, error)
 	}
 	if dlx != nil {
 		if _, hasExchange := args["x-dead-letter-exchange"]; !hasExchange {
-			return cfg, newError(wire.ReplyPreconditionFailed,
-				"Key x-dead-letter-routing-key should be specified together with x-dead-letter-exchange")
+			return cfg, bad("x-dead-letter-routing-key", "routing_key_but_no_dlx_defined")
 		}
 		cfg.Group.DeadLetter = dlx
 	}
@@ -289,6 +303,19 @@ func nonNegative(v any) (int64, error) {
 	return n, err
 }
 
+// maxExpiry is the longest x-message-ttl and x-expires RabbitMQ takes, in
+// milliseconds (its Erlang timers' limit).
+const maxExpiry = 4294967295
+
+// expiry reads a time in milliseconds as RabbitMQ's check_expiry does.
+func expiry(v any) (int64, error) {
+	n, err := nonNegative(v)
+	if err == nil && n > maxExpiry {
+		err = fmt.Errorf("{value_too_big,%d}", n)
+	}
+	return n, err
+}
+
 // intArg reads an integer argument of any integer field type, as
 // RabbitMQ's check_int_arg accepts it; another type is refused with the
 // reason RabbitMQ gives, which names the field type.
@@ -316,6 +343,20 @@ func intArg(v any) (int64, error) {
 func tableTypeName(v any) string {
 	_, letter, _ := renderValue(v)
 	switch letter {
+	case 'b':
+		return "byte"
+	case 'B':
+		return "unsignedbyte"
+	case 's':
+		return "short"
+	case 'u':
+		return "unsignedshort"
+	case 'I':
+		return "signedint"
+	case 'i':
+		return "unsignedint"
+	case 'l':
+		return "long"
 	case 'S':
 		return "longstr"
 	case 'x':
@@ -340,20 +381,21 @@ func tableTypeName(v any) string {
 	return "unknown"
 }
 
-// parseMaxAge reads a stream's x-max-age: a number and a unit of Y, M, D,
-// h, m or s.
+// parseMaxAge reads a stream's x-max-age: a positive number and a unit of
+// Y, M, D, h, m or s.
 func parseMaxAge(s string) (time.Duration, error) {
+	invalid := errors.New("invalid_max_age")
 	if len(s) < 2 {
-		return 0, fmt.Errorf("invalid max age '%s'", s)
+		return 0, invalid
 	}
 	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid max age '%s'", s)
+	if err != nil || n <= 0 {
+		return 0, invalid
 	}
 	unit := map[byte]time.Duration{'Y': 365 * 24 * time.Hour, 'M': 30 * 24 * time.Hour, 'D': 24 * time.Hour,
 		'h': time.Hour, 'm': time.Minute, 's': time.Second}[s[len(s)-1]]
 	if unit == 0 {
-		return 0, fmt.Errorf("invalid max age '%s'", s)
+		return 0, invalid
 	}
 	return time.Duration(n) * unit, nil
 }
