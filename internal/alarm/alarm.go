@@ -116,6 +116,11 @@ type Monitor struct {
 	timer   clock.Timer
 	running bool
 	run     uint64 // counts Starts, so a tick of an earlier run stops
+
+	// tickMu is held by each of Start's checks from the moment it finds
+	// the monitor running until it has checked, so Stop can wait for one
+	// under way.
+	tickMu sync.Mutex
 }
 
 // alarmState is what is raised and the channel closed when that changes.
@@ -299,8 +304,26 @@ func (m *Monitor) Start() {
 	m.run++
 	run := m.run
 	m.runMu.Unlock()
+	m.tick(run)
+}
+
+// tick is one of Start's checks, followed by scheduling the next. It does
+// nothing once run has been stopped.
+func (m *Monitor) tick(run uint64) {
+	m.tickMu.Lock()
+	if !m.isRunning(run) {
+		m.tickMu.Unlock()
+		return
+	}
 	m.Check()
+	m.tickMu.Unlock()
 	m.schedule(run)
+}
+
+func (m *Monitor) isRunning(run uint64) bool {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	return m.running && m.run == run
 }
 
 func (m *Monitor) schedule(run uint64) {
@@ -309,18 +332,21 @@ func (m *Monitor) schedule(run uint64) {
 	if !m.running || m.run != run {
 		return
 	}
-	m.timer = m.cfg.Clock.AfterFunc(m.cfg.CheckInterval, func() {
-		m.Check()
-		m.schedule(run)
-	})
+	m.timer = m.cfg.Clock.AfterFunc(m.cfg.CheckInterval, func() { m.tick(run) })
 }
 
-// Stop ends Start's checks; the alarms keep their last state.
+// Stop ends Start's checks and returns once a check under way has
+// finished, so no alarm is raised or cleared by Start's checks after it;
+// the alarms keep their last state.
 func (m *Monitor) Stop() {
 	m.runMu.Lock()
-	defer m.runMu.Unlock()
 	m.running = false
 	if m.timer != nil {
 		m.timer.Stop()
 	}
+	m.runMu.Unlock()
+	// A tick that found the monitor running holds tickMu until it has
+	// checked; one that comes later finds it stopped.
+	m.tickMu.Lock()
+	m.tickMu.Unlock()
 }

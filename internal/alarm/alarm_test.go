@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -313,5 +314,65 @@ func TestFakeSetsExactlyWhatItIsTold(t *testing.T) {
 		if got := f.Set(r); got != r || f.Raised() != r {
 			t.Fatalf("Set(%v) = %v, Raised %v", r, got, f.Raised())
 		}
+	}
+}
+
+// Stop returns only once a check under way has finished, so nothing the
+// monitor does (raising or clearing an alarm) happens after Stop.
+func TestStopWaitsForACheckUnderWay(t *testing.T) {
+	f := newFake()
+	clk := clock.NewFake(time.Unix(0, 0))
+	cfg := f.config()
+	cfg.Clock = clk
+	measuring := make(chan struct{})
+	finish := make(chan struct{})
+	var finishOnce sync.Once
+	release := func() { finishOnce.Do(func() { close(finish) }) }
+	t.Cleanup(release) // a failed test does not leave the check hanging
+	var calls atomic.Int32
+	cfg.DiskFree = func() (uint64, error) {
+		if calls.Add(1) == 2 { // Start's check is quick, the first tick's is slow
+			close(measuring)
+			<-finish
+			return 1, nil // low: the check raises the disk alarm
+		}
+		return 1 << 40, nil
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	ticked := make(chan struct{})
+	go func() {
+		clk.Advance(DefaultCheckInterval)
+		close(ticked)
+	}()
+	<-measuring
+	stopped := make(chan struct{})
+	go func() {
+		m.Stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while a check was under way")
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	<-stopped
+	raised, changed := m.Watch()
+	if raised != Disk {
+		t.Fatalf("raised %v after the check Stop waited for, want disk", raised)
+	}
+	<-ticked
+	clk.Advance(time.Hour)
+	select {
+	case <-changed:
+		t.Fatal("the alarms changed after Stop returned")
+	default:
+	}
+	if n := calls.Load(); n != 2 || clk.Pending() != 0 {
+		t.Fatalf("after Stop: %d measurements, %d checks scheduled", n, clk.Pending())
 	}
 }
