@@ -21,11 +21,13 @@ func TestResourceAlarmSettings(t *testing.T) {
 		{name: "defaults are RabbitMQ's", wantDisk: 50_000_000, wantFraction: 0.4},
 		{name: "disk limit flag with a suffix", args: []string{"--disk-free-limit", "1GiB"}, wantDisk: 1 << 30, wantFraction: 0.4},
 		{name: "disk limit from the environment", env: map[string]string{"GANNET_DISK_FREE_LIMIT": "2000000"}, wantDisk: 2_000_000, wantFraction: 0.4},
-		{name: "decimal units are refused as for every size", args: []string{"--disk-free-limit", "50MB"}, wantLoadErr: "not a size"},
+		{name: "disk limit in RabbitMQ's decimal units", args: []string{"--disk-free-limit", "50MB"}, wantDisk: 50_000_000, wantFraction: 0.4},
 		{name: "a zero disk limit is invalid", args: []string{"--disk-free-limit", "0"}, wantDisk: 0, wantFraction: 0.4, wantInvErr: "disk_free_limit is 0"},
 		{name: "relative watermark", args: []string{"--memory-high-watermark", "0.6"}, wantDisk: 50_000_000, wantFraction: 0.6},
 		{name: "one is all of the memory", env: map[string]string{"GANNET_MEMORY_HIGH_WATERMARK": "1"}, wantDisk: 50_000_000, wantFraction: 1},
 		{name: "absolute watermark", args: []string{"--memory-high-watermark", "2GiB"}, wantDisk: 50_000_000, wantBytes: 2 << 30},
+		{name: "absolute watermark in decimal units", args: []string{"--memory-high-watermark", "2GB"}, wantDisk: 50_000_000, wantBytes: 2_000_000_000},
+		{name: "absolute watermark too large", args: []string{"--memory-high-watermark", "99999999999999999999"}, wantLoadErr: "too large"},
 		{name: "absolute watermark in bytes", args: []string{"--memory-high-watermark", "1073741824"}, wantDisk: 50_000_000, wantBytes: 1 << 30},
 		{name: "flag beats environment", args: []string{"--memory-high-watermark", "0.5"}, env: map[string]string{"GANNET_MEMORY_HIGH_WATERMARK": "4GiB"}, wantDisk: 50_000_000, wantFraction: 0.5},
 		{name: "watermark that is neither", args: []string{"--memory-high-watermark", "lots"}, wantLoadErr: "neither a fraction"},
@@ -86,6 +88,59 @@ func TestResourceAlarmSettingsFromFileAndHelp(t *testing.T) {
 		"-memory-high-watermark", "GANNET_MEMORY_HIGH_WATERMARK", `default "0.4"`} {
 		if !strings.Contains(output.String(), want) {
 			t.Errorf("usage does not mention %s", want)
+		}
+	}
+}
+
+// disk_free_limit takes every size form RabbitMQ 3.13 does (SI units are
+// powers of 1000, IEC ones powers of 1024, either letter case) and refuses
+// anything else with an error that shows the forms.
+func TestDiskFreeLimitUnits(t *testing.T) {
+	for _, tt := range []struct {
+		value   string
+		want    int64
+		wantErr string
+	}{
+		{value: "123", want: 123},
+		{value: "500kB", want: 500_000},
+		{value: "500KB", want: 500_000},
+		{value: "50MB", want: 50_000_000},
+		{value: "50mb", want: 50_000_000},
+		{value: "1GB", want: 1_000_000_000},
+		{value: "2TB", want: 2_000_000_000_000},
+		{value: "1k", want: 1000},
+		{value: "3M", want: 3_000_000},
+		{value: "1G", want: 1_000_000_000},
+		{value: "1P", want: 1_000_000_000_000_000},
+		{value: "2KiB", want: 2 << 10},
+		{value: "2kiB", want: 2 << 10},
+		{value: "50MiB", want: 50 << 20},
+		{value: "50MIB", want: 50 << 20},
+		{value: "4Gi", want: 4 << 30},
+		{value: "1GiB", want: 1 << 30},
+		{value: "2TiB", want: 2 << 40},
+		{value: "1PiB", want: 1 << 50},
+		{value: " 50 MB ", want: 50_000_000},
+		{value: "50XB", wantErr: "not a size; write a whole number of bytes, optionally with a unit: kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)"},
+		{value: "MB", wantErr: "not a size"},
+		{value: "1.5GB", wantErr: "not a size"},
+		{value: "-1", wantErr: "not a size"},
+		{value: "fifty", wantErr: "not a size"},
+		{value: "", wantErr: "not a size"},
+		{value: "50MB50", wantErr: "not a size"},
+		{value: "9999PB", wantErr: "too large"},
+		{value: "99999999999999999999", wantErr: "too large"},
+	} {
+		c, err := config.Load([]string{"--disk-free-limit=" + tt.value}, env(nil), &bytes.Buffer{})
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "disk-free-limit") {
+				t.Errorf("%q: Load error = %v, want one naming the flag and containing %q", tt.value, err, tt.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tt.value, err)
+		case c.DiskFreeLimit != tt.want:
+			t.Errorf("%q = %d bytes, want %d", tt.value, c.DiskFreeLimit, tt.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -78,10 +79,11 @@ func settings() []setting {
 			show: func(c Config) string { return strconv.FormatInt(c.SegmentBytes, 10) },
 		},
 		{
-			key:   "disk_free_limit",
-			usage: "free space on the data volume below which writes that add data are held or refused (RabbitMQ's disk_free_limit), in bytes or with a KiB/MiB/GiB suffix",
+			key: "disk_free_limit",
+			usage: "free space on the data volume below which writes that add data are held or refused (RabbitMQ's disk_free_limit): " +
+				"bytes, or a size in RabbitMQ's units such as 50MB, 1GB, 500kB (powers of 1000) or 50MiB, 1GiB (powers of 1024)",
 			apply: func(c *Config, value string) error {
-				n, err := parseByteSize(value)
+				n, err := parseInformationUnit(value)
 				if err != nil {
 					return err
 				}
@@ -93,7 +95,8 @@ func settings() []setting {
 		{
 			key: "memory_high_watermark",
 			usage: "memory use above which writes that add data are held or refused (RabbitMQ's vm_memory_high_watermark): " +
-				"a fraction of the machine's memory, or of the cgroup limit when lower, such as 0.4; or a size such as 2GiB",
+				"a fraction of the machine's memory, or of the cgroup limit when lower, such as 0.4; " +
+				"or a size in RabbitMQ's units such as 2GB (powers of 1000) or 2GiB (powers of 1024)",
 			apply: func(c *Config, value string) error {
 				fraction, bytes, err := parseWatermark(value)
 				if err != nil {
@@ -147,7 +150,9 @@ func durationSetting(key, usage string, field func(*Config) *time.Duration) sett
 }
 
 // parseByteSize reads a plain byte count or one with a binary suffix
-// (KiB, MiB, GiB). Decimal suffixes are refused rather than guessed at.
+// (KiB, MiB, GiB). Decimal suffixes are refused rather than guessed at;
+// only the RabbitMQ settings take RabbitMQ's units (parseInformationUnit),
+// whose meaning RabbitMQ defines.
 func parseByteSize(value string) (int64, error) {
 	text := strings.TrimSpace(value)
 	multiplier := int64(1)
@@ -170,18 +175,56 @@ func parseByteSize(value string) (int64, error) {
 	return n * multiplier, nil
 }
 
+// informationUnits are the size units RabbitMQ 3.13 takes for
+// disk_free_limit and vm_memory_high_watermark (parse_information_unit),
+// matched without regard to case: the bare letters and the B forms are
+// powers of 1000 (as in Kubernetes), the i and iB forms powers of 1024.
+var informationUnits = map[string]int64{
+	"k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
+	"t": 1e12, "tb": 1e12, "p": 1e15, "pb": 1e15,
+	"ki": 1 << 10, "kib": 1 << 10, "mi": 1 << 20, "mib": 1 << 20, "gi": 1 << 30, "gib": 1 << 30,
+	"ti": 1 << 40, "tib": 1 << 40, "pi": 1 << 50, "pib": 1 << 50,
+}
+
+// parseInformationUnit reads a size as RabbitMQ's disk_free_limit takes it:
+// a whole number of bytes, optionally followed by one of informationUnits.
+func parseInformationUnit(value string) (int64, error) {
+	text := strings.TrimSpace(value)
+	digits := len(text) - len(strings.TrimLeft(text, "0123456789"))
+	number, unit := text[:digits], strings.TrimSpace(text[digits:])
+	multiplier := int64(1)
+	if unit != "" {
+		multiplier = informationUnits[strings.ToLower(unit)]
+	}
+	n, err := strconv.ParseInt(number, 10, 64)
+	if multiplier == 0 || (err != nil && !errors.Is(err, strconv.ErrRange)) {
+		return 0, fmt.Errorf("%q is not a size; write a whole number of bytes, optionally with a unit: "+
+			"kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), for example 50MB or 1GiB", value)
+	}
+	if err != nil || n > math.MaxInt64/multiplier {
+		return 0, fmt.Errorf("%q is %w", value, errSizeTooLarge)
+	}
+	return n * multiplier, nil
+}
+
+var errSizeTooLarge = errors.New("too large")
+
 // parseWatermark reads memory_high_watermark, which is RabbitMQ's
 // vm_memory_high_watermark.relative and .absolute in one setting: a whole
-// number above 1 or a value with a size suffix is an absolute size in
+// number above 1 or a value with a size unit is an absolute size in
 // bytes; anything else is a fraction of the machine's memory ("1" is all
 // of it, not one byte). Validate checks the range.
 func parseWatermark(value string) (fraction float64, bytes int64, err error) {
-	if n, sizeErr := parseByteSize(value); sizeErr == nil && n > 1 {
+	n, sizeErr := parseInformationUnit(value)
+	switch {
+	case sizeErr == nil && n > 1:
 		return 0, n, nil
+	case errors.Is(sizeErr, errSizeTooLarge):
+		return 0, 0, sizeErr
 	}
 	fraction, err = strconv.ParseFloat(strings.TrimSpace(value), 64)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%q is neither a fraction of the machine's memory (such as 0.4) nor a size (such as 2GiB)", value)
+		return 0, 0, fmt.Errorf("%q is neither a fraction of the machine's memory (such as 0.4) nor a size (such as 2GB or 2GiB)", value)
 	}
 	return fraction, 0, nil
 }

@@ -90,7 +90,7 @@ func (c Config) Validate() error {
 	}
 
 	if c.DiskFreeLimit <= 0 {
-		report("disk_free_limit is %d; set a positive size such as 50000000 (RabbitMQ's default, 50 MB) or 1GiB", c.DiskFreeLimit)
+		report("disk_free_limit is %d; set a positive size such as 50MB (RabbitMQ's default) or 1GiB", c.DiskFreeLimit)
 	}
 	switch {
 	case c.MemoryHighWatermarkBytes < 0:
