@@ -30,7 +30,9 @@ type Broker struct {
 	log     *slog.Logger
 	observe Observer
 	journal *journal
-	state   *storage.Log
+	// commitLog takes the small rounds of every log (storage.CommitLog).
+	commitLog *storage.CommitLog
+	state     *storage.Log
 
 	mu        sync.RWMutex
 	streams   map[string]*stream
@@ -96,6 +98,7 @@ func (b *Broker) storageOptions() storage.Options {
 		SegmentBytes: b.opts.SegmentBytes,
 		Now:          b.clock.Now,
 		OnSync:       b.observe.Synced,
+		CommitLog:    b.commitLog, // nil while the commit log itself opens
 	}
 	switch b.opts.Fsync {
 	case FsyncInterval:
@@ -133,6 +136,7 @@ func (b *Broker) Close() error {
 		}
 	}
 	errs = append(errs, b.state.Close())
+	errs = append(errs, b.commitLog.Close()) // after every log that uses it
 	return errors.Join(errs...)
 }
 
@@ -152,6 +156,12 @@ func (b *Broker) Ready() error {
 // is on disk. Front-ends call it before replying to a request whose reply
 // promises durability (XACK, DeleteMessage, OffsetCommit).
 func (b *Broker) SyncState(ctx context.Context) error { return b.journal.sync(ctx) }
+
+// HoldCommits lets the appends a caller is about to make to several
+// partitions share one commit-log round: the round waits (briefly) until
+// release is called. Front-ends hold around a request that names many
+// partitions.
+func (b *Broker) HoldCommits() (release func()) { return b.commitLog.Hold() }
 
 // maintain runs periodic work: retention, queue trimming, journal checkpoints.
 func (b *Broker) maintain() {

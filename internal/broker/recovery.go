@@ -15,17 +15,25 @@ import (
 
 // recover replays the state journal and reopens every stream.
 func (b *Broker) recover() error {
+	// The commit log replays into every log's files, so it opens first.
+	commitLog, err := storage.OpenCommitLog(filepath.Join(b.opts.DataDir, "commitlog"), b.opts.DataDir, b.storageOptions())
+	if err != nil {
+		return fmt.Errorf("broker: opening commit log: %w", err)
+	}
+	b.commitLog = commitLog
 	stateOpts := b.storageOptions()
 	stateOpts.Sync = storage.SyncAlways // state changes are always group-committed
 	stateOpts.SegmentBytes = 16 << 20
 	state, err := storage.Open(filepath.Join(b.opts.DataDir, "state"), stateOpts)
 	if err != nil {
+		b.commitLog.Close()
 		return fmt.Errorf("broker: opening state journal: %w", err)
 	}
 	b.state = state
 	cat := newCatalogState()
 	if err := replayJournal(state, cat.apply); err != nil {
 		state.Close()
+		b.commitLog.Close()
 		return err
 	}
 	b.journal = newJournal(state)
@@ -103,6 +111,7 @@ func (b *Broker) abortRecovery() {
 	}
 	b.journal.close()
 	b.state.Close()
+	b.commitLog.Close()
 }
 
 // removeOrphanDirs deletes stream directories the catalog does not know: a

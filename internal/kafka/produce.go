@@ -25,6 +25,9 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 	}
 	var waits []pending
 	failed := false
+	if len(req.Topics) > 1 || len(req.Topics) == 1 && len(req.Topics[0].Partitions) > 1 {
+		defer s.b.HoldCommits()() // the partitions share one commit-log round
+	}
 	resp := produceResponse(req, func(topic string, p *kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition) {
 		res := s.producePartition(req.TransactionID, topic, p.Partition, p.Records)
 		rp.ErrorCode = res.code

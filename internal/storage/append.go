@@ -194,6 +194,10 @@ func (l *Log) commitLocked(seg *segment, h batch.BatchHeader, n int64) (Appended
 	l.stats.bytes += n
 
 	if l.opts.Sync == SyncAlways {
+		if l.commitKey != nil && !l.announced {
+			l.announced = true
+			l.opts.CommitLog.announce()
+		}
 		select {
 		case l.kick <- struct{}{}:
 		default:

@@ -56,6 +56,11 @@ func returnBuffersLocked(jobs []flushJob) {
 // fsynced; sealed segments are always trimmed to their size, fsynced and
 // given index files, and new files get their directory entry fsynced.
 func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
+	// Bytes the commit log holds go to their file first: a sealed segment
+	// is trimmed and fsynced below even when this round brings it no data.
+	if err := l.writeOut(); err != nil {
+		return 0, err
+	}
 	var written int64
 	for _, j := range jobs {
 		if len(j.data) > 0 {
@@ -187,12 +192,23 @@ func (l *Log) runSyncer() {
 		select {
 		case <-l.kick:
 		case <-l.stop:
+		case done := <-l.checkpoints:
+			l.serveCheckpoint(done)
+			continue
 		case <-idle.C:
 			jobs = nil
 			l.releaseIdleBuffers()
 			continue
 		}
 		for {
+			select { // a busy log must not keep a checkpoint waiting
+			case done := <-l.checkpoints:
+				l.serveCheckpoint(done)
+			default:
+			}
+			if l.opts.beforeRound != nil {
+				l.opts.beforeRound()
+			}
 			var more bool
 			jobs, more = l.syncOnce(jobs)
 			if !more {
@@ -219,6 +235,12 @@ func (l *Log) runSyncer() {
 // next direct write re-reads the partial last block from the file
 // (ring.reset), and tail readers read from the file until then.
 func (l *Log) releaseIdleBuffers() {
+	if err := l.writeOut(); err != nil {
+		l.mu.Lock()
+		l.failLocked(err)
+		l.mu.Unlock()
+		return
+	}
 	l.mu.Lock()
 	s := l.segments[len(l.segments)-1]
 	s.spare = nil
@@ -237,10 +259,22 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 	}
 	jobs = l.takeDirtyLocked(jobs[:0])
 	target := l.next
+	announced := l.announced
+	l.announced = false
 	l.mu.Unlock()
 
 	began := time.Now()
-	n, err := l.persist(jobs, true)
+	var n int64
+	var err error
+	viaCommitLog := l.viaCommitLog(jobs)
+	if viaCommitLog {
+		n, err = l.persistViaCommitLog(jobs[0], announced)
+	} else {
+		if announced {
+			l.opts.CommitLog.arrived()
+		}
+		n, err = l.persist(jobs, true)
+	}
 	took := time.Since(began)
 
 	l.mu.Lock()
@@ -252,12 +286,17 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 			j.seg.visible = j.end
 			j.seg.finalized = j.seal
 		}
-		l.stats.syncs++
+		if !viaCommitLog { // the commit log counts its own
+			l.stats.syncs++
+		}
 		l.publishLocked(target)
 	}
 	l.mu.Unlock()
-	if l.opts.OnSync != nil {
+	if l.opts.OnSync != nil && (!viaCommitLog || err != nil) {
 		l.opts.OnSync(took, n, err)
+	}
+	if viaCommitLog && err == nil {
+		err = l.writeOutEarly()
 	}
 	return jobs, err == nil
 }
@@ -346,6 +385,10 @@ func (l *Log) failLocked(cause error) {
 	}
 	l.failErr = fmt.Errorf("%w: %w", ErrFailed, cause)
 	l.failed.Store(true)
+	if l.announced { // its round will never be handed on
+		l.announced = false
+		l.opts.CommitLog.arrived()
+	}
 	fresh := make(chan struct{})
 	close(*l.synced.Swap(&fresh))
 	l.space.Broadcast()

@@ -49,6 +49,16 @@ type Log struct {
 	// directRefused is set once the file system refuses an O_DIRECT write;
 	// later segments then do not try (set by the flusher, read under mu).
 	directRefused atomic.Bool
+
+	// Commit log use (commitlog.go, deferred.go); syncer only, except
+	// commitKey, set by Open.
+	commitKey    []byte // nil: rounds never go through the commit log
+	announced    bool   // mu: announced to the commit log; its round not yet handed on
+	commitID     uint64 // 0 until the first such round creates it
+	commitValue  []byte // scratch for commit log records
+	unsyncedSegs []*segment
+	checkpoints  chan chan error // checkpointDeferred's requests to the syncer
+	closeDone    chan struct{}   // closed when Close has finished
 }
 
 type decoderState struct {
@@ -81,14 +91,24 @@ func Open(dir string, opts Options) (*Log, error) {
 	l := &Log{
 		dir: dir, opts: opts,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), syncerDone: make(chan struct{}),
+		checkpoints: make(chan chan error), closeDone: make(chan struct{}),
 	}
 	l.space.L = &l.mu
 	l.decoders.New = func() any { return new(decoderState) }
 	fresh := make(chan struct{})
 	l.synced.Store(&fresh)
+	if c := opts.CommitLog; c != nil && opts.Sync == SyncAlways {
+		l.commitKey = c.keyFor(dir)
+	}
 	if err := l.recover(); err != nil {
 		l.closeFiles()
 		return nil, err
+	}
+	if l.commitKey != nil {
+		if l.commitID == 0 {
+			l.commitID, _ = readCommitID(dir) // none: made at first use
+		}
+		opts.CommitLog.register(l)
 	}
 	switch opts.Sync {
 	case SyncAlways:
@@ -117,6 +137,11 @@ func (l *Log) recover() error {
 			return err
 		}
 		l.segments = []*segment{s}
+		if l.commitKey != nil { // now, durable with the new segment, not in a round
+			if err := l.createCommitID(false); err != nil {
+				return fmt.Errorf("storage: %w", err)
+			}
+		}
 		if err := l.syncDir(); err != nil {
 			return fmt.Errorf("storage: %w", err)
 		}
@@ -440,17 +465,27 @@ func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return nil
+		<-l.closeDone
+		return l.failure()
 	}
 	l.closed = true
 	l.space.Broadcast()
 	l.mu.Unlock()
+	defer close(l.closeDone)
 
 	close(l.stop)
 	<-l.syncerDone
 	if l.opts.Sync == SyncAlways {
 		for more := true; more; {
 			_, more = l.syncOnce(nil) // anything appended after the syncer's last round
+		}
+		if l.commitKey != nil {
+			if err := l.syncDeferred(); err != nil {
+				l.mu.Lock()
+				l.failLocked(err)
+				l.mu.Unlock()
+			}
+			l.opts.CommitLog.unregister(l)
 		}
 	} else {
 		l.syncActive()

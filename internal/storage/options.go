@@ -86,6 +86,14 @@ type Options struct {
 	// its syncer gives back its write buffers; 0 = 2s. A broker with
 	// thousands of queues then holds buffers for the busy ones only.
 	IdleRelease time.Duration
+	// CommitLog, if set, takes the small rounds of SyncAlways logs under
+	// its root (see commitlog.go). It must be opened before them and
+	// closed after them.
+	CommitLog *CommitLog
+
+	// beforeRound, if set, runs before each group-commit round; the
+	// commit log gathers its writers there.
+	beforeRound func()
 }
 
 const (

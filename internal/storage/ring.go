@@ -31,12 +31,19 @@ type ring struct {
 	seg      *segment // the segment whose bytes the ring holds; nil when empty
 	buf      []byte   // aligned; its length is a power of two
 	from, to int64    // readable positions of seg
+	// disk is where seg's bytes on file end (syncer only): below it the
+	// file has them; [disk, to) is deferred, in the ring only, held by the
+	// commit log. from never passes disk.
+	disk int64
 }
 
 // writeDirect writes data at pos of s with O_DIRECT through the ring.
 // Only the flusher calls it.
 func (l *Log) writeDirect(s *segment, data []byte, pos int64) error {
 	r := &l.ring
+	if err := l.writeOut(); err != nil { // deferred commit-log bytes go first
+		return err
+	}
 	if err := l.growAllocation(s, alignUp(pos+int64(len(data)))); err != nil {
 		return err
 	}
@@ -70,6 +77,7 @@ func (l *Log) writeDirect(s *segment, data []byte, pos int64) error {
 		r.mu.Lock()
 		r.to = end
 		r.mu.Unlock()
+		r.disk = end
 		pos = end
 	}
 	return nil
@@ -86,7 +94,7 @@ func (r *ring) reset(s *segment, pos int64, round int) error {
 	if size != len(r.buf) {
 		r.buf = alignedBuffer(size)
 	}
-	r.seg, r.from, r.to = s, pos, pos
+	r.seg, r.from, r.to, r.disk = s, pos, pos, pos
 	r.mu.Unlock()
 	start := alignDown(pos)
 	if start == pos {
@@ -130,7 +138,7 @@ func (r *ring) zero(from, to int64) {
 // drop forgets the ring's contents and frees its memory.
 func (r *ring) drop() {
 	r.mu.Lock()
-	r.seg, r.buf, r.from, r.to = nil, nil, 0, 0
+	r.seg, r.buf, r.from, r.to, r.disk = nil, nil, 0, 0, 0
 	r.mu.Unlock()
 }
 

@@ -1,0 +1,440 @@
+package storage
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gannet-mq/gannet/internal/batch"
+)
+
+// commitFixture is a data directory with a commit log and logs using it.
+type commitFixture struct {
+	root string
+	c    *CommitLog
+	logs []*Log
+}
+
+func logDir(root string, i int) string { return filepath.Join(root, "streams", strconv.Itoa(i)) }
+
+func openCommitFixture(t *testing.T, root string, n int) *commitFixture {
+	t.Helper()
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatalf("OpenCommitLog: %v", err)
+	}
+	f := &commitFixture{root: root, c: c}
+	for i := range n {
+		l, err := Open(logDir(root, i), Options{CommitLog: c})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		f.logs = append(f.logs, l)
+	}
+	return f
+}
+
+func (f *commitFixture) close(t *testing.T) {
+	t.Helper()
+	for _, l := range f.logs {
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fill appends perLog one-record batches to every log, the logs in
+// parallel, each batch acknowledged before the next. Every round goes
+// through the commit log: the logs are new, their segments' directory
+// entries already durable, and their rounds small.
+func (f *commitFixture) fill(t *testing.T, perLog int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, l := range f.logs {
+		wg.Go(func() { appendN(t, l, 0, perLog) })
+	}
+	wg.Wait()
+	for _, l := range f.logs {
+		if st := l.Stats(); st.Syncs != 0 {
+			t.Fatalf("%s fsynced %d rounds itself, want none: all through the commit log", l.dir, st.Syncs)
+		}
+	}
+}
+
+// copyTree copies a directory tree as it is on disk now: a crash image.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// loseUnsynced zeroes every log's tail segment, as a power loss may: no
+// log fsynced its own data, so the commit log is all that holds it.
+func (f *commitFixture) loseUnsynced(t *testing.T, image string) {
+	t.Helper()
+	for i, l := range f.logs {
+		name := filepath.Join(image, "streams", strconv.Itoa(i), filepath.Base(activeSegment(l).path))
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clear(b)
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkImage recovers image and checks that log i holds exactly want[i]
+// records with the values fill wrote.
+func checkImage(t *testing.T, image string, want []int, what string) {
+	t.Helper()
+	g := openCommitFixture(t, image, len(want))
+	defer g.close(t)
+	if st := g.c.log.Stats(); st.EndOffset != st.StartOffset {
+		t.Fatalf("%s: commit log holds [%d, %d) after opening, want nothing: replay drops what it applied", what, st.StartOffset, st.EndOffset)
+	}
+	for i, l := range g.logs {
+		if got := l.EndOffset(); got != int64(want[i]) {
+			t.Fatalf("%s: log %d recovered %d records, want %d", what, i, got, want[i])
+		}
+		checkValues(t, readAll(t, l, 0), 0, 0)
+	}
+}
+
+func TestCommitLogCarriesSmallRounds(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	f := openCommitFixture(t, root, 4)
+	f.fill(t, 60)
+	if st := f.c.log.Stats(); st.AppendedRecords != 4*60 {
+		t.Fatalf("commit log took %d rounds, want %d", st.AppendedRecords, 4*60)
+	}
+	for _, l := range f.logs {
+		checkValues(t, readAll(t, l, 0), 0, 0) // from the ring: nothing is in the file yet
+	}
+	image := copyTree(t, root)
+	f.loseUnsynced(t, image)
+	checkImage(t, image, []int{60, 60, 60, 60}, "crash")
+
+	f.close(t) // a clean close writes and fsyncs everything itself
+	checkImage(t, root, []int{60, 60, 60, 60}, "clean close")
+}
+
+// TestCommitLogCutAnywhere cuts the commit log of a crash image at every
+// batch boundary and at bytes in between: each log must recover exactly
+// the batches whose commit records lie wholly before the cut.
+func TestCommitLogCutAnywhere(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	f := openCommitFixture(t, root, 3)
+	f.fill(t, 12)
+	image := copyTree(t, root)
+	f.loseUnsynced(t, image)
+
+	// Each commit log batch ends at ends[k]; perLog[k][i] is how many
+	// records log i has once batches [0, k] are replayed.
+	seg := activeSegment(f.c.log)
+	ends, perLog := commitBatches(t, f, seg)
+	whole, err := os.ReadFile(filepath.Join(image, "commitlog", filepath.Base(seg.path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]int, len(f.logs))
+	cuts := []int64{0}
+	for _, e := range ends {
+		cuts = append(cuts, e-1, e, e+7)
+	}
+	for _, cut := range cuts {
+		if cut > ends[len(ends)-1] {
+			continue
+		}
+		want := first
+		for k, e := range ends {
+			if e <= cut {
+				want = perLog[k]
+			}
+		}
+		cutImage := copyTree(t, image)
+		if err := os.WriteFile(filepath.Join(cutImage, "commitlog", filepath.Base(seg.path)), whole[:cut], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		checkImage(t, cutImage, want, "cut at "+strconv.FormatInt(cut, 10))
+	}
+	f.close(t)
+}
+
+// commitBatches reads the commit log's segment s of fixture f: the end of
+// each batch and the record count of every log after it.
+func commitBatches(t *testing.T, f *commitFixture, s *segment) ([]int64, [][]int) {
+	t.Helper()
+	raw, err := os.ReadFile(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := make(map[string]int)
+	for i, l := range f.logs {
+		index[string(l.commitKey)] = i
+	}
+	counts := make([]int, len(f.logs))
+	var ends []int64
+	var perLog [][]int
+	for pos := int64(0); ; {
+		h, err := batch.ParseHeader(raw[pos:])
+		if err != nil || h.Magic != 2 {
+			break
+		}
+		recs, err := batch.Decode(raw[pos:pos+int64(h.Size())], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			data := r.Value[24:]
+			for len(data) > 0 {
+				bh, err := batch.ParseHeader(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				counts[index[string(r.Key)]] += int(bh.RecordCount)
+				data = data[bh.Size():]
+			}
+		}
+		pos += int64(h.Size())
+		ends = append(ends, pos)
+		perLog = append(perLog, append([]int(nil), counts...))
+	}
+	if len(ends) == 0 {
+		t.Fatal("commit log has no batches")
+	}
+	return ends, perLog
+}
+
+// TestCommitLogSkipsReplacedLogs: records of a log that was deleted, or
+// replaced by a new log at the same path, are not replayed into it.
+func TestCommitLogSkipsReplacedLogs(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	f := openCommitFixture(t, root, 2)
+	f.fill(t, 10)
+	image := copyTree(t, root)
+	f.loseUnsynced(t, image)
+	f.close(t)
+
+	// Log 0 was deleted; log 1 is a new log with another commit id.
+	if err := os.RemoveAll(logDir(image, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(logDir(image, 1), commitIDName), []byte("another id.."), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenCommitLog(filepath.Join(image, "commitlog"), image, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := os.Stat(logDir(image, 0)); !os.IsNotExist(err) {
+		t.Fatalf("replay recreated a deleted log's directory: %v", err)
+	}
+	l, err := Open(logDir(image, 1), Options{CommitLog: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := l.EndOffset(); got != 0 {
+		t.Fatalf("replaced log holds %d records, want 0: another log's records were replayed into it", got)
+	}
+}
+
+// TestCommitLogCheckpoint: a checkpoint fsyncs the logs' deferred bytes and
+// drops the commit log's records; what comes after is replayed as before.
+func TestCommitLogCheckpoint(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	f := openCommitFixture(t, root, 3)
+	f.fill(t, 20)
+	if err := f.c.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.c.log.Stats(); st.StartOffset != st.EndOffset {
+		t.Fatalf("commit log holds [%d, %d) after a checkpoint, want nothing", st.StartOffset, st.EndOffset)
+	}
+	checkpointed := make([]int64, len(f.logs))
+	for i, l := range f.logs {
+		_, checkpointed[i] = dataEnd(l)
+	}
+	var wg sync.WaitGroup
+	for _, l := range f.logs {
+		wg.Go(func() { appendN(t, l, 20, 15) })
+	}
+	wg.Wait()
+
+	image := copyTree(t, root)
+	for i, l := range f.logs { // lose what the checkpoint did not fsync
+		name := filepath.Join(logDir(image, i), filepath.Base(activeSegment(l).path))
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clear(b[checkpointed[i]:])
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkImage(t, image, []int{35, 35, 35}, "after checkpoint")
+	f.close(t)
+}
+
+// TestCommitLogAutomaticCheckpoint: the commit log checkpoints by itself
+// once it has grown by checkpointBytes, so its old segments go.
+func TestCommitLogAutomaticCheckpoint(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{SegmentBytes: 8 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.checkpointBytes = 4 << 10
+	l, err := Open(logDir(root, 0), Options{CommitLog: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 0, 300)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.log.Stats().Segments > 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("commit log still has %d segments: no checkpoint dropped them", c.log.Stats().Segments)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	checkValues(t, readAll(t, l, 0), 0, 0)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, root, []int{300}, "reopen")
+}
+
+// TestCommitLogMixedRounds: a log whose rounds alternate between the commit
+// log and its own direct writes, over more bytes than its ring holds (so
+// deferred bytes are written out as the ring wraps) and past an idle
+// release, reads back and recovers intact.
+func TestCommitLogMixedRounds(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(logDir(root, 0), Options{CommitLog: c, IdleRelease: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := irregularSizes(7, 400)
+	for i := range sizes {
+		if i%50 == 49 {
+			sizes[i] = 100 << 10 // a round too large for the commit log
+		}
+	}
+	half := len(sizes) / 2
+	appendSized(t, l, 0, sizes[:half])
+	time.Sleep(100 * time.Millisecond) // idle: the ring is written out and dropped
+	appendSized(t, l, int64(half), sizes[half:])
+	if c.log.Stats().AppendedRecords == 0 || l.Stats().Syncs == 0 {
+		t.Fatalf("commit log rounds %d, direct rounds %d: want both", c.log.Stats().AppendedRecords, l.Stats().Syncs)
+	}
+	check := func(l *Log, what string) {
+		t.Helper()
+		var recs []batch.Record
+		for from := int64(0); from < l.EndOffset(); {
+			got, err := l.ReadRecords(from, 1<<20, nil)
+			if err != nil || len(got) == 0 {
+				t.Fatalf("%s: read at %d: %v", what, from, err)
+			}
+			recs = append(recs, got...)
+			from = got[len(got)-1].Offset + 1
+		}
+		if len(recs) != len(sizes) {
+			t.Fatalf("%s: %d records, want %d", what, len(recs), len(sizes))
+		}
+		if err := checkSized(recs, 0); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	check(l, "running")
+	image := copyTree(t, root)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{image, root} {
+		c, err := OpenCommitLog(filepath.Join(dir, "commitlog"), dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(logDir(dir, 0), Options{CommitLog: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(l, dir)
+		l.Close()
+		c.Close()
+	}
+}
+
+// TestCommitLogAcrossSegmentRolls: segments roll while their last bytes are
+// still deferred; sealing must write them out before the segment is
+// trimmed, fsynced and indexed.
+func TestCommitLogAcrossSegmentRolls(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{CommitLog: c, SegmentBytes: 4 << 10}
+	l, err := Open(logDir(root, 0), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 0, 400)
+	if st := l.Stats(); st.Segments < 5 {
+		t.Fatalf("%d segments, want several rolls", st.Segments)
+	}
+	checkValues(t, readAll(t, l, 0), 0, 0)
+	image := copyTree(t, root)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, image, []int{400}, "crash")
+	checkImage(t, root, []int{400}, "clean close")
+}

@@ -1,0 +1,202 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"path/filepath"
+	"slices"
+)
+
+// A log's side of the commit log (commitlog.go). Only the syncer runs
+// these, except checkpointDeferred, which asks the syncer to.
+
+// viaCommitLog reports whether a round of jobs goes through the commit
+// log: one small round of an O_DIRECT segment that needs nothing but its
+// bytes (no seal, no new directory entry).
+func (l *Log) viaCommitLog(jobs []flushJob) bool {
+	if l.opts.CommitLog == nil || l.commitKey == nil || len(jobs) != 1 {
+		return false
+	}
+	j := jobs[0]
+	return !j.seal && !j.dirSync && j.seg.direct != nil && len(j.data) > 0 && len(j.data) <= commitRoundMax
+}
+
+// persistViaCommitLog stages the round in the ring and returns once the
+// commit log holds it durably.
+func (l *Log) persistViaCommitLog(j flushJob, announced bool) (int64, error) {
+	c := l.opts.CommitLog
+	defer func() {
+		if announced { // a failure before the append
+			c.arrived()
+		}
+	}()
+	if l.commitID == 0 { // a log from before the commit log
+		if err := l.createCommitID(true); err != nil {
+			return 0, err
+		}
+	}
+	if err := l.stage(j.seg, j.data, j.pos); err != nil {
+		return 0, err
+	}
+	a, value, err := c.append(l, j.seg.base, j.pos, j.data, l.commitValue)
+	if announced {
+		c.arrived()
+		announced = false
+	}
+	if cap(value) <= 2*commitRoundMax {
+		l.commitValue = value
+	}
+	if err == nil {
+		err = waitDurable(a)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("commit log: %w", err)
+	}
+	return int64(len(j.data)), nil
+}
+
+// stage puts data, at pos of s, in the ring without writing it to the
+// file. Deferred bytes already there are written out first when the ring
+// must move to another segment or would wrap over them.
+func (l *Log) stage(s *segment, data []byte, pos int64) error {
+	r := &l.ring
+	end := pos + int64(len(data))
+	if r.seg != s || r.to != pos || len(data) > len(r.buf)/4 && len(r.buf) < ringMaxBytes {
+		if err := l.writeOut(); err != nil {
+			return err
+		}
+		if err := r.reset(s, pos, len(data)); err != nil {
+			return err
+		}
+	}
+	size := int64(len(r.buf))
+	if alignUp(end)-alignDown(r.disk) > size {
+		if err := l.writeOut(); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.from = max(r.from, alignUp(end)-size) // never past disk: checked above
+	r.mu.Unlock()
+	r.put(pos, data)
+	r.zero(end, alignUp(end))
+	r.mu.Lock()
+	r.to = end
+	r.mu.Unlock()
+	return nil
+}
+
+// writeOut writes the ring's deferred bytes to their segment with O_DIRECT
+// and no fsync: the commit log holds them until a checkpoint fsyncs.
+func (l *Log) writeOut() error {
+	r := &l.ring
+	if r.seg == nil || r.disk >= r.to {
+		return nil
+	}
+	s := r.seg
+	start, stop := alignDown(r.disk), alignUp(r.to)
+	if err := l.growAllocation(s, stop); err != nil {
+		return err
+	}
+	size := int64(len(r.buf))
+	for at := start; at < stop; {
+		slot := at % size
+		n := min(stop-at, size-slot)
+		if _, err := s.direct.WriteDirect(r.buf[slot:slot+n], at); err != nil {
+			return fmt.Errorf("write %s: %w", s.path, err)
+		}
+		at += n
+	}
+	r.disk = r.to
+	if !slices.Contains(l.unsyncedSegs, s) {
+		l.unsyncedSegs = append(l.unsyncedSegs, s)
+	}
+	return l.zeroAhead(s, r.to)
+}
+
+// writeOutEarly writes the deferred bytes out once they fill half the
+// ring. It runs just after a round is acknowledged, while the writers that
+// round released prepare their next appends, so the write is rarely in a
+// round's way; stage writes out only what the ring cannot hold at all.
+func (l *Log) writeOutEarly() error {
+	r := &l.ring
+	if r.seg == nil || r.to-r.disk < int64(len(r.buf))/2 {
+		return nil
+	}
+	if err := l.writeOut(); err != nil {
+		l.mu.Lock()
+		l.failLocked(err)
+		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// syncDeferred writes out the deferred bytes and fsyncs every segment that
+// got commit-log bytes since the last time.
+func (l *Log) syncDeferred() error {
+	if err := l.writeOut(); err != nil {
+		return err
+	}
+	for _, s := range l.unsyncedSegs {
+		l.mu.Lock()
+		done := s.finalized || s.retired // fsynced when sealed
+		l.mu.Unlock()
+		if done {
+			continue
+		}
+		if err := s.file.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", s.path, err)
+		}
+	}
+	clear(l.unsyncedSegs)
+	l.unsyncedSegs = l.unsyncedSegs[:0]
+	return nil
+}
+
+// serveCheckpoint runs syncDeferred for checkpointDeferred.
+func (l *Log) serveCheckpoint(done chan<- error) {
+	err := l.syncDeferred()
+	if err != nil {
+		l.mu.Lock()
+		l.failLocked(err)
+		l.mu.Unlock()
+	}
+	done <- err
+}
+
+// checkpointDeferred has the syncer run syncDeferred and waits for it. A
+// log that is closing does the same in Close; this waits for that instead.
+func (l *Log) checkpointDeferred() error {
+	done := make(chan error, 1)
+	select {
+	case l.checkpoints <- done:
+	case <-l.closeDone:
+		return nil
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-l.closeDone:
+		return nil
+	}
+}
+
+// createCommitID gives the log the id its commit log records carry, before
+// its first such record; durably unless the caller fsyncs the directory.
+func (l *Log) createCommitID(syncDir bool) error {
+	var b [12]byte
+	for binary.BigEndian.Uint64(b[:8]) == 0 {
+		if _, err := rand.Read(b[:8]); err != nil {
+			return err
+		}
+	}
+	binary.BigEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
+	if err := l.writeFileAtomic(filepath.Join(l.dir, commitIDName), b[:], syncDir); err != nil {
+		return err
+	}
+	l.commitID = binary.BigEndian.Uint64(b[:8])
+	return nil
+}
