@@ -67,6 +67,9 @@ type CommitLog struct {
 	announced atomic.Int64
 	handedOn  atomic.Int64
 	gathered  chan struct{} // a hold ended or a log handed its round on
+	inFlight  atomic.Int32  // rounds appended and not yet durable
+	// everyRound sends every eligible round here, sharing or not (tests).
+	everyRound bool
 
 	sinceCheckpoint atomic.Int64
 	kick            chan struct{}
@@ -262,6 +265,23 @@ func (c *CommitLog) Hold() (release func()) {
 			c.signalGathered()
 		}
 	}
+}
+
+// shared reports whether a round handed on now would share the commit log
+// with at least two other logs' rounds (in it, or announced and on their
+// way; self: the caller's own announcement is among them), or a hold is
+// in force. Sharing with one other saves one device round of two but costs
+// each byte three more copies and a checksum, which a CPU-bound queue and
+// its state journal (the amqp-peak benchmark) pay for in throughput.
+func (c *CommitLog) shared(self bool) bool {
+	if c.everyRound {
+		return true
+	}
+	others := c.announced.Load() - c.handedOn.Load() + int64(c.inFlight.Load())
+	if self {
+		others--
+	}
+	return others >= 2 || c.holds.Load() > 0
 }
 
 // announce is called at a log's first append after its last round.

@@ -26,6 +26,7 @@ func openCommitFixture(t *testing.T, root string, n int) *commitFixture {
 	if err != nil {
 		t.Fatalf("OpenCommitLog: %v", err)
 	}
+	c.everyRound = true
 	f := &commitFixture{root: root, c: c}
 	for i := range n {
 		l, err := Open(logDir(root, i), Options{CommitLog: c})
@@ -316,7 +317,7 @@ func TestCommitLogAutomaticCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.checkpointBytes = 4 << 10
+	c.checkpointBytes, c.everyRound = 4<<10, true
 	l, err := Open(logDir(root, 0), Options{CommitLog: c})
 	if err != nil {
 		t.Fatal(err)
@@ -350,6 +351,7 @@ func TestCommitLogMixedRounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.everyRound = true
 	l, err := Open(logDir(root, 0), Options{CommitLog: c, IdleRelease: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -418,6 +420,7 @@ func TestCommitLogAcrossSegmentRolls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.everyRound = true
 	opts := Options{CommitLog: c, SegmentBytes: 4 << 10}
 	l, err := Open(logDir(root, 0), opts)
 	if err != nil {
@@ -437,4 +440,26 @@ func TestCommitLogAcrossSegmentRolls(t *testing.T) {
 	}
 	checkImage(t, image, []int{400}, "crash")
 	checkImage(t, root, []int{400}, "clean close")
+}
+
+// TestCommitLogLoneLogWritesItself: a log whose rounds meet no others in the
+// commit log writes and fsyncs them itself, without the commit log's two
+// extra hand-offs.
+func TestCommitLogLoneLogWritesItself(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l, err := Open(logDir(root, 0), Options{CommitLog: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	appendN(t, l, 0, 20)
+	if st, cst := l.Stats(), c.log.Stats(); st.Syncs != 20 || cst.AppendedRecords != 0 {
+		t.Fatalf("log fsynced %d rounds itself and the commit log took %d; want 20 and 0", st.Syncs, cst.AppendedRecords)
+	}
 }

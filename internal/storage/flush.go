@@ -266,7 +266,7 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 	began := time.Now()
 	var n int64
 	var err error
-	viaCommitLog := l.viaCommitLog(jobs)
+	viaCommitLog := l.viaCommitLog(jobs, announced)
 	if viaCommitLog {
 		n, err = l.persistViaCommitLog(jobs[0], announced)
 	} else {
