@@ -49,6 +49,9 @@
 // into the next round (group commit). Readers see only fsynced data. If a
 // write or fsync fails the log enters a failed state: nothing more is
 // acknowledged and every later Append and Wait returns ErrFailed.
+// Small rounds can instead go to a CommitLog shared by all logs (one
+// device round for many logs; see commitlog.go), which Open of the commit
+// log replays into the segment files before the logs themselves open.
 // SyncInterval and SyncNever write at once through the page cache, readers
 // see written data, and Wait does not wait: acknowledged data can be lost in
 // a crash.
