@@ -138,13 +138,21 @@ func TestConsumerGroupOfThreeRebalances(t *testing.T) {
 	waitBalanced(t, partitions, a, b, c)
 	produce(n/3, 2*n/3)
 
+	// Each member owning its share can be seen between the two rounds of a
+	// cooperative rebalance too, so wait for the group to settle.
 	adm := kadm.NewClient(tb.client())
-	described, err := adm.DescribeGroups(testCtx(t), group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := described[group]; d.State != "Stable" || len(d.Members) != 3 {
-		t.Fatalf("describe: state %s with %d members", d.State, len(d.Members))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		described, err := adm.DescribeGroups(testCtx(t), group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := described[group]
+		if d.State == "Stable" && len(d.Members) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("describe: state %s with %d members", d.State, len(d.Members))
+		}
 	}
 
 	c.cl.Close() // leaves the group
