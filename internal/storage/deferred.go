@@ -173,19 +173,15 @@ func (l *Log) serveCheckpoint(done chan<- error) {
 }
 
 // checkpointDeferred has the syncer run syncDeferred and waits for it. A
-// log that is closing does the same in Close; this waits for that instead.
+// log that is closing does the same in Close; this waits for that instead,
+// and fails if Close could not.
 func (l *Log) checkpointDeferred() error {
 	done := make(chan error, 1)
 	select {
 	case l.checkpoints <- done:
+		return <-done // the syncer answers every request it takes
 	case <-l.closeDone:
-		return nil
-	}
-	select {
-	case err := <-done:
-		return err
-	case <-l.closeDone:
-		return nil
+		return l.unsaved
 	}
 }
 

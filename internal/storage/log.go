@@ -59,6 +59,9 @@ type Log struct {
 	unsyncedSegs []*segment
 	checkpoints  chan chan error // checkpointDeferred's requests to the syncer
 	closeDone    chan struct{}   // closed when Close has finished
+	// unsaved is why Close could not make the deferred bytes durable;
+	// checkpoints then keep the commit log's records (set before closeDone).
+	unsaved error
 }
 
 type decoderState struct {
@@ -484,8 +487,12 @@ func (l *Log) Close() error {
 				l.mu.Lock()
 				l.failLocked(err)
 				l.mu.Unlock()
+				// Still registered: the commit log's records are the only
+				// durable copy, and checkpoints must keep them.
+				l.unsaved = err
+			} else {
+				l.opts.CommitLog.unregister(l)
 			}
-			l.opts.CommitLog.unregister(l)
 		}
 	} else {
 		l.syncActive()
@@ -522,6 +529,9 @@ func (l *Log) Remove() error {
 	err := l.Close()
 	if rerr := os.RemoveAll(l.dir); rerr != nil {
 		return fmt.Errorf("storage: remove %s: %w", l.dir, rerr)
+	}
+	if l.commitKey != nil { // replay skips a missing directory's records
+		l.opts.CommitLog.unregister(l)
 	}
 	if errors.Is(err, ErrFailed) {
 		return nil // the data is gone anyway

@@ -1,0 +1,126 @@
+package storage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncFaultFS opens real files that can write directly and whose Sync
+// fails with EIO while failSync is set.
+type syncFaultFS struct{ failSync atomic.Bool }
+
+func (fs *syncFaultFS) open(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := OpenOSFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &syncFaultFile{File: f, fs: fs}, nil
+}
+
+type syncFaultFile struct {
+	File
+	fs *syncFaultFS
+}
+
+func (f *syncFaultFile) OpenDirect() error  { return f.File.(directFile).OpenDirect() }
+func (f *syncFaultFile) CloseDirect() error { return f.File.(directFile).CloseDirect() }
+func (f *syncFaultFile) WriteDirect(p []byte, off int64) (int, error) {
+	return f.File.(directFile).WriteDirect(p, off)
+}
+
+func (f *syncFaultFile) Sync() error {
+	if f.fs.failSync.Load() {
+		return syscall.EIO
+	}
+	return f.File.Sync()
+}
+
+// zeroSegment zeroes the file of segment s of log i in image, as a power
+// loss may when s was never fsynced.
+func zeroSegment(t *testing.T, image string, i int, s *segment) {
+	t.Helper()
+	name := filepath.Join(logDir(image, i), filepath.Base(s.path))
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(b)
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCommitLogKeepsRecordsALogCouldNotSave: a log whose Close cannot make
+// its deferred bytes durable (the fsync fails) must not let a checkpoint
+// drop the commit log's records of them: they are the only durable copy of
+// acknowledged data, and a restart replays them.
+func TestCommitLogKeepsRecordsALogCouldNotSave(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.everyRound = true
+	fs := &syncFaultFS{}
+	l, err := Open(logDir(root, 0), Options{CommitLog: c, OpenFile: fs.open, IdleRelease: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 0, 30)
+	if st := l.Stats(); st.Syncs != 0 {
+		t.Fatalf("the log fsynced %d rounds itself; want all in the commit log", st.Syncs)
+	}
+	seg := activeSegment(l)
+	fs.failSync.Store(true)
+	if err := l.Close(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Close with a failing fsync: %v, want ErrFailed", err)
+	}
+	if err := c.Checkpoint(); err == nil {
+		t.Error("a checkpoint succeeded although a log could not make its bytes durable")
+	}
+	if st := c.log.Stats(); st.StartOffset == st.EndOffset {
+		t.Error("the checkpoint dropped the commit log's records of bytes that never became durable in their segment")
+	}
+	image := copyTree(t, root)
+	zeroSegment(t, image, 0, seg) // its fsync failed: the bytes may be gone
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, image, []int{30}, "crash after a failed close")
+}
+
+// TestCommitLogRemovedFailedLogLetsCheckpointsGo: once a log that could not
+// save its bytes is removed, its records are of no use (replay skips a
+// missing directory) and checkpoints go on.
+func TestCommitLogRemovedFailedLogLetsCheckpointsGo(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.everyRound = true
+	fs := &syncFaultFS{}
+	l, err := Open(logDir(root, 0), Options{CommitLog: c, OpenFile: fs.open, IdleRelease: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 0, 10)
+	fs.failSync.Store(true)
+	if err := l.Remove(); err != nil {
+		t.Fatalf("Remove of a failed log: %v", err)
+	}
+	if err := c.Checkpoint(); err != nil {
+		t.Fatalf("checkpoint after the failed log was removed: %v", err)
+	}
+	if st := c.log.Stats(); st.StartOffset != st.EndOffset {
+		t.Fatalf("commit log holds [%d, %d) after a checkpoint, want nothing", st.StartOffset, st.EndOffset)
+	}
+}
