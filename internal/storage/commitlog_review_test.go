@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // syncFaultFS opens real files that can write directly and whose Sync
@@ -123,4 +125,43 @@ func TestCommitLogRemovedFailedLogLetsCheckpointsGo(t *testing.T) {
 	if st := c.log.Stats(); st.StartOffset != st.EndOffset {
 		t.Fatalf("commit log holds [%d, %d) after a checkpoint, want nothing", st.StartOffset, st.EndOffset)
 	}
+}
+
+// TestCommitLogDeferredBytesFallBackOnEINVAL: a file system that accepts
+// O_DIRECT at open but refuses the writes (EINVAL) makes a log write its
+// deferred bytes through the page cache, as its own rounds do, instead of
+// failing the log.
+func TestCommitLogDeferredBytesFallBackOnEINVAL(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.everyRound = true
+	fs := &directFaultFS{}
+	fs.arm(unix.EINVAL, 0)
+	l, err := Open(logDir(root, 0), Options{CommitLog: c, OpenFile: fs.open, IdleRelease: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 800 // more than half the smallest ring: written out early
+	appendN(t, l, 0, n)
+	if fs.faults.Load() == 0 || c.log.Stats().AppendedRecords == 0 {
+		t.Fatalf("%d refused direct writes, %d commit log rounds: want both", fs.faults.Load(), c.log.Stats().AppendedRecords)
+	}
+	if activeSegment(l).direct != nil {
+		t.Error("the segment still writes directly after EINVAL")
+	}
+	checkValues(t, readAll(t, l, 0), 0, 0)
+	if err := c.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, root, []int{n}, "reopen")
 }

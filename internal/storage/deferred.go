@@ -3,10 +3,13 @@ package storage
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"path/filepath"
 	"slices"
+
+	"golang.org/x/sys/unix"
 )
 
 // A log's side of the commit log (commitlog.go). Only the syncer runs
@@ -109,7 +112,9 @@ func (l *Log) writeOut() error {
 	for at := start; at < stop; {
 		slot := at % size
 		n := min(stop-at, size-slot)
-		if _, err := s.direct.WriteDirect(r.buf[slot:slot+n], at); err != nil {
+		if _, err := s.direct.WriteDirect(r.buf[slot:slot+n], at); errors.Is(err, unix.EINVAL) {
+			return l.writeOutBuffered()
+		} else if err != nil {
 			return fmt.Errorf("write %s: %w", s.path, err)
 		}
 		at += n
@@ -119,6 +124,34 @@ func (l *Log) writeOut() error {
 		l.unsyncedSegs = append(l.unsyncedSegs, s)
 	}
 	return l.zeroAhead(s, r.to)
+}
+
+// writeOutBuffered writes the deferred bytes through the page cache where
+// the file system refuses O_DIRECT writes (as writeData falls back): here
+// and in every later segment. The ring is dropped, as later rounds of the
+// segment are written without it.
+func (l *Log) writeOutBuffered() error {
+	r := &l.ring
+	s := r.seg
+	l.directRefused.Store(true)
+	_ = s.direct.CloseDirect()
+	s.direct = nil
+	size := int64(len(r.buf))
+	for at := r.disk; at < r.to; {
+		slot := at % size
+		n := min(r.to-at, size-slot)
+		if _, err := s.file.WriteAt(r.buf[slot:slot+n], at); err != nil {
+			return fmt.Errorf("write %s: %w", s.path, err)
+		}
+		at += n
+	}
+	r.disk = r.to
+	if !slices.Contains(l.unsyncedSegs, s) {
+		l.unsyncedSegs = append(l.unsyncedSegs, s)
+	}
+	end := r.to
+	r.drop()
+	return l.zeroAhead(s, end)
 }
 
 // writeOutEarly writes the deferred bytes out once they fill half the
