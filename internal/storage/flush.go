@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -261,12 +262,16 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 	target := l.next
 	announced := l.announced
 	l.announced = false
+	viaCommitLog := l.viaCommitLog(jobs, announced)
+	if viaCommitLog {
+		l.commitEnd.Store(math.MaxInt64)
+		l.awaitingCommit = true
+	}
 	l.mu.Unlock()
 
 	began := time.Now()
 	var n int64
 	var err error
-	viaCommitLog := l.viaCommitLog(jobs, announced)
 	if viaCommitLog {
 		n, err = l.persistViaCommitLog(jobs[0], announced)
 	} else {
@@ -278,6 +283,10 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 	took := time.Since(began)
 
 	l.mu.Lock()
+	if viaCommitLog {
+		l.awaitingCommit = false
+		l.unblockLocked()
+	}
 	returnBuffersLocked(jobs)
 	if err != nil {
 		l.failLocked(err)
@@ -385,6 +394,7 @@ func (l *Log) failLocked(cause error) {
 	}
 	l.failErr = fmt.Errorf("%w: %w", ErrFailed, cause)
 	l.failed.Store(true)
+	l.unblockLocked()
 	if l.announced { // its round will never be handed on
 		l.announced = false
 		l.opts.CommitLog.arrived()
@@ -392,6 +402,14 @@ func (l *Log) failLocked(cause error) {
 	fresh := make(chan struct{})
 	close(*l.synced.Swap(&fresh))
 	l.space.Broadcast()
+}
+
+// unblockLocked ends the log's entry in CommitLog.blocked, if any.
+func (l *Log) unblockLocked() {
+	if l.blockedNoted {
+		l.blockedNoted = false
+		l.opts.CommitLog.unblock(l)
+	}
 }
 
 func (l *Log) failure() error {
