@@ -101,9 +101,16 @@ func TestCommitLogKeepsRecordsALogCouldNotSave(t *testing.T) {
 }
 
 // TestCommitLogRemovedFailedLogLetsCheckpointsGo: once a log that could not
-// save its bytes is removed, its records are of no use (replay skips a
+// save its bytes is deleted (Remove, or Close and removing its directory as
+// the broker deletes a stream), its records are of no use (replay skips a
 // missing directory) and checkpoints go on.
 func TestCommitLogRemovedFailedLogLetsCheckpointsGo(t *testing.T) {
+	for _, how := range []string{"Remove", "Close+RemoveAll"} {
+		t.Run(how, func(t *testing.T) { testRemovedFailedLog(t, how == "Remove") })
+	}
+}
+
+func testRemovedFailedLog(t *testing.T, viaRemove bool) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
 	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
@@ -119,8 +126,20 @@ func TestCommitLogRemovedFailedLogLetsCheckpointsGo(t *testing.T) {
 	}
 	appendN(t, l, 0, 10)
 	fs.failSync.Store(true)
-	if err := l.Remove(); err != nil {
-		t.Fatalf("Remove of a failed log: %v", err)
+	if viaRemove {
+		if err := l.Remove(); err != nil {
+			t.Fatalf("Remove of a failed log: %v", err)
+		}
+	} else {
+		if err := l.Close(); !errors.Is(err, ErrFailed) {
+			t.Fatalf("Close with a failing fsync: %v, want ErrFailed", err)
+		}
+		if err := c.Checkpoint(); err == nil {
+			t.Fatal("a checkpoint succeeded while the failed log's directory was still there")
+		}
+		if err := os.RemoveAll(logDir(root, 0)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := c.Checkpoint(); err != nil {
 		t.Fatalf("checkpoint after the failed log was removed: %v", err)

@@ -210,15 +210,22 @@ func (l *Log) serveCheckpoint(done chan<- error) {
 
 // checkpointDeferred has the syncer run syncDeferred and waits for it. A
 // log that is closing does the same in Close; this waits for that instead,
-// and fails if Close could not.
+// and fails if Close could not, unless the log has been deleted since
+// (replay skips its records: their commit id is gone).
 func (l *Log) checkpointDeferred() error {
 	done := make(chan error, 1)
 	select {
 	case l.checkpoints <- done:
 		return <-done // the syncer answers every request it takes
 	case <-l.closeDone:
-		return l.unsaved
 	}
+	if l.unsaved != nil {
+		if id, _ := readCommitID(l.dir); id != 0 && id == l.commitID {
+			return l.unsaved
+		}
+	}
+	l.opts.CommitLog.unregister(l)
+	return nil
 }
 
 // createCommitID gives the log the id its commit log records carry, before

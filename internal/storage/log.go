@@ -536,9 +536,6 @@ func (l *Log) Remove() error {
 	if rerr := os.RemoveAll(l.dir); rerr != nil {
 		return fmt.Errorf("storage: remove %s: %w", l.dir, rerr)
 	}
-	if l.commitKey != nil { // replay skips a missing directory's records
-		l.opts.CommitLog.unregister(l)
-	}
 	if errors.Is(err, ErrFailed) {
 		return nil // the data is gone anyway
 	}
