@@ -68,6 +68,35 @@ func (f *commitFixture) fill(t *testing.T, perLog int) {
 	}
 }
 
+// openShared opens a commit log under root and one log using it at
+// logDir(root, 0); every eligible round goes through the commit log when
+// everyRound is set.
+func openShared(t *testing.T, root string, everyRound bool, opts Options) (*CommitLog, *Log) {
+	t.Helper()
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.everyRound = everyRound
+	opts.CommitLog = c
+	l, err := Open(logDir(root, 0), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, l
+}
+
+// closeShared closes what openShared opened, the log first.
+func closeShared(t *testing.T, c *CommitLog, l *Log) {
+	t.Helper()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // copyTree copies a directory tree as it is on disk now: a crash image.
 func copyTree(t *testing.T, src string) string {
 	t.Helper()
@@ -331,12 +360,7 @@ func TestCommitLogAutomaticCheckpoint(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	checkValues(t, readAll(t, l, 0), 0, 0)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeShared(t, c, l)
 	checkImage(t, root, []int{300}, "reopen")
 }
 
@@ -347,15 +371,7 @@ func TestCommitLogAutomaticCheckpoint(t *testing.T) {
 func TestCommitLogMixedRounds(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.everyRound = true
-	l, err := Open(logDir(root, 0), Options{CommitLog: c, IdleRelease: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, l := openShared(t, root, true, Options{IdleRelease: 20 * time.Millisecond})
 	sizes := irregularSizes(7, 400)
 	for i := range sizes {
 		if i%50 == 49 {
@@ -389,24 +405,11 @@ func TestCommitLogMixedRounds(t *testing.T) {
 	}
 	check(l, "running")
 	image := copyTree(t, root)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeShared(t, c, l)
 	for _, dir := range []string{image, root} {
-		c, err := OpenCommitLog(filepath.Join(dir, "commitlog"), dir, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := Open(logDir(dir, 0), Options{CommitLog: c})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, l := openShared(t, dir, false, Options{})
 		check(l, dir)
-		l.Close()
-		c.Close()
+		closeShared(t, c, l)
 	}
 }
 
@@ -416,28 +419,14 @@ func TestCommitLogMixedRounds(t *testing.T) {
 func TestCommitLogAcrossSegmentRolls(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.everyRound = true
-	opts := Options{CommitLog: c, SegmentBytes: 4 << 10}
-	l, err := Open(logDir(root, 0), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, l := openShared(t, root, true, Options{SegmentBytes: 4 << 10})
 	appendN(t, l, 0, 400)
 	if st := l.Stats(); st.Segments < 5 {
 		t.Fatalf("%d segments, want several rolls", st.Segments)
 	}
 	checkValues(t, readAll(t, l, 0), 0, 0)
 	image := copyTree(t, root)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
+	closeShared(t, c, l)
 	checkImage(t, image, []int{400}, "crash")
 	checkImage(t, root, []int{400}, "clean close")
 }
@@ -448,16 +437,8 @@ func TestCommitLogAcrossSegmentRolls(t *testing.T) {
 func TestCommitLogLoneLogWritesItself(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	l, err := Open(logDir(root, 0), Options{CommitLog: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	c, l := openShared(t, root, false, Options{})
+	defer closeShared(t, c, l)
 	appendN(t, l, 0, 20)
 	if st, cst := l.Stats(), c.log.Stats(); st.Syncs != 20 || cst.AppendedRecords != 0 {
 		t.Fatalf("log fsynced %d rounds itself and the commit log took %d; want 20 and 0", st.Syncs, cst.AppendedRecords)
