@@ -196,11 +196,7 @@ func (l *Log) commitLocked(seg *segment, h batch.BatchHeader, n int64) (Appended
 	if l.opts.Sync == SyncAlways {
 		if l.commitKey != nil && !l.announced {
 			l.announced = true
-			seq := l.opts.CommitLog.announce()
-			if l.awaitingCommit { // not handed on before that round is durable
-				l.blockedNoted = true
-				l.opts.CommitLog.block(l, seq)
-			}
+			l.opts.CommitLog.announce()
 		}
 		select {
 		case l.kick <- struct{}{}:

@@ -70,12 +70,6 @@ type CommitLog struct {
 	inFlight  atomic.Int32  // rounds appended and not yet durable
 	// everyRound sends every eligible round here, sharing or not (tests).
 	everyRound bool
-	// blocked holds the logs that announced an append while their own
-	// round waits in the commit log, each with its announcement's number:
-	// they hand nothing on before that round is durable, so a round that
-	// has it still to come must not wait for them.
-	blockedMu sync.Mutex
-	blocked   map[*Log]int64
 
 	sinceCheckpoint atomic.Int64
 	kick            chan struct{}
@@ -94,7 +88,7 @@ func OpenCommitLog(dir, root string, opts Options) (*CommitLog, error) {
 		root: root, checkpointBytes: defaultCheckpointBytes,
 		users: make(map[*Log]struct{}),
 		kick:  make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		gathered: make(chan struct{}, 1), blocked: make(map[*Log]int64),
+		gathered: make(chan struct{}, 1),
 	}
 	opts.beforeRound = c.gather
 	l, err := Open(dir, opts)
@@ -290,40 +284,8 @@ func (c *CommitLog) shared(self bool) bool {
 	return others >= 2 || c.holds.Load() > 0
 }
 
-// announce is called at a log's first append after its last round; it
-// returns the announcement's number.
-func (c *CommitLog) announce() int64 { return c.announced.Add(1) }
-
-// block notes that l's announcement seq waits for l's round in the commit
-// log (Log.commitEnd) to be durable; unblock ends that.
-func (c *CommitLog) block(l *Log, seq int64) {
-	c.blockedMu.Lock()
-	c.blocked[l] = seq
-	c.blockedMu.Unlock()
-	c.signalGathered() // a round gathering may wait for it no longer
-}
-
-func (c *CommitLog) unblock(l *Log) {
-	c.blockedMu.Lock()
-	delete(c.blocked, l)
-	c.blockedMu.Unlock()
-}
-
-// blockedBefore counts the logs announced up to target that cannot hand
-// on in the next round: the round they wait for is not durable yet, so it
-// is that one or a later one.
-func (c *CommitLog) blockedBefore(target int64) int64 {
-	durable := c.log.EndOffset()
-	c.blockedMu.Lock()
-	defer c.blockedMu.Unlock()
-	var n int64
-	for l, seq := range c.blocked {
-		if seq <= target && l.commitEnd.Load() > durable {
-			n++
-		}
-	}
-	return n
-}
+// announce is called at a log's first append after its last round.
+func (c *CommitLog) announce() { c.announced.Add(1) }
 
 // arrived is called once an announced log has handed its round on (or
 // will not).
@@ -340,18 +302,11 @@ func (c *CommitLog) signalGathered() {
 }
 
 // gather waits, before a round, for the writers on their way: those
-// announced before it began, except those whose own round this one is to
-// make durable. Later ones would keep a busy commit log waiting for ever;
-// they go in the next round.
+// announced before it began. Later ones would keep a busy commit log
+// waiting for ever; they go in the next round.
 func (c *CommitLog) gather() {
 	target := c.announced.Load()
-	waiting := func() bool {
-		if c.holds.Load() > 0 {
-			return true
-		}
-		arrived := c.handedOn.Load()
-		return arrived < target && arrived+c.blockedBefore(target) < target
-	}
+	waiting := func() bool { return c.holds.Load() > 0 || c.handedOn.Load() < target }
 	if !waiting() {
 		return
 	}

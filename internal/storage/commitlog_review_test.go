@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/gannet-mq/gannet/internal/batch"
 )
 
 // syncFaultFS opens real files that can write directly and whose Sync
@@ -186,117 +183,4 @@ func TestCommitLogDeferredBytesFallBackOnEINVAL(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkImage(t, root, []int{n}, "reopen")
-}
-
-// gatedSyncFS opens real files whose next Sync, once armed, reports on
-// entered and waits for release.
-type gatedSyncFS struct {
-	armed   atomic.Bool
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (g *gatedSyncFS) open(name string, flag int, perm os.FileMode) (File, error) {
-	f, err := OpenOSFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return &gatedSyncFile{File: f, g: g}, nil
-}
-
-type gatedSyncFile struct {
-	File
-	g *gatedSyncFS
-}
-
-func (f *gatedSyncFile) Sync() error {
-	if f.g.armed.CompareAndSwap(true, false) {
-		f.g.entered <- struct{}{}
-		<-f.g.release
-	}
-	return f.File.Sync()
-}
-
-// TestCommitLogRoundDoesNotWaitForBlockedLog: a log that appends again
-// while its round waits in the commit log cannot hand on before that round
-// is durable, so the round must not wait gatherWait for it. Under a
-// pipelining producer this is the normal state, and every round would pay
-// the full wait.
-func TestCommitLogRoundDoesNotWaitForBlockedLog(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	g := &gatedSyncFS{entered: make(chan struct{}), release: make(chan struct{})}
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{OpenFile: g.open})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.everyRound = true
-	l, err := Open(logDir(root, 0), Options{CommitLog: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Open(logDir(root, 1), Options{CommitLog: c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	released := false
-	defer func() {
-		if !released {
-			close(g.release)
-		}
-		l.Close()
-		m.Close()
-		c.Close()
-	}()
-
-	// m's round holds the commit log in its fsync.
-	g.armed.Store(true)
-	mDone := make(chan error, 1)
-	go func() {
-		a, err := m.Append([]batch.Record{{Value: value(0)}})
-		if err == nil {
-			err = a.Wait(context.Background())
-		}
-		mDone <- err
-	}()
-	<-g.entered
-
-	// l's round waits in the commit log behind it; then l appends again.
-	first, err := l.Append([]batch.Record{{Key: []byte("k"), Value: value(0)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for c.handedOn.Load() < c.announced.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("l never handed its round to the commit log")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	second, err := l.Append([]batch.Record{{Key: []byte("k"), Value: value(1)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	fastest := time.Hour
-	for range 5 {
-		began := time.Now()
-		c.gather()
-		fastest = min(fastest, time.Since(began))
-	}
-	if fastest >= gatherWait {
-		t.Errorf("the next round waited %v for a log blocked on that very round", fastest)
-	}
-
-	close(g.release)
-	released = true
-	if err := <-mDone; err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []Appended{first, second} {
-		if err := a.Wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	checkValues(t, readAll(t, l, 0), 0, 0)
 }

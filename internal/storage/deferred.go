@@ -49,9 +49,6 @@ func (l *Log) persistViaCommitLog(j flushJob, announced bool) (int64, error) {
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
 	a, value, err := c.append(l, j.seg.base, j.pos, j.data, l.commitValue)
-	if err == nil {
-		l.commitEnd.Store(a.End)
-	}
 	if announced {
 		c.arrived()
 		announced = false

@@ -3,7 +3,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -262,16 +261,12 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 	target := l.next
 	announced := l.announced
 	l.announced = false
-	viaCommitLog := l.viaCommitLog(jobs, announced)
-	if viaCommitLog {
-		l.commitEnd.Store(math.MaxInt64)
-		l.awaitingCommit = true
-	}
 	l.mu.Unlock()
 
 	began := time.Now()
 	var n int64
 	var err error
+	viaCommitLog := l.viaCommitLog(jobs, announced)
 	if viaCommitLog {
 		n, err = l.persistViaCommitLog(jobs[0], announced)
 	} else {
@@ -283,10 +278,6 @@ func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
 	took := time.Since(began)
 
 	l.mu.Lock()
-	if viaCommitLog {
-		l.awaitingCommit = false
-		l.unblockLocked()
-	}
 	returnBuffersLocked(jobs)
 	if err != nil {
 		l.failLocked(err)
@@ -394,7 +385,6 @@ func (l *Log) failLocked(cause error) {
 	}
 	l.failErr = fmt.Errorf("%w: %w", ErrFailed, cause)
 	l.failed.Store(true)
-	l.unblockLocked()
 	if l.announced { // its round will never be handed on
 		l.announced = false
 		l.opts.CommitLog.arrived()
@@ -402,14 +392,6 @@ func (l *Log) failLocked(cause error) {
 	fresh := make(chan struct{})
 	close(*l.synced.Swap(&fresh))
 	l.space.Broadcast()
-}
-
-// unblockLocked ends the log's entry in CommitLog.blocked, if any.
-func (l *Log) unblockLocked() {
-	if l.blockedNoted {
-		l.blockedNoted = false
-		l.opts.CommitLog.unblock(l)
-	}
 }
 
 func (l *Log) failure() error {

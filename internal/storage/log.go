@@ -62,12 +62,6 @@ type Log struct {
 	// unsaved is why Close could not make the deferred bytes durable;
 	// checkpoints then keep the commit log's records (set before closeDone).
 	unsaved error
-	// awaitingCommit (mu) is set while a round goes through the commit log,
-	// whose record ends at commitEnd (MaxInt64 until appended); an append
-	// announced meanwhile is blockedNoted (mu) in CommitLog.blocked.
-	awaitingCommit bool
-	blockedNoted   bool
-	commitEnd      atomic.Int64
 }
 
 type decoderState struct {
