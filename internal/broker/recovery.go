@@ -99,10 +99,15 @@ func (b *Broker) recover() error {
 		b.rebuildDedup(s, now)
 		b.armExpiry(s)
 		if err := s.trackQueueBytes(); err != nil {
+			b.abortRecovery()
 			return fmt.Errorf("broker: counting the bytes of queue %q: %w", s.name, err)
 		}
 	}
-	return b.checkpoint()
+	if err := b.checkpoint(); err != nil {
+		b.abortRecovery() // the logs and the commit log's checkpointer would leak
+		return err
+	}
+	return nil
 }
 
 func (b *Broker) abortRecovery() {
