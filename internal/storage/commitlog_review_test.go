@@ -64,16 +64,8 @@ func zeroSegment(t *testing.T, image string, i int, s *segment) {
 func TestCommitLogKeepsRecordsALogCouldNotSave(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.everyRound = true
 	fs := &syncFaultFS{}
-	l, err := Open(logDir(root, 0), Options{CommitLog: c, OpenFile: fs.open, IdleRelease: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
 	appendN(t, l, 0, 30)
 	if st := l.Stats(); st.Syncs != 0 {
 		t.Fatalf("the log fsynced %d rounds itself; want all in the commit log", st.Syncs)
@@ -153,17 +145,9 @@ func testRemovedFailedLog(t *testing.T, viaRemove bool) {
 func TestCommitLogDeferredBytesFallBackOnEINVAL(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.everyRound = true
 	fs := &directFaultFS{}
 	fs.arm(unix.EINVAL, 0)
-	l, err := Open(logDir(root, 0), Options{CommitLog: c, OpenFile: fs.open, IdleRelease: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
 	const n = 800 // more than half the smallest ring: written out early
 	appendN(t, l, 0, n)
 	if fs.faults.Load() == 0 || c.log.Stats().AppendedRecords == 0 {

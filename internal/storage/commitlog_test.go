@@ -126,15 +126,7 @@ func copyTree(t *testing.T, src string) string {
 func (f *commitFixture) loseUnsynced(t *testing.T, image string) {
 	t.Helper()
 	for i, l := range f.logs {
-		name := filepath.Join(image, "streams", strconv.Itoa(i), filepath.Base(activeSegment(l).path))
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		clear(b)
-		if err := os.WriteFile(name, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		zeroSegment(t, image, i, activeSegment(l))
 	}
 }
 
