@@ -54,7 +54,7 @@ type Log struct {
 	// commitKey, set by Open.
 	commitKey    []byte // nil: rounds never go through the commit log
 	announced    bool   // mu: announced to the commit log; its round not yet handed on
-	commitID     uint64 // 0 until the first such round creates it
+	commitID     uint64 // made with the log; 0 for a log from before the commit log until its first such round
 	commitValue  []byte // scratch for commit log records
 	unsyncedSegs []*segment
 	checkpoints  chan chan error // checkpointDeferred's requests to the syncer
