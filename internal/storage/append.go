@@ -194,7 +194,7 @@ func (l *Log) commitLocked(seg *segment, h batch.BatchHeader, n int64) (Appended
 	l.stats.bytes += n
 
 	if l.opts.Sync == SyncAlways {
-		if l.commitKey != nil && !l.announced {
+		if l.commitDir != nil && !l.announced {
 			l.announced = true
 			l.opts.CommitLog.announce()
 		}

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,9 +28,10 @@ import (
 // without fdatasync; a checkpoint writes and fsyncs every log's deferred
 // bytes, after which the commit log's older records are dropped.
 //
-// A record's key is the log's directory relative to the data directory;
-// its value is the log's commit id (8 bytes), the segment's base offset and
-// the position in the segment (int64 each), then the bytes. Open replays
+// A record's key is the log's commit id (8 bytes), the segment's base
+// offset and the position in the segment (int64 each), then the log's
+// directory relative to the data directory; its value is the round's bytes
+// as they are, so appending a round copies them once. Open replays
 // every record into its segment file before any log opens, so each log's
 // own recovery finds its data where it belongs. The commit id, kept in the
 // log's directory (commitIDName), tells a deleted log's records from those
@@ -132,12 +132,16 @@ func (c *CommitLog) replay() error {
 			break
 		}
 		for _, r := range recs {
-			t := dirs[string(r.Key)]
-			if t == nil {
-				t = newReplayTarget(filepath.Join(c.root, string(r.Key)))
-				dirs[string(r.Key)] = t
+			if len(r.Key) < commitKeyFixed {
+				return fmt.Errorf("%w: commit log record at offset %d has a key of %d bytes", ErrCorrupt, r.Offset, len(r.Key))
 			}
-			if err := t.apply(r.Value); err != nil {
+			dir := string(r.Key[commitKeyFixed:])
+			t := dirs[dir]
+			if t == nil {
+				t = newReplayTarget(filepath.Join(c.root, dir))
+				dirs[dir] = t
+			}
+			if err := t.apply(r.Key, r.Value); err != nil {
 				return err
 			}
 		}
@@ -163,12 +167,10 @@ func newReplayTarget(dir string) *replayTarget {
 	return &replayTarget{dir: dir, id: id, files: make(map[int64]File)}
 }
 
-func (t *replayTarget) apply(v []byte) error {
-	if len(v) < 24 {
-		return fmt.Errorf("%w: commit log record of %d bytes", ErrCorrupt, len(v))
-	}
-	id := binary.BigEndian.Uint64(v)
-	base, pos := int64(binary.BigEndian.Uint64(v[8:])), int64(binary.BigEndian.Uint64(v[16:]))
+// apply writes one record's bytes; key is at least commitKeyFixed long.
+func (t *replayTarget) apply(key, data []byte) error {
+	id := binary.BigEndian.Uint64(key)
+	base, pos := int64(binary.BigEndian.Uint64(key[8:])), int64(binary.BigEndian.Uint64(key[16:]))
 	if t.id == 0 || id != t.id {
 		return nil
 	}
@@ -186,7 +188,7 @@ func (t *replayTarget) apply(v []byte) error {
 	if f == nil {
 		return nil
 	}
-	if _, err := f.WriteAt(v[24:], pos); err != nil {
+	if _, err := f.WriteAt(data, pos); err != nil {
 		return fmt.Errorf("storage: replay commit log into %s: %w", segmentName(t.dir, base, ".log"), err)
 	}
 	return nil
@@ -212,9 +214,12 @@ func (t *replayTarget) close() {
 	}
 }
 
-// keyFor is the record key of the log in dir, or nil when dir is not under
+// commitKeyFixed is the length of a record key's id, base and position.
+const commitKeyFixed = 24
+
+// dirKey is how records name the log in dir, or nil when dir is not under
 // the commit log's root.
-func (c *CommitLog) keyFor(dir string) []byte {
+func (c *CommitLog) dirKey(dir string) []byte {
 	rel, err := filepath.Rel(c.root, dir)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil
@@ -235,20 +240,20 @@ func (c *CommitLog) unregister(l *Log) {
 }
 
 // append stores one round of l: data at pos of the segment based at base.
-// value is scratch space the caller owns; it is returned grown.
-func (c *CommitLog) append(l *Log, base, pos int64, data, value []byte) (Appended, []byte, error) {
-	value = binary.BigEndian.AppendUint64(value[:0], l.commitID)
-	value = binary.BigEndian.AppendUint64(value, uint64(base))
-	value = binary.BigEndian.AppendUint64(value, uint64(pos))
-	value = append(value, data...)
-	a, err := c.log.Append([]batch.Record{{Key: l.commitKey, Value: value}})
-	if err == nil && c.sinceCheckpoint.Add(int64(len(value))) >= c.checkpointBytes {
+// key is scratch space the caller owns; it is returned grown.
+func (c *CommitLog) append(l *Log, base, pos int64, data, key []byte) (Appended, []byte, error) {
+	key = binary.BigEndian.AppendUint64(key[:0], l.commitID)
+	key = binary.BigEndian.AppendUint64(key, uint64(base))
+	key = binary.BigEndian.AppendUint64(key, uint64(pos))
+	key = append(key, l.commitDir...)
+	a, err := c.log.Append([]batch.Record{{Key: key, Value: data}})
+	if err == nil && c.sinceCheckpoint.Add(int64(len(data))) >= c.checkpointBytes {
 		select {
 		case c.kick <- struct{}{}:
 		default:
 		}
 	}
-	return a, value, err
+	return a, key, err
 }
 
 // gatherWait bounds how long a round waits for writers on their way: about
@@ -365,10 +370,6 @@ func (c *CommitLog) Checkpoint() error {
 	}
 	return c.log.SetStartOffset(end)
 }
-
-// waitDurable waits for a commit log append without a deadline: a round
-// must end in durability or failure.
-func waitDurable(a Appended) error { return a.Wait(context.Background()) }
 
 // readCommitID returns the commit id kept in dir, or 0 if there is none.
 func readCommitID(dir string) (uint64, error) {

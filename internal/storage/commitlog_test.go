@@ -219,7 +219,7 @@ func commitBatches(t *testing.T, f *commitFixture, s *segment) ([]int64, [][]int
 	}
 	index := make(map[string]int)
 	for i, l := range f.logs {
-		index[string(l.commitKey)] = i
+		index[string(l.commitDir)] = i
 	}
 	counts := make([]int, len(f.logs))
 	var ends []int64
@@ -234,13 +234,13 @@ func commitBatches(t *testing.T, f *commitFixture, s *segment) ([]int64, [][]int
 			t.Fatal(err)
 		}
 		for _, r := range recs {
-			data := r.Value[24:]
+			data := r.Value
 			for len(data) > 0 {
 				bh, err := batch.ParseHeader(data)
 				if err != nil {
 					t.Fatal(err)
 				}
-				counts[index[string(r.Key)]] += int(bh.RecordCount)
+				counts[index[string(r.Key[commitKeyFixed:])]] += int(bh.RecordCount)
 				data = data[bh.Size():]
 			}
 		}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -21,7 +22,7 @@ import (
 // there to share it. A log writing alone does better on its own: the
 // commit log would only add two hand-offs between goroutines.
 func (l *Log) viaCommitLog(jobs []flushJob, announced bool) bool {
-	if l.opts.CommitLog == nil || l.commitKey == nil || len(jobs) != 1 {
+	if l.commitDir == nil || len(jobs) != 1 {
 		return false
 	}
 	j := jobs[0]
@@ -48,16 +49,14 @@ func (l *Log) persistViaCommitLog(j flushJob, announced bool) (int64, error) {
 	}
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
-	a, value, err := c.append(l, j.seg.base, j.pos, j.data, l.commitValue)
+	a, key, err := c.append(l, j.seg.base, j.pos, j.data, l.commitKeyBuf)
+	l.commitKeyBuf = key
 	if announced {
 		c.arrived()
 		announced = false
 	}
-	if cap(value) <= 2*commitRoundMax {
-		l.commitValue = value
-	}
 	if err == nil {
-		err = waitDurable(a)
+		err = a.Wait(context.Background()) // a round ends durable or failed
 	}
 	if err != nil {
 		return 0, fmt.Errorf("commit log: %w", err)

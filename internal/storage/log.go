@@ -51,11 +51,11 @@ type Log struct {
 	directRefused atomic.Bool
 
 	// Commit log use (commitlog.go, deferred.go); syncer only, except
-	// commitKey, set by Open.
-	commitKey    []byte // nil: rounds never go through the commit log
+	// commitDir, set by Open.
+	commitDir    []byte // the log's name in commit log records; nil: not used
 	announced    bool   // mu: announced to the commit log; its round not yet handed on
 	commitID     uint64 // made with the log; 0 for a log from before the commit log until its first such round
-	commitValue  []byte // scratch for commit log records
+	commitKeyBuf []byte // scratch for commit log record keys
 	unsyncedSegs []*segment
 	checkpoints  chan chan error // checkpointDeferred's requests to the syncer
 	closeDone    chan struct{}   // closed when Close has finished
@@ -101,13 +101,13 @@ func Open(dir string, opts Options) (*Log, error) {
 	fresh := make(chan struct{})
 	l.synced.Store(&fresh)
 	if c := opts.CommitLog; c != nil && opts.Sync == SyncAlways {
-		l.commitKey = c.keyFor(dir)
+		l.commitDir = c.dirKey(dir)
 	}
 	if err := l.recover(); err != nil {
 		l.closeFiles()
 		return nil, err
 	}
-	if l.commitKey != nil {
+	if l.commitDir != nil {
 		if l.commitID == 0 {
 			l.commitID, _ = readCommitID(dir) // none: made at first use
 		}
@@ -140,7 +140,7 @@ func (l *Log) recover() error {
 			return err
 		}
 		l.segments = []*segment{s}
-		if l.commitKey != nil { // now, durable with the new segment, not in a round
+		if l.commitDir != nil { // now, durable with the new segment, not in a round
 			if err := l.createCommitID(false); err != nil {
 				return fmt.Errorf("storage: %w", err)
 			}
@@ -482,7 +482,7 @@ func (l *Log) Close() error {
 		for more := true; more; {
 			_, more = l.syncOnce(nil) // anything appended after the syncer's last round
 		}
-		if l.commitKey != nil {
+		if l.commitDir != nil {
 			if err := l.syncDeferred(); err != nil {
 				l.mu.Lock()
 				l.failLocked(err)
