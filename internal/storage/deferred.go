@@ -107,17 +107,22 @@ func (l *Log) writeOut() error {
 	if err := l.growAllocation(s, stop); err != nil {
 		return err
 	}
-	size := int64(len(r.buf))
-	for at := start; at < stop; {
-		slot := at % size
-		n := min(stop-at, size-slot)
-		if _, err := s.direct.WriteDirect(r.buf[slot:slot+n], at); errors.Is(err, unix.EINVAL) {
-			return l.writeOutBuffered()
-		} else if err != nil {
-			return fmt.Errorf("write %s: %w", s.path, err)
-		}
-		at += n
+	err := r.spans(start, stop, func(b []byte, at int64) error {
+		_, err := s.direct.WriteDirect(b, at)
+		return err
+	})
+	if errors.Is(err, unix.EINVAL) {
+		return l.writeOutBuffered()
+	} else if err != nil {
+		return fmt.Errorf("write %s: %w", s.path, err)
 	}
+	return l.wroteOut(s)
+}
+
+// wroteOut notes that the ring's deferred bytes of s are in its file, not
+// yet fsynced, and zero-fills ahead of them.
+func (l *Log) wroteOut(s *segment) error {
+	r := &l.ring
 	r.disk = r.to
 	if !slices.Contains(l.unsyncedSegs, s) {
 		l.unsyncedSegs = append(l.unsyncedSegs, s)
@@ -135,22 +140,15 @@ func (l *Log) writeOutBuffered() error {
 	l.directRefused.Store(true)
 	_ = s.direct.CloseDirect()
 	s.direct = nil
-	size := int64(len(r.buf))
-	for at := r.disk; at < r.to; {
-		slot := at % size
-		n := min(r.to-at, size-slot)
-		if _, err := s.file.WriteAt(r.buf[slot:slot+n], at); err != nil {
-			return fmt.Errorf("write %s: %w", s.path, err)
-		}
-		at += n
+	if err := r.spans(r.disk, r.to, func(b []byte, at int64) error {
+		_, err := s.file.WriteAt(b, at)
+		return err
+	}); err != nil {
+		return fmt.Errorf("write %s: %w", s.path, err)
 	}
-	r.disk = r.to
-	if !slices.Contains(l.unsyncedSegs, s) {
-		l.unsyncedSegs = append(l.unsyncedSegs, s)
-	}
-	end := r.to
+	err := l.wroteOut(s) // zero-fills buffered: s.direct is gone
 	r.drop()
-	return l.zeroAhead(s, end)
+	return err
 }
 
 // writeOutEarly writes the deferred bytes out once they fill half the

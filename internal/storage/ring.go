@@ -65,14 +65,12 @@ func (l *Log) writeDirect(s *segment, data []byte, pos int64) error {
 		r.mu.Unlock()
 		r.put(pos, piece)
 		r.zero(end, stop)
-		for at := start; at < stop; {
-			slot := at % size
-			n := min(stop-at, size-slot)
-			if _, err := s.direct.WriteDirect(r.buf[slot:slot+n], at); err != nil {
-				r.drop()
-				return fmt.Errorf("write %s: %w", s.path, err)
-			}
-			at += n
+		if err := r.spans(start, stop, func(b []byte, at int64) error {
+			_, err := s.direct.WriteDirect(b, at)
+			return err
+		}); err != nil {
+			r.drop()
+			return fmt.Errorf("write %s: %w", s.path, err)
 		}
 		r.mu.Lock()
 		r.to = end
@@ -126,13 +124,22 @@ func (r *ring) put(pos int64, data []byte) {
 
 // zero clears the slots of positions [from, to), within one block.
 func (r *ring) zero(from, to int64) {
+	_ = r.spans(from, to, func(b []byte, _ int64) error { clear(b); return nil })
+}
+
+// spans calls fn, in order, with each run of slots that holds positions
+// [from, to) without wrapping, and the position of its first byte.
+func (r *ring) spans(from, to int64, fn func(b []byte, at int64) error) error {
 	size := int64(len(r.buf))
-	for from < to {
-		slot := from % size
-		n := min(to-from, size-slot)
-		clear(r.buf[slot : slot+n])
-		from += n
+	for at := from; at < to; {
+		slot := at % size
+		n := min(to-at, size-slot)
+		if err := fn(r.buf[slot:slot+n], at); err != nil {
+			return err
+		}
+		at += n
 	}
+	return nil
 }
 
 // drop forgets the ring's contents and frees its memory.
