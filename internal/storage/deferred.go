@@ -161,9 +161,7 @@ func (l *Log) writeOutEarly() error {
 		return nil
 	}
 	if err := l.writeOut(); err != nil {
-		l.mu.Lock()
-		l.failLocked(err)
-		l.mu.Unlock()
+		l.fail(err)
 		return err
 	}
 	return nil
@@ -195,9 +193,7 @@ func (l *Log) syncDeferred() error {
 func (l *Log) serveCheckpoint(done chan<- error) {
 	err := l.syncDeferred()
 	if err != nil {
-		l.mu.Lock()
-		l.failLocked(err)
-		l.mu.Unlock()
+		l.fail(err)
 	}
 	done <- err
 }

@@ -236,9 +236,7 @@ func (l *Log) runSyncer() {
 // (ring.reset), and tail readers read from the file until then.
 func (l *Log) releaseIdleBuffers() {
 	if err := l.writeOut(); err != nil {
-		l.mu.Lock()
-		l.failLocked(err)
-		l.mu.Unlock()
+		l.fail(err)
 		return
 	}
 	l.mu.Lock()
@@ -392,6 +390,13 @@ func (l *Log) failLocked(cause error) {
 	fresh := make(chan struct{})
 	close(*l.synced.Swap(&fresh))
 	l.space.Broadcast()
+}
+
+// fail is failLocked for a caller not holding mu.
+func (l *Log) fail(cause error) {
+	l.mu.Lock()
+	l.failLocked(cause)
+	l.mu.Unlock()
 }
 
 func (l *Log) failure() error {

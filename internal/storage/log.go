@@ -484,9 +484,7 @@ func (l *Log) Close() error {
 		}
 		if l.commitDir != nil {
 			if err := l.syncDeferred(); err != nil {
-				l.mu.Lock()
-				l.failLocked(err)
-				l.mu.Unlock()
+				l.fail(err)
 				// Still registered: the commit log's records are the only
 				// durable copy, and checkpoints must keep them.
 				l.unsaved = err
