@@ -191,7 +191,8 @@ func (ch *channel) onCancel(m *wire.BasicCancel) error {
 	return ch.c.send(ch.id, &wire.BasicCancelOK{ConsumerTag: m.ConsumerTag})
 }
 
-// reserve takes room in the prefetch windows for up to want deliveries.
+// reserve takes room in the prefetch windows for up to want deliveries (a
+// no-ack consumer has no window: it gets want while the channel flows).
 // A consumer that gets none is blocked until a settlement, basic.qos or
 // channel.flow gives it room again (unblockIfRoomLocked).
 // With topUp it takes what room there is, however little (see take).
@@ -203,8 +204,10 @@ func (ch *channel) reserve(cs *consumer, want int, topUp bool) (room int, held b
 	defer ch.mu.Unlock()
 	room, held = ch.roomLocked(cs, want, topUp)
 	cs.setBlockedLocked(room == 0)
-	cs.unacked += room
-	ch.unackedTotal += room
+	if !cs.noAck {
+		cs.unacked += room
+		ch.unackedTotal += room
+	}
 	if room > 0 && cs.stream == nil {
 		cs.receiving = cs.receiveContextLocked()
 	}
@@ -294,23 +297,12 @@ func (cs *consumer) run() {
 	defer close(cs.done)
 	ch := cs.ch
 	for {
-		room := noAckBatch
-		if cs.noAck && !ch.mayDeliver(cs) {
-			if _, alive := cs.waitCredit(false); !alive {
-				return
-			}
-			continue
-		}
-		if !cs.noAck {
-			var alive bool
-			if room, alive = cs.take(noAckBatch); !alive {
-				return
-			}
+		room, alive := cs.take(noAckBatch)
+		if !alive {
+			return
 		}
 		ds, err := cs.group.Receive(cs.receiving, broker.ReceiveOptions{Consumer: cs.coreID, Max: room, Wait: true})
-		if !cs.noAck {
-			ch.unreserve(cs, room-len(ds))
-		}
+		ch.unreserve(cs, room-len(ds))
 		if err != nil {
 			if cs.ctx.Err() == nil && errors.Is(err, broker.ErrClosed) {
 				cs.queueGone()
@@ -333,9 +325,7 @@ func (cs *consumer) run() {
 				refs[i] = refOf(&ds[i])
 			}
 			cs.group.Release(0, refs...)
-			if !cs.noAck {
-				ch.unreserve(cs, len(ds))
-			}
+			ch.unreserve(cs, len(ds))
 			return
 		}
 	}
@@ -389,22 +379,9 @@ func (cs *consumer) waitCredit(batching bool) (woken, alive bool) {
 	}
 }
 
-// mayDeliver reports whether a no-ack consumer may take deliveries now
-// (channel.flow lets them go); it is blocked while it may not.
-func (ch *channel) mayDeliver(cs *consumer) bool {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	room, _ := ch.roomLocked(cs, 1, false)
-	ok := room > 0
-	cs.setBlockedLocked(!ok)
-	if ok {
-		cs.receiving = cs.receiveContextLocked()
-	}
-	return ok
-}
-
+// unreserve gives back room that reserve took and no delivery used.
 func (ch *channel) unreserve(cs *consumer, n int) {
-	if n == 0 {
+	if n == 0 || cs.noAck {
 		return
 	}
 	ch.mu.Lock()
