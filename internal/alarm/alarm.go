@@ -112,15 +112,13 @@ type Monitor struct {
 	checkMu       sync.Mutex // serialises Check, the only writer of state
 	diskErrLogged bool       // checkMu: one warning per run of statfs failures
 
+	// runMu is held by each of Start's checks from the moment it finds
+	// the monitor running until the next is scheduled, so Stop, which
+	// takes it, waits for a check under way.
 	runMu   sync.Mutex
 	timer   clock.Timer
 	running bool
 	run     uint64 // counts Starts, so a tick of an earlier run stops
-
-	// tickMu is held by each of Start's checks from the moment it finds
-	// the monitor running until it has checked, so Stop can wait for one
-	// under way.
-	tickMu sync.Mutex
 }
 
 // alarmState is what is raised and the channel closed when that changes.
@@ -310,28 +308,12 @@ func (m *Monitor) Start() {
 // tick is one of Start's checks, followed by scheduling the next. It does
 // nothing once run has been stopped.
 func (m *Monitor) tick(run uint64) {
-	m.tickMu.Lock()
-	if !m.isRunning(run) {
-		m.tickMu.Unlock()
-		return
-	}
-	m.Check()
-	m.tickMu.Unlock()
-	m.schedule(run)
-}
-
-func (m *Monitor) isRunning(run uint64) bool {
-	m.runMu.Lock()
-	defer m.runMu.Unlock()
-	return m.running && m.run == run
-}
-
-func (m *Monitor) schedule(run uint64) {
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
 	if !m.running || m.run != run {
 		return
 	}
+	m.Check()
 	m.timer = m.cfg.Clock.AfterFunc(m.cfg.CheckInterval, func() { m.tick(run) })
 }
 
@@ -340,13 +322,9 @@ func (m *Monitor) schedule(run uint64) {
 // the alarms keep their last state.
 func (m *Monitor) Stop() {
 	m.runMu.Lock()
+	defer m.runMu.Unlock()
 	m.running = false
 	if m.timer != nil {
 		m.timer.Stop()
 	}
-	m.runMu.Unlock()
-	// A tick that found the monitor running holds tickMu until it has
-	// checked; one that comes later finds it stopped.
-	m.tickMu.Lock()
-	m.tickMu.Unlock()
 }
