@@ -320,11 +320,7 @@ func (cs *consumer) run() {
 			return
 		case consumerStopped:
 			// Stopped while paused with a batch in hand: it was never sent.
-			refs := make([]broker.Ref, len(ds))
-			for i := range ds {
-				refs[i] = refOf(&ds[i])
-			}
-			cs.group.Release(0, refs...)
+			cs.group.Release(0, refsOf(ds)...)
 			ch.unreserve(cs, len(ds))
 			return
 		}
@@ -447,11 +443,7 @@ func (ch *channel) deliver(cs *consumer, ds []broker.Delivered) deliverResult {
 	ch.mu.Unlock()
 	ch.c.out.unlock(buf)
 	if cs.noAck {
-		refs := make([]broker.Ref, len(ds))
-		for i := range ds {
-			refs[i] = refOf(&ds[i])
-		}
-		cs.group.Ack(refs...)
+		cs.group.Ack(refsOf(ds)...)
 	}
 	return delivered
 }

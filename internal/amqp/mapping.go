@@ -357,3 +357,12 @@ func clampUint32(n int64) uint32 {
 func refOf(d *broker.Delivered) broker.Ref {
 	return broker.Ref{Partition: d.Partition, Offset: d.Offset, Count: d.Count}
 }
+
+// refsOf names a batch of delivered records for settlement.
+func refsOf(ds []broker.Delivered) []broker.Ref {
+	refs := make([]broker.Ref, len(ds))
+	for i := range ds {
+		refs[i] = refOf(&ds[i])
+	}
+	return refs
+}
