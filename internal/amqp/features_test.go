@@ -125,23 +125,15 @@ func TestConnectionBlockedByResourceAlarms(t *testing.T) {
 		t.Run(tc.raised.String(), func(t *testing.T) {
 			alarms := alarm.NewFake()
 			tb := startBroker(t, func(c *Config) { c.Alarms = alarms.Monitor })
-			conn, ch := tb.channel()
-			blocked := conn.NotifyBlocked(make(chan amqp091.Blocking, 2))
 			consumerConn, observer := tb.channel()
 			consumerBlocked := consumerConn.NotifyBlocked(make(chan amqp091.Blocking, 2))
-			_, err := ch.QueueDeclare("b", false, false, false, false, nil)
-			must(t, err)
-			must(t, ch.Confirm(false))
-			confirms := ch.NotifyPublish(make(chan amqp091.Confirmation, 1))
-
-			alarms.Set(tc.raised)
-			publish(t, ch, "", "b", amqp091.Publishing{Body: []byte("held")})
+			confirms, blocked, reason := heldPublish(t, alarms, tc.raised, tb.dial())
+			if reason != tc.reason {
+				t.Fatalf("connection.blocked reason %q, want %q", reason, tc.reason)
+			}
 			// connection.blocked is sent by the reader as it starts holding
 			// the publish, so the message cannot be in the queue yet.
-			if b := nextBlocking(t, blocked); !b.Active || b.Reason != tc.reason {
-				t.Fatalf("blocking: %+v, want reason %q", b, tc.reason)
-			}
-			if q, err := observer.QueueDeclarePassive("b", false, false, false, false, nil); err != nil || q.Messages != 0 {
+			if q, err := observer.QueueDeclarePassive("held", false, false, false, false, nil); err != nil || q.Messages != 0 {
 				t.Fatalf("the held publish reached the queue: %+v %v", q, err)
 			}
 			select {
@@ -150,18 +142,7 @@ func TestConnectionBlockedByResourceAlarms(t *testing.T) {
 			default:
 			}
 
-			alarms.Set(0)
-			if b := nextBlocking(t, blocked); b.Active {
-				t.Fatal("no connection.unblocked")
-			}
-			select {
-			case c := <-confirms:
-				if !c.Ack {
-					t.Fatal("held publish nacked")
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("the held publish was never confirmed")
-			}
+			releaseHeld(t, alarms, confirms, blocked, nil)
 			select {
 			case b := <-consumerBlocked:
 				t.Fatalf("a connection that never published was blocked: %+v", b)
@@ -169,17 +150,6 @@ func TestConnectionBlockedByResourceAlarms(t *testing.T) {
 			}
 		})
 	}
-}
-
-func nextBlocking(t *testing.T, blocked <-chan amqp091.Blocking) amqp091.Blocking {
-	t.Helper()
-	select {
-	case b := <-blocked:
-		return b
-	case <-time.After(10 * time.Second):
-		t.Fatal("no connection.blocked or connection.unblocked")
-	}
-	return amqp091.Blocking{}
 }
 
 func TestHeartbeats(t *testing.T) {
