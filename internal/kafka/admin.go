@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -43,8 +44,10 @@ func setTopicConfig(cfg *broker.StreamConfig, name string, value *string) error 
 	}
 	switch name {
 	case cfgRetentionMs:
+		// Up to Long.MAX_VALUE is valid in Kafka; an age a time.Duration
+		// cannot hold would wrap around, so it keeps everything, as -1 does.
 		cfg.RetentionAge = 0
-		if n > 0 {
+		if n > 0 && n <= math.MaxInt64/int64(time.Millisecond) {
 			cfg.RetentionAge = time.Duration(n) * time.Millisecond
 		}
 	case cfgRetentionBytes:

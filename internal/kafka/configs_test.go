@@ -1,9 +1,11 @@
 package kafka
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -71,5 +73,42 @@ func TestAlterConfigsRefusesNonTopic(t *testing.T) {
 	check("incremental alter configs", codes, msgs)
 	if info, _ := tb.b.Stream("alt"); info.Config.RetentionAge != 2*time.Minute {
 		t.Fatalf("retention after incremental alter configs: %v", info.Config.RetentionAge)
+	}
+}
+
+// A retention.ms longer than a time.Duration can hold (Kafka allows up to
+// Long.MAX_VALUE, which tools set to keep data forever) keeps everything:
+// converted as is, it wrapped around to a negative age the core refused or,
+// for 18446744073710 ms, to under a millisecond, which deleted every
+// record at the next retention pass.
+func TestRetentionMsBeyondADurationKeepsEverything(t *testing.T) {
+	tb := startBroker(t, "")
+	adm := kadm.NewClient(tb.client())
+	ctx := testCtx(t)
+	for i, ms := range []string{"9223372036854775807", "18446744073710", "9223372036855"} {
+		topic := fmt.Sprint("forever-", i)
+		created, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{cfgRetentionMs: kmsg.StringPtr(ms)}, topic)
+		if err == nil {
+			err = created.Err
+		}
+		if err != nil {
+			t.Fatalf("create with retention.ms=%s: %v", ms, err)
+		}
+		if info, _ := tb.b.Stream(topic); info.Config.RetentionAge != 0 {
+			t.Fatalf("retention.ms=%s became a retention of %v, want none", ms, info.Config.RetentionAge)
+		}
+		hour := "3600000"
+		for _, value := range []string{hour, ms} {
+			altered, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: cfgRetentionMs, Value: &value}}, topic)
+			if err == nil {
+				err = altered[0].Err
+			}
+			if err != nil {
+				t.Fatalf("alter retention.ms to %s: %v", value, err)
+			}
+		}
+		if info, _ := tb.b.Stream(topic); info.Config.RetentionAge != 0 {
+			t.Fatalf("retention.ms altered to %s became a retention of %v, want none", ms, info.Config.RetentionAge)
+		}
 	}
 }
