@@ -103,14 +103,7 @@ func TestProduceOutlivingItsTimeoutIsRetriable(t *testing.T) {
 	cl := tb.client()
 	alarms.Set(alarm.Disk)
 
-	req := kmsg.NewPtrProduceRequest()
-	req.Acks, req.TimeoutMillis = -1, 50
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "timeout"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition, rp.Records = 0, rawBatch(t, -1, -1, -1, 1)
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req := produceRequest("timeout", rawBatch(t, -1, -1, -1, 1), 50)
 	resp, err := req.RequestWith(testCtx(t), cl.Broker(int(nodeID)))
 	if err != nil {
 		t.Fatal(err)
@@ -169,14 +162,7 @@ func TestShutdownAnswersAHeldProduce(t *testing.T) {
 	cl := tb.client()
 	alarms.Set(alarm.Memory)
 
-	req := kmsg.NewPtrProduceRequest()
-	req.Acks, req.TimeoutMillis = -1, 60_000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "drained"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition, rp.Records = 0, rawBatch(t, -1, -1, -1, 1)
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
+	req := produceRequest("drained", rawBatch(t, -1, -1, -1, 1), 60_000)
 	type answer struct {
 		resp *kmsg.ProduceResponse
 		err  error

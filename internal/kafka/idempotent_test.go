@@ -29,18 +29,23 @@ func rawBatch(t testing.TB, pid int64, epoch int16, seq int32, n int, opts ...fu
 	return raw
 }
 
-// produceRaw sends one batch to topic/0 and returns the partition's answer.
-func produceRaw(t testing.TB, cl *kgo.Client, topic string, raw []byte) kmsg.ProduceResponseTopicPartition {
-	t.Helper()
+// produceRequest is an acks=all produce of one batch to topic/0.
+func produceRequest(topic string, raw []byte, timeoutMillis int32) *kmsg.ProduceRequest {
 	req := kmsg.NewPtrProduceRequest()
-	req.Acks, req.TimeoutMillis = -1, 5000
+	req.Acks, req.TimeoutMillis = -1, timeoutMillis
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic = topic
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Partition, rp.Records = 0, raw
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(testCtx(t), cl.Broker(int(nodeID)))
+	return req
+}
+
+// produceRaw sends one batch to topic/0 and returns the partition's answer.
+func produceRaw(t testing.TB, cl *kgo.Client, topic string, raw []byte) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	resp, err := produceRequest(topic, raw, 5000).RequestWith(testCtx(t), cl.Broker(int(nodeID)))
 	if err != nil {
 		t.Fatal(err)
 	}
