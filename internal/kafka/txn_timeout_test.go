@@ -8,9 +8,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/gannet-mq/gannet/internal/batch"
 )
 
 // A transaction left open past its timeout is aborted by the coordinator:
@@ -59,8 +56,10 @@ func TestTransactionTimeoutAbortsAndFences(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if marker := controlBatchAt(t, tb, "slow", 1); marker.BaseTimestamp != fake.Now().UnixMilli() {
-		t.Fatalf("abort marker stamped %d, want the broker clock's %d", marker.BaseTimestamp, fake.Now().UnixMilli())
+	markers, records := fetchControlBatches(t, tb.client(), "slow")
+	if now := fake.Now().UnixMilli(); len(markers) != 1 || markers[0].FirstOffset != 1 || markers[0].FirstTimestamp != now ||
+		markers[0].MaxTimestamp != now || len(records[0]) != 1 || records[0][0].Timestamp != now {
+		t.Fatalf("control batches %+v with records %+v; want the abort marker at 1, stamped with the broker clock's %d", markers, records, now)
 	}
 	if err := prod.EndTransaction(ctx, kgo.TryCommit); !errors.Is(err, kerr.InvalidProducerEpoch) {
 		t.Fatalf("committing a transaction the coordinator aborted: %v, want INVALID_PRODUCER_EPOCH", err)
@@ -75,42 +74,4 @@ func TestTransactionTimeoutAbortsAndFences(t *testing.T) {
 	if got := consumeN(t, cons, 1); len(got) != 1 || string(got[0].Value) != "after" {
 		t.Fatalf("read_committed read %q first, want only \"after\"", got[0].Value)
 	}
-}
-
-// controlBatchAt fetches the batch at offset (read_uncommitted, raw) and
-// checks that it is a control batch.
-func controlBatchAt(t *testing.T, tb *testBroker, topic string, offset int64) batch.BatchHeader {
-	t.Helper()
-	req := kmsg.NewPtrFetchRequest()
-	req.ReplicaID, req.MaxBytes = -1, 1<<20
-	rt := kmsg.NewFetchRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.FetchOffset, rp.PartitionMaxBytes = offset, 1<<20
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	cl := tb.client()
-	if err := cl.Ping(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := req.RequestWith(testCtx(t), cl.Broker(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := resp.Topics[0].Partitions[0].RecordBatches
-	for len(raw) > 0 {
-		h, err := batch.ParseHeader(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.BaseOffset == offset {
-			if !h.Control() {
-				t.Fatalf("batch at %d is not a control batch: %+v", offset, h)
-			}
-			return h
-		}
-		raw = raw[h.Size():]
-	}
-	t.Fatalf("no batch at offset %d", offset)
-	return batch.BatchHeader{}
 }
