@@ -7,20 +7,39 @@ import (
 	"github.com/gannet-mq/gannet/internal/broker"
 )
 
+// receivedEvents declares topic events with a group workers reading from
+// the start, appends e1, e2 and e3, and has consumer a receive them,
+// persistent (Redis-style: a restart keeps them pending).
+func receivedEvents(t *testing.T, h *harness) (broker.Group, []broker.Delivered) {
+	t.Helper()
+	if _, _, err := h.b.DeclareStream("events", broker.StreamConfig{Kind: broker.KindTopic, Durable: true}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := h.b.CreateGroup("events", "workers", broker.GroupConfig{}, broker.StartAtBegin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.b.Append("events", 0, []broker.Message{{Value: []byte("e1")}, {Value: []byte("e2")}, {Value: []byte("e3")}}, broker.PublishOptions{})
+	if err == nil {
+		err = r.Wait(context.Background())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := g.Receive(context.Background(), broker.ReceiveOptions{Consumer: "a", Max: 10, Persistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectBodies(t, ds, "e1", "e2", "e3")
+	return g, ds
+}
+
 // Moving a shared group's cursor back below what it has settled (Redis
 // XGROUP SETID to an earlier id) hands those records out again, and still
 // does after a restart.
 func TestMoveNextBackRedeliversAcrossRestart(t *testing.T) {
 	h := newHarness(t)
-	h.b.DeclareStream("events", broker.StreamConfig{Kind: broker.KindTopic, Durable: true})
-	g, err := h.b.CreateGroup("events", "workers", broker.GroupConfig{}, broker.StartAtBegin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, _ := h.b.Append("events", 0, []broker.Message{{Value: []byte("e1")}, {Value: []byte("e2")}, {Value: []byte("e3")}}, broker.PublishOptions{})
-	r.Wait(context.Background())
-	ds, _ := g.Receive(context.Background(), broker.ReceiveOptions{Consumer: "a", Max: 10, Persistent: true})
-	expectBodies(t, ds, "e1", "e2", "e3")
+	g, ds := receivedEvents(t, h)
 	if n, _ := g.Ack(ref(ds[0]), ref(ds[1]), ref(ds[2])); n != 3 {
 		t.Fatalf("acked %d", n)
 	}
@@ -47,15 +66,7 @@ func TestMoveNextBackRedeliversAcrossRestart(t *testing.T) {
 func TestMoveNextBackOverPendingUnsettlesLaterRecords(t *testing.T) {
 	for _, back := range []int{0, 1} { // to the pending record, and past it
 		h := newHarness(t)
-		h.b.DeclareStream("events", broker.StreamConfig{Kind: broker.KindTopic, Durable: true})
-		g, err := h.b.CreateGroup("events", "workers", broker.GroupConfig{}, broker.StartAtBegin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, _ := h.b.Append("events", 0, []broker.Message{{Value: []byte("e1")}, {Value: []byte("e2")}, {Value: []byte("e3")}}, broker.PublishOptions{})
-		r.Wait(context.Background())
-		ds, _ := g.Receive(context.Background(), broker.ReceiveOptions{Consumer: "a", Max: 10, Persistent: true})
-		expectBodies(t, ds, "e1", "e2", "e3")
+		g, ds := receivedEvents(t, h)
 		if n, _ := g.Ack(ref(ds[1]), ref(ds[2])); n != 2 { // e1 stays pending
 			t.Fatalf("acked %d", n)
 		}
