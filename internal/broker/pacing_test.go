@@ -13,25 +13,7 @@ import (
 // the publisher added releases it before then.
 func TestPacerHoldsOnlyAPublisherOutrunningFastConsumers(t *testing.T) {
 	b := openTestBroker(t)
-	if _, _, err := b.DeclareStream("paced", StreamConfig{Kind: KindQueue, Durable: true}); err != nil {
-		t.Fatal(err)
-	}
-	g, err := b.Queue("paced")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fill := func(n int) {
-		t.Helper()
-		var last Receipt
-		for range n {
-			if last, err = b.Publish("", "paced", Message{Value: []byte("m")}, PublishOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := last.Wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	g := declareQueue(t, b, "paced", StreamConfig{})
 	receive := func(n int) {
 		if _, err := g.Receive(context.Background(), ReceiveOptions{Consumer: "c", Max: n}); err != nil {
 			t.Error(err)
@@ -54,11 +36,11 @@ func TestPacerHoldsOnlyAPublisherOutrunningFastConsumers(t *testing.T) {
 	// A stalled consumer: the first check records, the next one holds for
 	// PaceMaxPause, sees nothing drained and turns pacing off.
 	var stalled Pacer
-	fill(150)
+	publishN(t, b, "paced", 150)
 	if d := check(&stalled); d > PaceMaxPause/2 {
 		t.Fatalf("the first check held %v", d)
 	}
-	fill(20)
+	publishN(t, b, "paced", 20)
 	if d := check(&stalled); d < PaceMaxPause || !off(&stalled) {
 		t.Fatalf("a stalled consumer: held %v (want at least %v), pacing off: %v", d, PaceMaxPause, off(&stalled))
 	}
@@ -83,7 +65,7 @@ func TestPacerHoldsOnlyAPublisherOutrunningFastConsumers(t *testing.T) {
 
 	// Over the limit and grown: held until the consumer takes back the
 	// growth, which it does well within PaceMaxPause.
-	fill(60) // 110
+	publishN(t, b, "paced", 60) // 110
 	go func() {
 		time.Sleep(2 * time.Millisecond)
 		receive(60)
@@ -102,33 +84,9 @@ func TestPacerHoldsOnlyAPublisherOutrunningFastConsumers(t *testing.T) {
 // like growth; that check only records.
 func TestPacerComparesOneGroupWithItself(t *testing.T) {
 	b := openTestBroker(t)
-	queue := func(name string) Group {
-		t.Helper()
-		if _, _, err := b.DeclareStream(name, StreamConfig{Kind: KindQueue, Durable: true}); err != nil {
-			t.Fatal(err)
-		}
-		g, err := b.Queue(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return g
-	}
-	small, old := queue("small"), queue("old")
-	fill := func(queue string, n int) {
-		t.Helper()
-		var last Receipt
-		var err error
-		for range n {
-			if last, err = b.Publish("", queue, Message{Value: []byte("m")}, PublishOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := last.Wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fill("small", 10)
-	fill("old", 170)
+	small, old := declareQueue(t, b, "small", StreamConfig{}), declareQueue(t, b, "old", StreamConfig{})
+	publishN(t, b, "small", 10)
+	publishN(t, b, "old", 170)
 	const limit = 100
 	var p Pacer
 	if !p.Due(PaceCheckEvery) {

@@ -16,22 +16,40 @@ func openTestBroker(t *testing.T) *Broker {
 	return b
 }
 
-// receiveRefs publishes n messages to queue name and receives them all.
-func receiveRefs(t *testing.T, b *Broker, name string, n int) (Group, []Ref) {
+// declareQueue declares a durable queue with cfg and returns its group.
+func declareQueue(t *testing.T, b *Broker, name string, cfg StreamConfig) Group {
 	t.Helper()
+	cfg.Kind, cfg.Durable = KindQueue, true
+	if _, _, err := b.DeclareStream(name, cfg); err != nil {
+		t.Fatal(err)
+	}
 	g, err := b.Queue(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g
+}
+
+// publishN publishes n messages to queue name and waits until they are
+// durable (in order: the last one's receipt covers the others).
+func publishN(t *testing.T, b *Broker, name string, n int) {
+	t.Helper()
+	var last Receipt
 	for range n {
-		r, err := b.Publish("", name, Message{Value: []byte("m")}, PublishOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Wait(context.Background()); err != nil {
+		var err error
+		if last, err = b.Publish("", name, Message{Value: []byte("m")}, PublishOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if err := last.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// receiveRefs publishes n messages to g's queue and receives them all.
+func receiveRefs(t *testing.T, b *Broker, g Group, n int) []Ref {
+	t.Helper()
+	publishN(t, b, g.Stream(), n)
 	ds, err := g.Receive(context.Background(), ReceiveOptions{Consumer: "c", Max: n})
 	if err != nil || len(ds) != n {
 		t.Fatalf("Receive = %d deliveries, %v; want %d", len(ds), err, n)
@@ -40,7 +58,7 @@ func receiveRefs(t *testing.T, b *Broker, name string, n int) (Group, []Ref) {
 	for i, d := range ds {
 		refs[i] = Ref{Partition: d.Partition, Offset: d.Offset, Count: d.Count}
 	}
-	return g, refs
+	return refs
 }
 
 func (j *journal) seq() uint64 {
@@ -53,10 +71,8 @@ func (j *journal) seq() uint64 {
 // ids) on one partition is one journal record, not one per delivery.
 func TestMultipleAckIsOneJournalRecord(t *testing.T) {
 	b := openTestBroker(t)
-	if _, _, err := b.DeclareStream("q", StreamConfig{Kind: KindQueue, Durable: true}); err != nil {
-		t.Fatal(err)
-	}
-	g, refs := receiveRefs(t, b, "q", 20)
+	g := declareQueue(t, b, "q", StreamConfig{})
+	refs := receiveRefs(t, b, g, 20)
 	before := b.journal.seq()
 	if n, err := g.Ack(refs...); n != 20 || err != nil {
 		t.Fatalf("Ack = %d, %v", n, err)
@@ -70,19 +86,13 @@ func TestMultipleAckIsOneJournalRecord(t *testing.T) {
 // it took before it, instead of leaving them on their way out for good.
 func TestRejectWithABadRefStillDeadLettersTheOthers(t *testing.T) {
 	b := openTestBroker(t)
-	if _, _, err := b.DeclareStream("dlq", StreamConfig{Kind: KindQueue, Durable: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := b.DeclareStream("q", StreamConfig{Kind: KindQueue, Durable: true,
-		Group: GroupConfig{DeadLetter: &DeadLetterTarget{RoutingKey: "dlq"}}}); err != nil {
-		t.Fatal(err)
-	}
-	g, refs := receiveRefs(t, b, "q", 2)
+	dlq := declareQueue(t, b, "dlq", StreamConfig{})
+	g := declareQueue(t, b, "q", StreamConfig{Group: GroupConfig{DeadLetter: &DeadLetterTarget{RoutingKey: "dlq"}}})
+	refs := receiveRefs(t, b, g, 2)
 	n, err := g.Reject(refs[0], Ref{Partition: 7}, refs[1])
 	if n != 1 || !errors.Is(err, ErrNoSuchPartition) {
 		t.Fatalf("Reject = %d, %v; want 1 and ErrNoSuchPartition", n, err)
 	}
-	dlq, _ := b.Queue("dlq")
 	ds, err := dlq.Receive(context.Background(), ReceiveOptions{Consumer: "c", Max: 10})
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("dead-letter queue has %d deliveries, %v; want the one rejected before the bad ref", len(ds), err)
