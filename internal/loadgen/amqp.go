@@ -13,8 +13,9 @@ import (
 
 // The AMQP 0-9-1 workload: durable queues, persistent messages, publisher
 // confirms with the in-flight window, consumers with basic.qos prefetch and
-// manual acks: by default one basic.ack per delivery (RabbitMQ PerfTest's
-// default), or one multiple=true ack per Config.AckEvery deliveries.
+// manual acks: by default one basic.ack per delivery (as many as RabbitMQ
+// PerfTest's default sends), or one per Config.AckEvery deliveries. Every
+// ack has multiple=true and names the highest tag seen (see run).
 //
 // With one group, producers publish through the default exchange to queue
 // q. With G groups (fan-out), queue q is a fanout exchange bound to G
