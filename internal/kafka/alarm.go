@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -22,21 +23,13 @@ func (s *Server) holdForAlarms(timeoutMillis int32) alarm.Resource {
 	if s.cfg.Alarms.Raised() == 0 {
 		return 0 // every produce passes here: one atomic load, no lock
 	}
-	timeout := time.NewTimer(time.Duration(max(timeoutMillis, 0)) * time.Millisecond)
-	defer timeout.Stop()
-	for {
-		raised, changed := s.cfg.Alarms.Watch()
-		if raised == 0 {
-			return 0
-		}
-		select {
-		case <-changed:
-		case <-timeout.C:
-			return raised
-		case <-s.drain.Done(): // also ends with the server's context
-			return raised
-		}
+	// The drain also ends with the server's context.
+	ctx, cancel := context.WithTimeout(s.drain, time.Duration(max(timeoutMillis, 0))*time.Millisecond)
+	defer cancel()
+	if s.cfg.Alarms.Wait(ctx) == nil {
+		return 0
 	}
+	return s.cfg.Alarms.Raised() // 0 if it cleared just then: go ahead
 }
 
 // produceTimedOut answers a produce that outlived its timeout under an
