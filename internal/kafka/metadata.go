@@ -65,10 +65,12 @@ func errorCode(err error) int16 {
 		return kerr.UnknownTopicOrPartition.Code
 	case errors.Is(err, broker.ErrMessageTooLarge), errors.Is(err, batch.ErrTooLarge):
 		return kerr.MessageTooLarge.Code
+	case errors.Is(err, batch.ErrUnsupported):
+		// Before the corrupt errors: storage refuses a batch of an unknown
+		// codec as invalid, wrapping the decoder's ErrUnsupported.
+		return kerr.UnsupportedForMessageFormat.Code
 	case errors.Is(err, storage.ErrInvalidBatch), errors.Is(err, batch.ErrCorrupt), errors.Is(err, batch.ErrShort):
 		return kerr.CorruptMessage.Code
-	case errors.Is(err, batch.ErrUnsupported):
-		return kerr.UnsupportedForMessageFormat.Code
 	case errors.Is(err, broker.ErrOffsetOutOfRange):
 		return kerr.OffsetOutOfRange.Code
 	case errors.Is(err, broker.ErrExists):

@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -96,18 +95,11 @@ func (s *Server) producePartition(txnID *string, topic string, partition int32, 
 	// A v3+ produce carries exactly one RecordBatch v2 per partition. Only
 	// what needs no decompression is checked here: storage's AppendBatch
 	// decompresses and checks the records, once, and sets the max timestamp
-	// from them as Kafka's LogValidator does. An unknown codec is refused
-	// here, as storage would only call it an invalid (corrupt) batch.
+	// from them as Kafka's LogValidator does (errorCode tells an unknown
+	// codec it finds from a corrupt batch).
 	h, err := batch.Verify(records)
-	if err == nil && h.Compression() > batch.Zstd {
-		err = fmt.Errorf("%w: compression %d", batch.ErrUnsupported, h.Compression())
-	}
 	if err != nil {
-		code := kerr.CorruptMessage.Code
-		if errors.Is(err, batch.ErrUnsupported) {
-			code = kerr.UnsupportedForMessageFormat.Code
-		}
-		return produceResult{appendResult: appendResult{code: code}, msg: err.Error()}
+		return produceResult{appendResult: appendResult{code: errorCode(err)}, msg: err.Error()}
 	}
 	if h.Control() {
 		return produceResult{appendResult: appendResult{code: kerr.InvalidRecord.Code}, msg: "producers cannot write control batches"}
