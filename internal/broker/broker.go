@@ -157,11 +157,19 @@ func (b *Broker) Ready() error {
 // promises durability (XACK, DeleteMessage, OffsetCommit).
 func (b *Broker) SyncState(ctx context.Context) error { return b.journal.sync(ctx) }
 
-// HoldCommits lets the appends a caller is about to make to several
-// partitions share one commit-log round: the round waits (briefly) until
-// release is called. Front-ends hold around a request that names many
-// partitions.
-func (b *Broker) HoldCommits() (release func()) { return b.commitLog.Hold() }
+// A CommitGroup gathers the appends of one request that writes several
+// partitions (AppendBatch) so that its caller makes them durable together,
+// in its own goroutine, instead of each partition's syncer doing so: see
+// storage.Group. It ends with Commit, or Release when nobody waits.
+type CommitGroup struct{ g storage.Group }
+
+// Commit makes the group's appends durable, or fails them: their receipts'
+// Wait returns at once afterwards, except for a partition whose round
+// another goroutine was running, which Wait still waits for.
+func (g *CommitGroup) Commit() { g.g.Commit() }
+
+// Release hands the group's appends to the partitions' syncers.
+func (g *CommitGroup) Release() { g.g.Release() }
 
 // maintain runs periodic work: retention, queue trimming, journal checkpoints.
 func (b *Broker) maintain() {

@@ -162,8 +162,10 @@ func (b *Broker) Append(streamName string, partition int32, msgs []Message, opts
 }
 
 // AppendBatch stores a complete RecordBatch v2 (a Kafka producer's batch,
-// possibly compressed) as it is, after checking its checksum.
-func (b *Broker) AppendBatch(streamName string, partition int32, raw []byte) (Receipt, error) {
+// possibly compressed) as it is, after checking its checksum. With a group
+// the batch is durable once the group commits; nil hands it to the
+// partition's syncer at once.
+func (b *Broker) AppendBatch(g *CommitGroup, streamName string, partition int32, raw []byte) (Receipt, error) {
 	s, err := b.stream(streamName)
 	if err != nil {
 		return Receipt{}, err
@@ -176,7 +178,12 @@ func (b *Broker) AppendBatch(streamName string, partition int32, raw []byte) (Re
 		return Receipt{}, ErrMessageTooLarge
 	}
 	p := parts[partition]
-	a, err := p.log.AppendBatch(raw)
+	var a storage.Appended
+	if g != nil {
+		a, err = g.g.AppendBatch(p.log, raw)
+	} else {
+		a, err = p.log.AppendBatch(raw)
+	}
 	if err != nil {
 		return Receipt{}, err
 	}

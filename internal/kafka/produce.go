@@ -11,8 +11,11 @@ import (
 )
 
 // produce appends every partition's batch now, in request order, and
-// answers once they are all durable: the appends of pipelined requests
-// share one group commit instead of waiting for each other's fsync.
+// answers once they are all durable. The appends go in a commit group whose
+// rounds the connection's writer runs before it answers (one commit-log
+// round for all the small ones), while the reader goes on to the next
+// request; a pipelined request's appends to a partition whose round is
+// under way join the partition's next round.
 func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 	if raised := s.holdForAlarms(req.TimeoutMillis); raised != 0 {
 		return produceTimedOut(req, raised)
@@ -24,11 +27,9 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 	}
 	var waits []pending
 	failed := false
-	if len(req.Topics) > 1 || len(req.Topics) == 1 && len(req.Topics[0].Partitions) > 1 {
-		defer s.b.HoldCommits()() // the partitions share one commit-log round
-	}
+	g := new(broker.CommitGroup)
 	resp := produceResponse(req, func(topic string, p *kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition) {
-		res := s.producePartition(req.TransactionID, topic, p.Partition, p.Records)
+		res := s.producePartition(g, req.TransactionID, topic, p.Partition, p.Records)
 		rp.ErrorCode = res.code
 		failed = failed || res.code != 0
 		if res.code == 0 {
@@ -38,13 +39,15 @@ func (s *Server) produce(c *conn, req *kmsg.ProduceRequest) reply {
 			rp.ErrorMessage = kmsg.StringPtr(res.msg)
 		}
 	})
-	if req.Acks == 0 {
-		return reply{none: true, hangUp: failed}
-	}
-	if len(waits) == 0 {
+	if req.Acks == 0 || len(waits) == 0 {
+		g.Release()
+		if req.Acks == 0 {
+			return reply{none: true, hangUp: failed}
+		}
 		return reply{resp: resp}
 	}
 	return reply{wait: func() kmsg.Response {
+		g.Commit()
 		for _, w := range waits {
 			if err := w.receipt.Wait(c.ctx); err != nil {
 				w.rp.ErrorCode, w.rp.BaseOffset = kerr.KafkaStorageError.Code, -1
@@ -87,7 +90,7 @@ type produceResult struct {
 }
 
 // producePartition checks one partition's records and appends them.
-func (s *Server) producePartition(txnID *string, topic string, partition int32, records []byte) produceResult {
+func (s *Server) producePartition(g *broker.CommitGroup, txnID *string, topic string, partition int32, records []byte) produceResult {
 	part, err := s.b.Partition(topic, partition)
 	if err != nil {
 		return produceResult{appendResult: appendResult{code: errorCode(err)}}
@@ -108,7 +111,7 @@ func (s *Server) producePartition(txnID *string, topic string, partition int32, 
 		return produceResult{appendResult: appendResult{code: kerr.InvalidRecord.Code}, msg: "transactional batches need a transactional id, and only they"}
 	}
 	if h.Transactional() {
-		return produceResult{appendResult: s.produceTxn(*txnID, topic, part, partition, h, records), part: part}
+		return produceResult{appendResult: s.produceTxn(g, *txnID, topic, part, partition, h, records), part: part}
 	}
-	return produceResult{appendResult: s.appendBatch(topic, part, partition, h, records), part: part}
+	return produceResult{appendResult: s.appendBatch(g, topic, part, partition, h, records), part: part}
 }

@@ -27,7 +27,7 @@ func BenchmarkProduceValidate(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if res := tb.s.producePartition(nil, topic, 0, raw); res.code != 0 {
+				if res := tb.s.producePartition(nil, nil, topic, 0, raw); res.code != 0 {
 					b.Fatalf("produce: error code %d %s", res.code, res.msg)
 				}
 			}

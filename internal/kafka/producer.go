@@ -156,11 +156,11 @@ type appendResult struct {
 	receipt broker.Receipt
 }
 
-// appendBatch checks an idempotent producer batch's sequence and appends it.
-// Without a producer id it just appends.
-func (s *Server) appendBatch(topic string, part broker.Partition, partition int32, h batch.BatchHeader, raw []byte) appendResult {
+// appendBatch checks an idempotent producer batch's sequence and appends it,
+// in g (see produce). Without a producer id it just appends.
+func (s *Server) appendBatch(g *broker.CommitGroup, topic string, part broker.Partition, partition int32, h batch.BatchHeader, raw []byte) appendResult {
 	if h.ProducerID < 0 || h.BaseSequence < 0 {
-		r, err := s.b.AppendBatch(topic, partition, raw)
+		r, err := s.b.AppendBatch(g, topic, partition, raw)
 		return appendResult{code: errorCode(err), base: r.Base, receipt: r}
 	}
 	pp := s.prod.partition(topic, part)
@@ -195,7 +195,7 @@ func (s *Server) appendBatch(topic string, part broker.Partition, partition int3
 			return appendResult{code: kerr.OutOfOrderSequenceNumber.Code, base: -1}
 		}
 	}
-	r, err := s.b.AppendBatch(topic, partition, raw)
+	r, err := s.b.AppendBatch(g, topic, partition, raw)
 	if err != nil {
 		return appendResult{code: errorCode(err), base: -1}
 	}

@@ -257,7 +257,7 @@ func (t *txnCoordinator) endLocked(tx *txn, commit bool) []broker.Receipt {
 		}
 		st := t.partLocked(tp.topic, tp.partition, part)
 		if commit {
-			r, err := t.s.b.AppendBatch(tp.topic, tp.partition, controlBatch(tx.pid, tx.epoch, true, t.s.now()))
+			r, err := t.s.b.AppendBatch(nil, tp.topic, tp.partition, controlBatch(tx.pid, tx.epoch, true, t.s.now()))
 			if err == nil {
 				delete(st.open, tx.pid)
 				receipts = append(receipts, r)
@@ -292,7 +292,7 @@ func (t *txnCoordinator) expire(now time.Time) {
 // producer's transaction begins on the partition. It holds t.mu across the
 // append so a reader never sees the data before the open transaction that
 // hides it.
-func (s *Server) produceTxn(txnID, topic string, part broker.Partition, partition int32, h batch.BatchHeader, raw []byte) appendResult {
+func (s *Server) produceTxn(g *broker.CommitGroup, txnID, topic string, part broker.Partition, partition int32, h batch.BatchHeader, raw []byte) appendResult {
 	t := s.txns
 	st := t.part(topic, partition, part) // a first-use scan runs without t.mu
 	t.mu.Lock()
@@ -304,7 +304,7 @@ func (s *Server) produceTxn(txnID, topic string, part broker.Partition, partitio
 	if code != 0 {
 		return appendResult{code: code, base: -1}
 	}
-	res := s.appendBatch(topic, part, partition, h, raw)
+	res := s.appendBatch(g, topic, part, partition, h, raw)
 	if res.code == 0 {
 		if _, ok := st.open[h.ProducerID]; !ok {
 			st.open[h.ProducerID] = res.base

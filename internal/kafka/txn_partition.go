@@ -148,7 +148,7 @@ func (t *txnCoordinator) scan(tp *txnPartition, part broker.Partition) {
 // marker need not be durable before the range hides the data. t.mu must be
 // held, or tp be inside its scan.
 func (t *txnCoordinator) abortPartition(tp *txnPartition, pid int64, epoch int16) (broker.Receipt, error) {
-	r, err := t.s.b.AppendBatch(tp.topic, tp.partition, controlBatch(pid, epoch, false, t.s.now()))
+	r, err := t.s.b.AppendBatch(nil, tp.topic, tp.partition, controlBatch(pid, epoch, false, t.s.now()))
 	if err != nil {
 		return r, err
 	}

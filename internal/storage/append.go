@@ -56,6 +56,12 @@ func (a Appended) Wait(ctx context.Context) error {
 // record with Timestamp 0 is stamped with Now(). The data is durable once
 // Wait returns.
 func (l *Log) Append(recs []batch.Record) (Appended, error) {
+	return l.appendRecords(recs, true)
+}
+
+// appendRecords is Append; kick asks the syncer for a round (a Group's
+// caller runs it instead).
+func (l *Log) appendRecords(recs []batch.Record, kick bool) (Appended, error) {
 	if len(recs) == 0 {
 		return Appended{}, ErrEmpty
 	}
@@ -86,7 +92,7 @@ func (l *Log) Append(recs []batch.Record) (Appended, error) {
 	} else { // the batch opens a new segment; active.pending keeps its old length
 		seg.pending = append(seg.pending, raw...)
 	}
-	return l.commitLocked(seg, h, int64(len(raw)))
+	return l.commitLocked(seg, h, int64(len(raw)), kick)
 }
 
 // AppendBatch stores a complete v2 batch from a Kafka producer, compressed or
@@ -99,6 +105,11 @@ func (l *Log) Append(recs []batch.Record) (Appended, error) {
 // one, as Kafka's LogValidator makes it on a CreateTime topic. The CRC is
 // rewritten only then. raw itself is never changed.
 func (l *Log) AppendBatch(raw []byte) (Appended, error) {
+	return l.appendBatch(raw, true)
+}
+
+// appendBatch is AppendBatch; kick as for appendRecords.
+func (l *Log) appendBatch(raw []byte, kick bool) (Appended, error) {
 	h, rewritten, err := l.validateBatch(raw)
 	if err != nil {
 		return Appended{}, err
@@ -120,7 +131,7 @@ func (l *Log) AppendBatch(raw []byte) (Appended, error) {
 	if rewritten {
 		batch.PutMaxTimestamp(stored, h) // CRC computed by validateBatch, outside the lock
 	}
-	return l.commitLocked(seg, h, int64(len(raw)))
+	return l.commitLocked(seg, h, int64(len(raw)), kick)
 }
 
 // validateBatch checks a producer's batch: Decode verifies its length and
@@ -181,8 +192,8 @@ func (l *Log) placeLocked(n int64, lastDelta int32) (*segment, error) {
 
 // commitLocked takes the batch of n bytes just added to the end of
 // seg.pending, with header h, at offset l.next: it indexes it, advances the
-// log and hands it to the flusher.
-func (l *Log) commitLocked(seg *segment, h batch.BatchHeader, n int64) (Appended, error) {
+// log and hands it to the flusher (SyncAlways: to the syncer if kick is set).
+func (l *Log) commitLocked(seg *segment, h batch.BatchHeader, n int64, kick bool) (Appended, error) {
 	h.BaseOffset = l.next
 	seg.noteBatch(h, seg.size, n, l.opts.IndexIntervalBytes)
 	base := l.next
@@ -194,13 +205,14 @@ func (l *Log) commitLocked(seg *segment, h batch.BatchHeader, n int64) (Appended
 	l.stats.bytes += n
 
 	if l.opts.Sync == SyncAlways {
-		if l.commitDir != nil && !l.announced {
-			l.announced = true
-			l.opts.CommitLog.announce()
-		}
-		select {
-		case l.kick <- struct{}{}:
-		default:
+		// Without kick a Group's caller runs the round when it commits,
+		// not when a commit-log round would wait for it: no announcement.
+		if kick {
+			if l.commitDir != nil && !l.announced {
+				l.announced = true
+				l.opts.CommitLog.announce()
+			}
+			l.kickSyncer()
 		}
 	} else if err := l.flushLocked(); err != nil {
 		return Appended{}, err

@@ -57,16 +57,16 @@ type CommitLog struct {
 	mu    sync.Mutex
 	users map[*Log]struct{}
 
-	// A round waits (up to gatherWait) while a Hold is in force and until
-	// the logs appended to before it began have handed their rounds on, so
-	// the logs written by one request share one round instead of the first
-	// of them going alone and the rest in the next round. Logs announce
-	// themselves at their first append after a round (announced) and count
-	// in handedOn when their syncer has appended the round here.
-	holds     atomic.Int32
+	// A round waits (up to gatherWait) until the logs appended to before it
+	// began have handed their rounds on, so that logs written at the same
+	// time share one round instead of the first of them going alone and the
+	// rest in the next round. Logs announce themselves at their first
+	// append after a round (announced) and count in handedOn when their
+	// round has been appended here. (A request that writes several logs
+	// runs their rounds itself: group.go.)
 	announced atomic.Int64
 	handedOn  atomic.Int64
-	gathered  chan struct{} // a hold ended or a log handed its round on
+	gathered  chan struct{} // a log handed its round on
 	inFlight  atomic.Int32  // rounds appended and not yet durable
 	// everyRound sends every eligible round here, sharing or not (tests).
 	everyRound bool
@@ -239,14 +239,15 @@ func (c *CommitLog) unregister(l *Log) {
 	c.mu.Unlock()
 }
 
-// append stores one round of l: data at pos of the segment based at base.
-// key is scratch space the caller owns; it is returned grown.
-func (c *CommitLog) append(l *Log, base, pos int64, data, key []byte) (Appended, []byte, error) {
+// append stores one round of l: data at pos of the segment based at base,
+// asking for a round if kick is set. key is scratch space the caller owns;
+// it is returned grown.
+func (c *CommitLog) append(l *Log, base, pos int64, data, key []byte, kick bool) (Appended, []byte, error) {
 	key = binary.BigEndian.AppendUint64(key[:0], l.commitID)
 	key = binary.BigEndian.AppendUint64(key, uint64(base))
 	key = binary.BigEndian.AppendUint64(key, uint64(pos))
 	key = append(key, l.commitDir...)
-	a, err := c.log.Append([]batch.Record{{Key: key, Value: data}})
+	a, err := c.log.appendRecords([]batch.Record{{Key: key, Value: data}}, kick)
 	if err == nil && c.sinceCheckpoint.Add(int64(len(data))) >= c.checkpointBytes {
 		select {
 		case c.kick <- struct{}{}:
@@ -260,22 +261,9 @@ func (c *CommitLog) append(l *Log, base, pos int64, data, key []byte) (Appended,
 // the time one request takes to append to all the logs it names.
 const gatherWait = 250 * time.Microsecond
 
-// Hold keeps the next round from starting until release is called (or
-// gatherWait passes): a caller about to append to several logs lets them
-// share one round.
-func (c *CommitLog) Hold() (release func()) {
-	c.holds.Add(1)
-	return func() {
-		if c.holds.Add(-1) == 0 {
-			c.signalGathered()
-		}
-	}
-}
-
 // shared reports whether a round handed on now would share the commit log
 // with at least two other logs' rounds (in it, or announced and on their
-// way; self: the caller's own announcement is among them), or a hold is
-// in force. Sharing with one other saves one device round of two but costs
+// way; self: the caller's own announcement is among them). Sharing with one other saves one device round of two but costs
 // each byte three more copies and a checksum, which a CPU-bound queue and
 // its state journal (the amqp-peak benchmark) pay for in throughput.
 func (c *CommitLog) shared(self bool) bool {
@@ -286,7 +274,7 @@ func (c *CommitLog) shared(self bool) bool {
 	if self {
 		others--
 	}
-	return others >= 2 || c.holds.Load() > 0
+	return others >= 2
 }
 
 // announce is called at a log's first append after its last round.
@@ -311,7 +299,7 @@ func (c *CommitLog) signalGathered() {
 // waiting for ever; they go in the next round.
 func (c *CommitLog) gather() {
 	target := c.announced.Load()
-	waiting := func() bool { return c.holds.Load() > 0 || c.handedOn.Load() < target }
+	waiting := func() bool { return c.handedOn.Load() < target }
 	if !waiting() {
 		return
 	}

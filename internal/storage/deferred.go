@@ -17,44 +17,31 @@ import (
 // these, except checkpointDeferred, which asks the syncer to.
 
 // viaCommitLog reports whether a round of jobs goes through the commit
-// log: one small round of an O_DIRECT segment that needs nothing but its
-// bytes (no seal, no new directory entry), while other logs' rounds are
-// there to share it. A log writing alone does better on its own: the
-// commit log would only add two hand-offs between goroutines.
+// log: one it can take (fitsCommitLog), while other logs' rounds are there
+// to share it. A log writing alone does better on its own: the commit log
+// would only add two hand-offs between goroutines.
 func (l *Log) viaCommitLog(jobs []flushJob, announced bool) bool {
+	return l.fitsCommitLog(jobs) && l.opts.CommitLog.shared(announced)
+}
+
+// fitsCommitLog reports whether the commit log can take a round of jobs:
+// one small round of an O_DIRECT segment that needs nothing but its bytes
+// (no seal, no new directory entry).
+func (l *Log) fitsCommitLog(jobs []flushJob) bool {
 	if l.commitDir == nil || len(jobs) != 1 {
 		return false
 	}
 	j := jobs[0]
-	return !j.seal && !j.dirSync && j.seg.direct != nil && len(j.data) > 0 && len(j.data) <= commitRoundMax &&
-		l.opts.CommitLog.shared(announced)
+	return !j.seal && !j.dirSync && j.seg.direct != nil && len(j.data) > 0 && len(j.data) <= commitRoundMax
 }
 
 // persistViaCommitLog stages the round in the ring and returns once the
 // commit log holds it durably.
 func (l *Log) persistViaCommitLog(j flushJob, announced bool) (int64, error) {
 	c := l.opts.CommitLog
-	defer func() {
-		if announced { // a failure before the append
-			c.arrived()
-		}
-	}()
-	if l.commitID == 0 { // a log from before the commit log
-		if err := l.createCommitID(true); err != nil {
-			return 0, err
-		}
-	}
-	if err := l.stage(j.seg, j.data, j.pos); err != nil {
-		return 0, err
-	}
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
-	a, key, err := c.append(l, j.seg.base, j.pos, j.data, l.commitKeyBuf)
-	l.commitKeyBuf = key
-	if announced {
-		c.arrived()
-		announced = false
-	}
+	a, err := l.handOn(j, announced, true)
 	if err == nil {
 		err = a.Wait(context.Background()) // a round ends durable or failed
 	}
@@ -62,6 +49,26 @@ func (l *Log) persistViaCommitLog(j flushJob, announced bool) (int64, error) {
 		return 0, fmt.Errorf("commit log: %w", err)
 	}
 	return int64(len(j.data)), nil
+}
+
+// handOn stages the round in the ring and appends it to the commit log,
+// asking the commit log's syncer for a round if kick is set.
+func (l *Log) handOn(j flushJob, announced, kick bool) (Appended, error) {
+	c := l.opts.CommitLog
+	if announced {
+		defer c.arrived()
+	}
+	if l.commitID == 0 { // a log from before the commit log
+		if err := l.createCommitID(true); err != nil {
+			return Appended{}, err
+		}
+	}
+	if err := l.stage(j.seg, j.data, j.pos); err != nil {
+		return Appended{}, err
+	}
+	a, key, err := c.append(l, j.seg.base, j.pos, j.data, l.commitKeyBuf, kick)
+	l.commitKeyBuf = key
+	return a, err
 }
 
 // stage puts data, at pos of s, in the ring without writing it to the
@@ -116,18 +123,20 @@ func (l *Log) writeOut() error {
 	} else if err != nil {
 		return fmt.Errorf("write %s: %w", s.path, err)
 	}
-	return l.wroteOut(s)
+	l.wroteOut(s)
+	return nil
 }
 
 // wroteOut notes that the ring's deferred bytes of s are in its file, not
-// yet fsynced, and zero-fills ahead of them.
-func (l *Log) wroteOut(s *segment) error {
-	r := &l.ring
-	r.disk = r.to
+// yet fsynced. It does not zero-fill ahead as a direct round does: the file
+// is fsynced once a checkpoint, not every round, so the blocks need not be
+// written beforehand, and zeroing them would double the bytes the device
+// takes (a direct round that follows zero-fills from its own end).
+func (l *Log) wroteOut(s *segment) {
+	l.ring.disk = l.ring.to
 	if !slices.Contains(l.unsyncedSegs, s) {
 		l.unsyncedSegs = append(l.unsyncedSegs, s)
 	}
-	return l.zeroAhead(s, r.to)
 }
 
 // writeOutBuffered writes the deferred bytes through the page cache where
@@ -146,9 +155,9 @@ func (l *Log) writeOutBuffered() error {
 	}); err != nil {
 		return fmt.Errorf("write %s: %w", s.path, err)
 	}
-	err := l.wroteOut(s) // zero-fills buffered: s.direct is gone
+	l.wroteOut(s)
 	r.drop()
-	return err
+	return nil
 }
 
 // writeOutEarly writes the deferred bytes out once they fill half the
@@ -156,8 +165,7 @@ func (l *Log) writeOutBuffered() error {
 // round released prepare their next appends, so the write is rarely in a
 // round's way; stage writes out only what the ring cannot hold at all.
 func (l *Log) writeOutEarly() error {
-	r := &l.ring
-	if r.seg == nil || r.to-r.disk < int64(len(r.buf))/2 {
+	if !l.writeOutDue() {
 		return nil
 	}
 	if err := l.writeOut(); err != nil {
@@ -165,6 +173,12 @@ func (l *Log) writeOutEarly() error {
 		return err
 	}
 	return nil
+}
+
+// writeOutDue reports whether the deferred bytes fill half the ring.
+func (l *Log) writeOutDue() bool {
+	r := &l.ring
+	return r.seg != nil && r.to-r.disk >= int64(len(r.buf))/2
 }
 
 // syncDeferred writes out the deferred bytes and fsyncs every segment that

@@ -182,10 +182,10 @@ func (l *Log) syncDir() error {
 
 // runSyncer is the group-commit loop of SyncAlways: while data is pending it
 // writes all of it, fsyncs once and releases every covered waiter; appends
-// that arrive meanwhile are covered by the next round.
+// that arrive meanwhile are covered by the next round. It owns the log's
+// rounds (l.round) while it works; a Group's caller may own them between.
 func (l *Log) runSyncer() {
 	defer close(l.syncerDone)
-	var jobs []flushJob
 	idle := time.NewTimer(l.opts.IdleRelease)
 	defer idle.Stop()
 	for {
@@ -193,25 +193,25 @@ func (l *Log) runSyncer() {
 		case <-l.kick:
 		case <-l.stop:
 		case done := <-l.checkpoints:
+			l.round.Lock()
 			l.serveCheckpoint(done)
+			l.round.Unlock()
 			continue
 		case <-idle.C:
-			jobs = nil
+			l.round.Lock()
+			l.roundJobs = nil
 			l.releaseIdleBuffers()
+			l.round.Unlock()
 			continue
 		}
+		l.round.Lock()
 		for {
 			select { // a busy log must not keep a checkpoint waiting
 			case done := <-l.checkpoints:
 				l.serveCheckpoint(done)
 			default:
 			}
-			if l.opts.beforeRound != nil {
-				l.opts.beforeRound()
-			}
-			var more bool
-			jobs, more = l.syncOnce(jobs)
-			if !more {
+			if !l.runRound() {
 				break
 			}
 			// Let the appenders just released append again before the
@@ -219,12 +219,30 @@ func (l *Log) runSyncer() {
 			// into two alternating cohorts.
 			runtime.Gosched()
 		}
+		l.round.Unlock()
 		select {
 		case <-l.stop:
 			return
 		default:
 		}
 		idle.Reset(l.opts.IdleRelease)
+	}
+}
+
+// runRound runs one round as the syncer does, gathering first where the
+// log asks for it (the commit log), and reports whether there was one.
+func (l *Log) runRound() bool {
+	if l.opts.beforeRound != nil {
+		l.opts.beforeRound()
+	}
+	return l.syncOnce()
+}
+
+// kickSyncer asks the syncer for a round.
+func (l *Log) kickSyncer() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -249,54 +267,83 @@ func (l *Log) releaseIdleBuffers() {
 	l.ring.drop()
 }
 
-func (l *Log) syncOnce(jobs []flushJob) ([]flushJob, bool) {
+// round is one round of a log: the jobs taken from its dirty segments, the
+// offset that becomes durable with them, and how it went.
+type round struct {
+	jobs      []flushJob
+	target    int64
+	announced bool // the log had announced itself to the commit log
+	began     time.Time
+	via       bool // handed to the commit log
+	n         int64
+	err       error
+}
+
+// syncOnce runs one round of the log's dirty data, if there is any, and
+// reports whether there was. The caller owns the round (l.round).
+func (l *Log) syncOnce() bool {
+	r, ok := l.takeRound()
+	if !ok {
+		return false
+	}
+	r.via = l.viaCommitLog(r.jobs, r.announced)
+	if r.via {
+		r.n, r.err = l.persistViaCommitLog(r.jobs[0], r.announced)
+	} else {
+		l.persistDirect(&r)
+	}
+	return l.finishRound(r)
+}
+
+// takeRound takes the log's dirty data for a round; ok is false when there
+// is none (or the log has failed).
+func (l *Log) takeRound() (r round, ok bool) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.dirty) == 0 || l.failErr != nil {
-		l.mu.Unlock()
-		return jobs, false
+		return r, false
 	}
-	jobs = l.takeDirtyLocked(jobs[:0])
-	target := l.next
-	announced := l.announced
+	l.roundJobs = l.takeDirtyLocked(l.roundJobs[:0])
+	r.jobs, r.target, r.announced = l.roundJobs, l.next, l.announced
 	l.announced = false
-	l.mu.Unlock()
+	r.began = time.Now()
+	return r, true
+}
 
-	began := time.Now()
-	var n int64
-	var err error
-	viaCommitLog := l.viaCommitLog(jobs, announced)
-	if viaCommitLog {
-		n, err = l.persistViaCommitLog(jobs[0], announced)
-	} else {
-		if announced {
-			l.opts.CommitLog.arrived()
-		}
-		n, err = l.persist(jobs, true)
+// persistDirect writes and fsyncs r's jobs to the log's own files.
+func (l *Log) persistDirect(r *round) {
+	if r.announced {
+		l.opts.CommitLog.arrived()
 	}
-	took := time.Since(began)
+	r.n, r.err = l.persist(r.jobs, true)
+}
 
+// finishRound publishes a persisted round, or fails the log with its
+// error, and reports whether it succeeded.
+func (l *Log) finishRound(r round) bool {
+	took := time.Since(r.began)
 	l.mu.Lock()
-	returnBuffersLocked(jobs)
-	if err != nil {
-		l.failLocked(err)
+	returnBuffersLocked(r.jobs)
+	if r.err != nil {
+		l.failLocked(r.err)
 	} else {
-		for _, j := range jobs {
+		for _, j := range r.jobs {
 			j.seg.visible = j.end
 			j.seg.finalized = j.seal
 		}
-		if !viaCommitLog { // the commit log counts its own
+		if !r.via { // the commit log counts its own
 			l.stats.syncs++
 		}
-		l.publishLocked(target)
+		l.publishLocked(r.target)
 	}
 	l.mu.Unlock()
-	if l.opts.OnSync != nil && (!viaCommitLog || err != nil) {
-		l.opts.OnSync(took, n, err)
+	if l.opts.OnSync != nil && (!r.via || r.err != nil) {
+		l.opts.OnSync(took, r.n, r.err)
 	}
-	if viaCommitLog && err == nil {
-		err = l.writeOutEarly()
+	if r.via && r.err == nil {
+		return l.writeOutEarly() == nil
 	}
-	return jobs, err == nil
+	return r.err == nil
 }
 
 // flushLocked writes pending data at once (SyncInterval, SyncNever), so

@@ -43,15 +43,20 @@ type Log struct {
 	kick       chan struct{}
 	stop       chan struct{}
 	syncerDone chan struct{}
-	metaMu     sync.Mutex // serialises meta file writes
-	decoders   sync.Pool  // *decoderState
-	ring       ring       // written with O_DIRECT from here; tail reads copy from it
+	// round is held by whoever runs the log's rounds: the syncer, a
+	// Group's caller (group.go) or Close. The holder owns roundJobs, the
+	// ring's writes and the commit log fields below.
+	round     sync.Mutex
+	roundJobs []flushJob
+	metaMu    sync.Mutex // serialises meta file writes
+	decoders  sync.Pool  // *decoderState
+	ring      ring       // written with O_DIRECT from here; tail reads copy from it
 	// directRefused is set once the file system refuses an O_DIRECT write;
 	// later segments then do not try (set by the flusher, read under mu).
 	directRefused atomic.Bool
 
-	// Commit log use (commitlog.go, deferred.go); syncer only, except
-	// commitDir, set by Open.
+	// Commit log use (commitlog.go, deferred.go); the round's holder only,
+	// except commitDir, set by Open.
 	commitDir    []byte // the log's name in commit log records; nil: not used
 	announced    bool   // mu: announced to the commit log; its round not yet handed on
 	commitID     uint64 // made with the log; 0 for a log from before the commit log until its first such round
@@ -479,8 +484,10 @@ func (l *Log) Close() error {
 	close(l.stop)
 	<-l.syncerDone
 	if l.opts.Sync == SyncAlways {
-		for more := true; more; {
-			_, more = l.syncOnce(nil) // anything appended after the syncer's last round
+		// A Group's caller may still be running a round.
+		l.round.Lock()
+		defer l.round.Unlock()
+		for l.syncOnce() { // anything appended after the syncer's last round
 		}
 		if l.commitDir != nil {
 			if err := l.syncDeferred(); err != nil {

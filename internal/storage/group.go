@@ -1,0 +1,159 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// A Group is for a caller that appends to several logs and then waits for
+// all of them, such as a Kafka produce request naming many partitions. Its
+// appends do not wake the logs' syncers; Commit runs their rounds in the
+// caller's goroutine instead, all the small ones in one commit-log round.
+// Handing each log's round to its syncer, and the syncers' rounds to the
+// commit log's, cost every such request a wake-up per log and two waits
+// for a processor: on the benchmark VM about 200 us of a 1 ms request.
+//
+// A Group is used by one goroutine at a time and may be reused after
+// Commit or Release.
+type Group struct {
+	logs   []*Log
+	owned  []*Log
+	rounds []groupRound
+}
+
+type groupRound struct {
+	log *Log
+	round
+}
+
+// AppendBatch is l.AppendBatch, made durable by the group's Commit.
+func (g *Group) AppendBatch(l *Log, raw []byte) (Appended, error) {
+	a, err := l.appendBatch(raw, false)
+	if err == nil && l.opts.Sync == SyncAlways && !slices.Contains(g.logs, l) {
+		g.logs = append(g.logs, l)
+	}
+	return a, err
+}
+
+// Release hands the group's appends to the logs' syncers, for a caller
+// that does not wait for them. Every group ends with Commit or Release.
+func (g *Group) Release() {
+	for _, l := range g.logs {
+		l.kickSyncer()
+	}
+	clear(g.logs)
+	g.logs = g.logs[:0]
+}
+
+// Commit makes the group's appends durable, or fails their logs: Wait on
+// their Appended then returns at once. It runs the round of every log no
+// other round is under way for; the others are handed to their syncers,
+// whose next round covers the group's appends, and Wait waits for that.
+func (g *Group) Commit() {
+	g.owned = g.owned[:0]
+	for _, l := range g.logs {
+		if l.round.TryLock() {
+			g.owned = append(g.owned, l)
+		} else {
+			l.kickSyncer() // its round's holder may have taken its last round already
+		}
+	}
+	clear(g.logs)
+	g.logs = g.logs[:0]
+	var c *CommitLog
+	if i := slices.IndexFunc(g.owned, func(l *Log) bool { return l.commitDir != nil }); i >= 0 {
+		c = g.owned[i].opts.CommitLog
+	}
+	switch {
+	case len(g.owned) == 1:
+		g.owned[0].runRound()
+	case len(g.owned) > 1 && c == nil:
+		// One goroutine would run the rounds one after another; their
+		// syncers run them side by side.
+		for _, l := range g.owned {
+			l.round.Unlock()
+			l.kickSyncer()
+		}
+		g.owned = g.owned[:0]
+	case len(g.owned) > 1:
+		g.commitShared(c)
+	}
+	for _, l := range g.owned {
+		l.round.Unlock()
+	}
+	clear(g.owned)
+	g.owned = g.owned[:0]
+}
+
+// commitShared runs the owned logs' rounds: the ones the commit log can
+// take in one commit-log round, the others each to its own files.
+func (g *Group) commitShared(c *CommitLog) {
+	g.rounds = g.rounds[:0]
+	var last Appended
+	for _, l := range g.owned {
+		r, ok := l.takeRound()
+		if !ok {
+			continue
+		}
+		if r.via = l.fitsCommitLog(r.jobs); r.via {
+			c.inFlight.Add(1)
+			var a Appended
+			if a, r.err = l.handOn(r.jobs[0], r.announced, false); r.err == nil {
+				r.n = int64(len(r.jobs[0].data))
+				if a.End > last.End {
+					last = a
+				}
+			}
+		}
+		g.rounds = append(g.rounds, groupRound{l, r})
+	}
+	// Write out the deferred bytes of the rings this round fills to half
+	// while the commit log makes the round durable: the device takes both
+	// at once, where after the round they would delay the reply by about
+	// as long as the round itself.
+	var writingOut sync.WaitGroup
+	if slices.ContainsFunc(g.rounds, func(gr groupRound) bool { return gr.via && gr.err == nil && gr.log.writeOutDue() }) {
+		writingOut.Go(func() {
+			for i := range g.rounds {
+				if gr := &g.rounds[i]; gr.via && gr.err == nil {
+					_ = gr.log.writeOutEarly() // a failure fails the log; the round is still durable
+				}
+			}
+		})
+	}
+	if last.log != nil {
+		if err := c.syncThrough(last); err != nil {
+			for i := range g.rounds {
+				if r := &g.rounds[i]; r.via && r.err == nil {
+					r.err = fmt.Errorf("commit log: %w", err)
+				}
+			}
+		}
+	}
+	writingOut.Wait()
+	for i := range g.rounds {
+		gr := &g.rounds[i]
+		if gr.via {
+			c.inFlight.Add(-1)
+		} else {
+			gr.log.persistDirect(&gr.round) // after the shared round: it is the one most waited for
+		}
+		gr.log.finishRound(gr.round)
+		gr.round = round{}
+	}
+	g.rounds = g.rounds[:0]
+}
+
+// syncThrough makes the commit log durable through a: it runs the round
+// itself unless the commit log's syncer is running one.
+func (c *CommitLog) syncThrough(a Appended) error {
+	if c.log.round.TryLock() {
+		c.log.runRound()
+		c.log.round.Unlock()
+	} else {
+		c.log.kickSyncer()
+	}
+	return a.Wait(context.Background())
+}
