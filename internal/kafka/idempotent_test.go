@@ -1,7 +1,9 @@
 package kafka
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -113,5 +115,45 @@ func TestBadCRCIsCorruptMessage(t *testing.T) {
 	// The connection and the broker carry on.
 	if got := produceRaw(t, cl, "crc", rawBatch(t, -1, -1, -1, 3)); got.ErrorCode != 0 || got.BaseOffset != 0 {
 		t.Fatalf("good batch after a bad one: %v at %d", kerr.ErrorForCode(got.ErrorCode), got.BaseOffset)
+	}
+}
+
+// recrc recomputes a batch's CRC after a test has changed it.
+func recrc(b []byte) []byte {
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
+}
+
+// TestIdempotentCorruptBatchBeforeSequence: a batch whose CRC holds but
+// whose records do not (one fewer than its last offset delta says) is CORRUPT_MESSAGE even
+// when its sequence is a gap, a duplicate or of an old epoch, as Kafka
+// validates a batch before it looks at the producer's state.
+func TestIdempotentCorruptBatchBeforeSequence(t *testing.T) {
+	tb := startBroker(t, "")
+	tb.createTopic("idem-corrupt", 1)
+	cl := tb.client()
+	pid, epoch := initPID(t, cl)
+	if got := produceRaw(t, cl, "idem-corrupt", rawBatch(t, pid, epoch, 0, 5)); got.ErrorCode != 0 {
+		t.Fatalf("first batch: %v", kerr.ErrorForCode(got.ErrorCode))
+	}
+	corrupt := func(e int16, seq int32, n int) []byte {
+		raw := rawBatch(t, pid, e, seq, n)
+		binary.BigEndian.PutUint32(raw[23:], uint32(n)) // last offset delta: one past the records
+		return recrc(raw)
+	}
+	for _, c := range []struct {
+		what string
+		raw  []byte
+	}{
+		{"a sequence gap", corrupt(epoch, 20, 3)},
+		{"a duplicate's sequences", corrupt(epoch, 0, 5)},
+		{"an old epoch", corrupt(epoch-1, 5, 3)},
+	} {
+		if got := produceRaw(t, cl, "idem-corrupt", c.raw); got.ErrorCode != kerr.CorruptMessage.Code {
+			t.Fatalf("corrupt records with %s: got %v, want CORRUPT_MESSAGE", c.what, kerr.ErrorForCode(got.ErrorCode))
+		}
+	}
+	if end := tb.endOffset("idem-corrupt", 0); end != 5 {
+		t.Fatalf("end offset %d, want 5", end)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"testing"
 	"time"
 
@@ -79,7 +78,7 @@ func TestProduceDecompressesABatchOnce(t *testing.T) {
 	forged := bytes.Clone(honest)
 	binary.BigEndian.PutUint16(forged[21:], binary.BigEndian.Uint16(forged[21:])|0x08) // log-append time
 	binary.BigEndian.PutUint64(forged[35:], 1)
-	binary.BigEndian.PutUint32(forged[17:], crc32.Checksum(forged[21:], crc32.MakeTable(crc32.Castagnoli)))
+	recrc(forged)
 	before := batch.Decompressions()
 	if got := produceRaw(t, cl, "once-forged", forged); got.ErrorCode != 0 {
 		t.Fatalf("forged zstd batch: %v", kerr.ErrorForCode(got.ErrorCode))
@@ -101,10 +100,6 @@ func TestProduceRefusesBadCompressedBatches(t *testing.T) {
 	tb.createTopic("bad-compressed", 1)
 	cl := tb.client()
 	good := rawBatch(t, -1, -1, -1, 3, func(o *batch.EncodeOptions) { o.Compression = batch.Snappy })
-	recrc := func(b []byte) []byte {
-		binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
-		return b
-	}
 	unknown := bytes.Clone(good)
 	unknown[22] = unknown[22]&^0x07 | 5 // compression bits: no such codec
 	garbled := bytes.Clone(good)

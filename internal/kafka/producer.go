@@ -10,6 +10,7 @@ import (
 
 	"github.com/gannet-mq/gannet/internal/batch"
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/storage"
 )
 
 // Idempotent producers. Each partition remembers, per producer id, the
@@ -171,6 +172,15 @@ func (s *Server) appendBatch(g *broker.CommitGroup, topic string, part broker.Pa
 	}
 	first, last := h.BaseSequence, addSeq(h.BaseSequence, h.RecordCount-1)
 	st := pp.byID[h.ProducerID]
+	// A batch refused here, or answered as a duplicate, is not appended, so
+	// storage does not check its records: check them first, as Kafka
+	// validates a batch before it looks at the producer's state.
+	refuse := func(code int16) appendResult {
+		if err := storage.ValidateBatch(raw); err != nil {
+			return appendResult{code: errorCode(err), base: -1}
+		}
+		return appendResult{code: code, base: -1}
+	}
 	switch {
 	case st == nil:
 		// Unknown producer: a new one, or one whose state aged out of the
@@ -178,21 +188,24 @@ func (s *Server) appendBatch(g *broker.CommitGroup, topic string, part broker.Pa
 		st = &producerState{epoch: h.ProducerEpoch}
 		pp.byID[h.ProducerID] = st
 	case h.ProducerEpoch < st.epoch:
-		return appendResult{code: kerr.InvalidProducerEpoch.Code, base: -1}
+		return refuse(kerr.InvalidProducerEpoch.Code)
 	case h.ProducerEpoch > st.epoch:
 		if first != 0 {
-			return appendResult{code: kerr.OutOfOrderSequenceNumber.Code, base: -1}
+			return refuse(kerr.OutOfOrderSequenceNumber.Code)
 		}
 		*st = producerState{epoch: h.ProducerEpoch}
 	default:
 		for i := range st.n {
 			if b := st.batches[i]; b.first == first && b.last == last {
+				if res := refuse(0); res.code != 0 {
+					return res
+				}
 				s.prod.duplicates.Add(1)
 				return appendResult{base: b.base, receipt: b.receipt}
 			}
 		}
 		if st.n > 0 && first != addSeq(st.last().last, 1) {
-			return appendResult{code: kerr.OutOfOrderSequenceNumber.Code, base: -1}
+			return refuse(kerr.OutOfOrderSequenceNumber.Code)
 		}
 	}
 	r, err := s.b.AppendBatch(g, topic, partition, raw)

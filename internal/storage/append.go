@@ -144,6 +144,20 @@ func (l *Log) validateBatch(raw []byte) (h batch.BatchHeader, rewritten bool, er
 		clear(d.recs) // do not pin the caller's buffer
 		l.decoders.Put(d)
 	}()
+	return d.validate(raw)
+}
+
+// ValidateBatch checks a producer's batch as AppendBatch does, for a caller
+// that must tell a corrupt batch from one it refuses for another reason
+// before, or instead of, appending it. It returns an ErrInvalidBatch.
+func ValidateBatch(raw []byte) error {
+	var d decoderState
+	defer d.dec.Close()
+	_, _, err := d.validate(raw)
+	return err
+}
+
+func (d *decoderState) validate(raw []byte) (h batch.BatchHeader, rewritten bool, err error) {
 	var maxTS int64
 	if d.recs, maxTS, err = d.dec.DecodeMaxTimestamp(raw, d.recs[:0]); err != nil {
 		return h, false, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
