@@ -188,6 +188,9 @@ func (l *Log) waitWritableLocked() error {
 		if l.pendingBytes < maxPendingBytes {
 			return nil
 		}
+		// A Group's appends wake no syncer, and the caller that would run
+		// their round may be this very goroutine, or stuck: ask for it.
+		l.kickSyncer()
 		l.space.Wait()
 	}
 }
