@@ -123,16 +123,18 @@ func (g *Group) commitShared(c *CommitLog) {
 			}
 		})
 	}
+	var err error
 	if last.log != nil {
-		if err := c.syncThrough(last); err != nil {
-			for i := range g.rounds {
-				if r := &g.rounds[i]; r.via && r.err == nil {
-					r.err = fmt.Errorf("commit log: %w", err)
-				}
+		err = c.syncThrough(last)
+	}
+	writingOut.Wait() // it reads the rounds' errors: note the commit log's after it
+	if err != nil {
+		for i := range g.rounds {
+			if r := &g.rounds[i]; r.via && r.err == nil {
+				r.err = fmt.Errorf("commit log: %w", err)
 			}
 		}
 	}
-	writingOut.Wait()
 	for i := range g.rounds {
 		gr := &g.rounds[i]
 		if gr.via {

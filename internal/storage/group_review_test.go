@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -111,4 +112,67 @@ func TestGroupCommitFillsCommitLog(t *testing.T) {
 		t.Fatalf("log 0 fsynced %d rounds itself, want its round in the commit log", st.Syncs)
 	}
 	f.close(t)
+}
+
+// TestGroupCommitLogFailureWhileWritingOut: a commit-log round that fails
+// while rings are being written out beside it fails the logs it carried,
+// and the failure is noted only once the write-out is done (run with
+// -race: the two touched the same rounds at once).
+func TestGroupCommitLogFailureWhileWritingOut(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	var faults syncFaultFS
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{OpenFile: faults.open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []*Log
+	for i := range 3 {
+		l, err := Open(logDir(root, i), Options{CommitLog: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, l)
+	}
+	raw := sizedProducerBatch(t, 20<<10)
+	var g Group
+	for i := 0; !logs[0].writeOutDueAfter(len(raw)); i++ { // then the next commit writes out while the commit log syncs
+		if i == 100 {
+			t.Fatal("the ring never fills half way")
+		}
+		for _, l := range logs {
+			if _, err := g.AppendBatch(l, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.Commit()
+	}
+	faults.failSync.Store(true)
+	var as []Appended
+	for _, l := range logs {
+		a, err := g.AppendBatch(l, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as = append(as, a)
+	}
+	g.Commit()
+	for i, a := range as {
+		if err := a.Wait(context.Background()); err == nil {
+			t.Fatalf("log %d acknowledged a round the commit log failed to fsync", i)
+		}
+	}
+	for _, l := range logs {
+		_ = l.Close()
+	}
+	_ = c.Close()
+}
+
+// writeOutDueAfter reports whether the ring, with n more deferred bytes
+// than it holds now, would be due for a write-out.
+func (l *Log) writeOutDueAfter(n int) bool {
+	l.round.Lock()
+	defer l.round.Unlock()
+	r := &l.ring
+	return r.seg != nil && r.to+int64(n)-r.disk >= int64(len(r.buf))/2
 }
