@@ -106,6 +106,11 @@ func (g *Group) commitShared(c *CommitLog) {
 					last = a
 				}
 			}
+		} else if r.announced {
+			// Its round goes to its own files after the commit-log round,
+			// which must not wait (gather) for it meanwhile.
+			c.arrived()
+			r.announced = false
 		}
 		g.rounds = append(g.rounds, groupRound{l, r})
 	}

@@ -176,3 +176,49 @@ func (l *Log) writeOutDueAfter(n int) bool {
 	r := &l.ring
 	return r.seg != nil && r.to+int64(n)-r.disk >= int64(len(r.buf))/2
 }
+
+// TestGroupCommitGatherSkipsOwnLogs: the commit-log round a group runs
+// must not wait for a log of the group itself that had announced a round
+// (a plain append) and whose round the group writes to the log's own files
+// (too large for the commit log): the log's arrival came only after the
+// commit-log round, which waited gatherWait for it every time.
+func TestGroupCommitGatherSkipsOwnLogs(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	f := openCommitFixture(t, root, 2)
+	defer f.close(t)
+	f.c.everyRound = false
+	var waitedForOwn bool
+	gather := f.c.log.opts.beforeRound
+	f.c.log.opts.beforeRound = func() { // before any round: no syncer reads it yet
+		waitedForOwn = waitedForOwn || f.c.handedOn.Load() < f.c.announced.Load()
+		gather()
+	}
+	big, small := f.logs[0], f.logs[1]
+	// Hold both rounds as Commit's TryLock would, so that big's syncer,
+	// kicked by the plain append, leaves its round to the group.
+	big.round.Lock()
+	small.round.Lock()
+	if _, err := big.Append([]batch.Record{{Value: []byte("plain")}}); err != nil {
+		t.Fatal(err)
+	}
+	var g Group
+	for _, app := range []struct {
+		l    *Log
+		size int
+	}{{big, commitRoundMax + 1}, {small, 100}} {
+		if _, err := g.AppendBatch(app.l, sizedProducerBatch(t, app.size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.owned = append(g.owned[:0], big, small)
+	g.commitShared(f.c)
+	small.round.Unlock()
+	big.round.Unlock()
+	if waitedForOwn {
+		t.Fatal("the group's commit-log round waited for one of the group's own logs")
+	}
+	if a, h := f.c.announced.Load(), f.c.handedOn.Load(); a != h {
+		t.Fatalf("%d announcements, %d arrivals", a, h)
+	}
+}
