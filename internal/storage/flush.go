@@ -188,6 +188,8 @@ func (l *Log) runSyncer() {
 	defer close(l.syncerDone)
 	idle := time.NewTimer(l.opts.IdleRelease)
 	defer idle.Stop()
+	seen := l.rounds.Load()
+	l.idleArmed.Store(true)
 	for {
 		select {
 		case <-l.kick:
@@ -198,6 +200,15 @@ func (l *Log) runSyncer() {
 			l.round.Unlock()
 			continue
 		case <-idle.C:
+			// A Group's rounds since the timer started: not idle. The flag
+			// is cleared before the count is read (see finishRound).
+			l.idleArmed.Store(false)
+			if n := l.rounds.Load(); n != seen {
+				seen = n
+				l.idleArmed.Store(true)
+				idle.Reset(l.opts.IdleRelease)
+				continue
+			}
 			l.round.Lock()
 			l.roundJobs = nil
 			l.releaseIdleBuffers()
@@ -226,6 +237,8 @@ func (l *Log) runSyncer() {
 		default:
 		}
 		idle.Reset(l.opts.IdleRelease)
+		seen = l.rounds.Load()
+		l.idleArmed.Store(true)
 	}
 }
 
@@ -339,6 +352,13 @@ func (l *Log) finishRound(r round) bool {
 	l.mu.Unlock()
 	if l.opts.OnSync != nil && (!r.via || r.err != nil) {
 		l.opts.OnSync(took, r.n, r.err)
+	}
+	// The count goes before the check, and the syncer's idle branch
+	// clears idleArmed before it reads the count: it sees this round, or
+	// this sees its timer stopped and wakes it to start it again.
+	l.rounds.Add(1)
+	if !l.idleArmed.Load() {
+		l.kickSyncer()
 	}
 	if r.via && r.err == nil {
 		return l.writeOutEarly() == nil

@@ -222,3 +222,31 @@ func TestGroupCommitGatherSkipsOwnLogs(t *testing.T) {
 		t.Fatalf("%d announcements, %d arrivals", a, h)
 	}
 }
+
+// TestGroupCommittedLogReleasesIdleBuffers: a log that only groups write
+// (no syncer round re-arms its idle timer) still gives its buffers back
+// once it goes idle, every time.
+func TestGroupCommittedLogReleasesIdleBuffers(t *testing.T) {
+	c, l := openShared(t, t.TempDir(), false, Options{IdleRelease: 20 * time.Millisecond})
+	defer closeShared(t, c, l)
+	var g Group
+	for i := range 3 {
+		if _, err := g.AppendBatch(l, producerBatch(t, i)); err != nil {
+			t.Fatal(err)
+		}
+		g.Commit()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			l.ring.mu.RLock()
+			held := l.ring.buf != nil
+			l.ring.mu.RUnlock()
+			if !held {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("commit %d: the idle log still holds its ring", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
