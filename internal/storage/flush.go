@@ -186,10 +186,12 @@ func (l *Log) syncDir() error {
 // rounds (l.round) while it works; a Group's caller may own them between.
 func (l *Log) runSyncer() {
 	defer close(l.syncerDone)
-	idle := time.NewTimer(l.opts.IdleRelease)
+	// The idle check ticks whether or not the syncer ran the rounds: a
+	// Group's caller runs them without waking it. A log is idle once a
+	// whole period passed without a round.
+	idle := time.NewTicker(l.opts.IdleRelease)
 	defer idle.Stop()
-	seen := l.rounds.Load()
-	l.idleArmed.Store(true)
+	seen, released := l.rounds.Load(), false
 	for {
 		select {
 		case <-l.kick:
@@ -200,19 +202,15 @@ func (l *Log) runSyncer() {
 			l.round.Unlock()
 			continue
 		case <-idle.C:
-			// A Group's rounds since the timer started: not idle. The flag
-			// is cleared before the count is read (see finishRound).
-			l.idleArmed.Store(false)
 			if n := l.rounds.Load(); n != seen {
-				seen = n
-				l.idleArmed.Store(true)
-				idle.Reset(l.opts.IdleRelease)
-				continue
+				seen, released = n, false
+			} else if !released {
+				l.round.Lock()
+				l.roundJobs = nil
+				l.releaseIdleBuffers()
+				l.round.Unlock()
+				released = true
 			}
-			l.round.Lock()
-			l.roundJobs = nil
-			l.releaseIdleBuffers()
-			l.round.Unlock()
 			continue
 		}
 		l.round.Lock()
@@ -236,9 +234,6 @@ func (l *Log) runSyncer() {
 			return
 		default:
 		}
-		idle.Reset(l.opts.IdleRelease)
-		seen = l.rounds.Load()
-		l.idleArmed.Store(true)
 	}
 }
 
@@ -353,13 +348,7 @@ func (l *Log) finishRound(r round) bool {
 	if l.opts.OnSync != nil && (!r.via || r.err != nil) {
 		l.opts.OnSync(took, r.n, r.err)
 	}
-	// The count goes before the check, and the syncer's idle branch
-	// clears idleArmed before it reads the count: it sees this round, or
-	// this sees its timer stopped and wakes it to start it again.
-	l.rounds.Add(1)
-	if !l.idleArmed.Load() {
-		l.kickSyncer()
-	}
+	l.rounds.Add(1) // not idle (runSyncer)
 	if r.via && r.err == nil {
 		return l.writeOutEarly() == nil
 	}

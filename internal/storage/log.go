@@ -48,15 +48,12 @@ type Log struct {
 	// ring's writes and the commit log fields below.
 	round     sync.Mutex
 	roundJobs []flushJob
-	// rounds counts finished rounds and idleArmed tells whether the
-	// syncer's idle timer runs: a Group's rounds do not wake the syncer,
-	// so they keep its idle release from a busy log, and re-arm it for an
-	// idle one, this way (runSyncer, finishRound).
-	rounds    atomic.Uint64
-	idleArmed atomic.Bool
-	metaMu    sync.Mutex // serialises meta file writes
-	decoders  sync.Pool  // *decoderState
-	ring      ring       // written with O_DIRECT from here; tail reads copy from it
+	// rounds counts finished rounds, whoever ran them: the syncer's idle
+	// check looks at it, since a Group's rounds do not wake the syncer.
+	rounds   atomic.Uint64
+	metaMu   sync.Mutex // serialises meta file writes
+	decoders sync.Pool  // *decoderState
+	ring     ring       // written with O_DIRECT from here; tail reads copy from it
 	// directRefused is set once the file system refuses an O_DIRECT write;
 	// later segments then do not try (set by the flusher, read under mu).
 	directRefused atomic.Bool

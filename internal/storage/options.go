@@ -82,8 +82,9 @@ type Options struct {
 	// mode, where the file system supports it and OpenFile returns files
 	// that can do it.
 	BufferedIO bool
-	// IdleRelease is how long a SyncAlways log goes without appends before
-	// its syncer gives back its write buffers; 0 = 2s. A broker with
+	// IdleRelease is the period of a SyncAlways log's idle check: after a
+	// whole period without a round its syncer gives back its write buffers
+	// (so within two periods of the last append); 0 = 2s. A broker with
 	// thousands of queues then holds buffers for the busy ones only.
 	IdleRelease time.Duration
 	// CommitLog, if set, takes the small rounds of SyncAlways logs under
