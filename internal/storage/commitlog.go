@@ -138,7 +138,7 @@ func (c *CommitLog) replay() error {
 			dir := string(r.Key[commitKeyFixed:])
 			t := dirs[dir]
 			if t == nil {
-				t = newReplayTarget(filepath.Join(c.root, dir))
+				t = newReplayTarget(filepath.Join(c.root, dir), c.log.opts.OpenFile)
 				dirs[dir] = t
 			}
 			if err := t.apply(r.Key, r.Value); err != nil {
@@ -159,12 +159,13 @@ func (c *CommitLog) replay() error {
 type replayTarget struct {
 	dir   string
 	id    uint64 // 0: the directory or its commit id is gone; skip its records
+	open  func(name string, flag int, perm os.FileMode) (File, error)
 	files map[int64]File
 }
 
-func newReplayTarget(dir string) *replayTarget {
+func newReplayTarget(dir string, open func(string, int, os.FileMode) (File, error)) *replayTarget {
 	id, _ := readCommitID(dir)
-	return &replayTarget{dir: dir, id: id, files: make(map[int64]File)}
+	return &replayTarget{dir: dir, id: id, open: open, files: make(map[int64]File)}
 }
 
 // apply writes one record's bytes; key is at least commitKeyFixed long.
@@ -177,7 +178,7 @@ func (t *replayTarget) apply(key, data []byte) error {
 	f, seen := t.files[base]
 	if !seen {
 		var err error
-		f, err = OpenOSFile(segmentName(t.dir, base, ".log"), os.O_RDWR, 0)
+		f, err = t.open(segmentName(t.dir, base, ".log"), os.O_RDWR, 0)
 		if errors.Is(err, fs.ErrNotExist) {
 			f = nil // removed by retention since: its data was durable
 		} else if err != nil {
@@ -263,9 +264,10 @@ const gatherWait = 250 * time.Microsecond
 
 // shared reports whether a round handed on now would share the commit log
 // with at least two other logs' rounds (in it, or announced and on their
-// way; self: the caller's own announcement is among them). Sharing with one other saves one device round of two but costs
-// each byte three more copies and a checksum, which a CPU-bound queue and
-// its state journal (the amqp-peak benchmark) pay for in throughput.
+// way; self: the caller's own announcement is among them). Sharing with
+// one other saves one device round of two but costs each byte three more
+// copies and a checksum, which a CPU-bound queue and its state journal
+// (the amqp-peak benchmark) pay for in throughput.
 func (c *CommitLog) shared(self bool) bool {
 	if c.everyRound {
 		return true
@@ -284,10 +286,6 @@ func (c *CommitLog) announce() { c.announced.Add(1) }
 // will not).
 func (c *CommitLog) arrived() {
 	c.handedOn.Add(1)
-	c.signalGathered()
-}
-
-func (c *CommitLog) signalGathered() {
 	select {
 	case c.gathered <- struct{}{}:
 	default:

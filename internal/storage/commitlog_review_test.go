@@ -168,3 +168,33 @@ func TestCommitLogDeferredBytesFallBackOnEINVAL(t *testing.T) {
 	}
 	checkImage(t, root, []int{n}, "reopen")
 }
+
+// TestCommitLogReplayOpensThroughOptions: replay opens the segment files
+// it writes into with the commit log's Options.OpenFile, as every other
+// file of the data directory is opened, so a fault there is reported.
+func TestCommitLogReplayOpensThroughOptions(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	f := openCommitFixture(t, root, 2)
+	f.fill(t, 5)
+	image := copyTree(t, root)
+	f.loseUnsynced(t, image)
+	f.close(t)
+
+	refused := errors.New("segment refused")
+	var opened atomic.Int64
+	open := func(name string, flag int, perm os.FileMode) (File, error) {
+		if filepath.Dir(filepath.Dir(name)) == filepath.Join(image, "streams") {
+			opened.Add(1)
+			return nil, refused
+		}
+		return OpenOSFile(name, flag, perm)
+	}
+	c, err := OpenCommitLog(filepath.Join(image, "commitlog"), image, Options{OpenFile: open})
+	if err == nil {
+		c.Close()
+	}
+	if !errors.Is(err, refused) || opened.Load() == 0 {
+		t.Fatalf("OpenCommitLog over a file system refusing segments: %v after %d opens, want the refusal", err, opened.Load())
+	}
+}
