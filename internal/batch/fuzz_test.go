@@ -25,18 +25,27 @@ func fuzzSeeds(f *testing.F) {
 	f.Add(make([]byte, HeaderSize), true)
 }
 
-// FuzzDecode feeds arbitrary bytes to Decode. When fixCRC is set the length
-// and CRC fields are made consistent first, so the fuzzer reaches the record
-// and decompression code instead of stopping at the checksum.
+// fixFraming makes the length, magic and CRC of a fuzzed batch consistent
+// with its bytes (when it has a whole header), so that the fuzzer reaches
+// the record and decompression code instead of stopping at the checksum.
+func fixFraming(b []byte) {
+	if len(b) < HeaderSize {
+		return
+	}
+	binary.BigEndian.PutUint32(b[posLength:], uint32(len(b)-12))
+	b[posMagic] = Magic
+	binary.BigEndian.PutUint32(b[posCRC:], crc32.Checksum(b[posAttributes:], castagnoli))
+}
+
+// FuzzDecode feeds arbitrary bytes to Decode; when fixCRC is set, through
+// fixFraming first.
 func FuzzDecode(f *testing.F) {
 	fuzzSeeds(f)
 	d := Decoder{MaxDecompressed: 1 << 20} // reused, as the broker reuses decoders
 	defer d.Close()
 	f.Fuzz(func(t *testing.T, b []byte, fixCRC bool) {
-		if fixCRC && len(b) >= HeaderSize {
-			binary.BigEndian.PutUint32(b[posLength:], uint32(len(b)-12))
-			b[posMagic] = Magic
-			binary.BigEndian.PutUint32(b[posCRC:], crc32.Checksum(b[posAttributes:], castagnoli))
+		if fixCRC {
+			fixFraming(b)
 		}
 		recs, err := d.Decode(b, nil)
 		if err != nil {

@@ -148,10 +148,8 @@ func FuzzDecodeMaxTimestamp(f *testing.F) {
 	d := Decoder{MaxDecompressed: 1 << 20} // reused, as storage reuses decoders
 	defer d.Close()
 	f.Fuzz(func(t *testing.T, b []byte, fixCRC bool) {
-		if fixCRC && len(b) >= HeaderSize {
-			binary.BigEndian.PutUint32(b[posLength:], uint32(len(b)-12))
-			b[posMagic] = Magic
-			binary.BigEndian.PutUint32(b[posCRC:], crc32.Checksum(b[posAttributes:], castagnoli))
+		if fixCRC {
+			fixFraming(b)
 		}
 		recs, got, err := d.DecodeMaxTimestamp(b, nil)
 		if _, decodeErr := d.Decode(b, nil); (err == nil) != (decodeErr == nil) {
