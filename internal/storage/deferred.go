@@ -13,8 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A log's side of the commit log (commitlog.go). Only the syncer runs
-// these, except checkpointDeferred, which asks the syncer to.
+// A log's side of the commit log (commitlog.go). Only the holder of the
+// log's round (l.round) runs these, except checkpointDeferred, which asks
+// the syncer to.
 
 // viaCommitLog reports whether a round of jobs goes through the commit
 // log: one it can take (fitsCommitLog), while other logs' rounds are there

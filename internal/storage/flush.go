@@ -257,9 +257,9 @@ func (l *Log) kickSyncer() {
 // releaseIdleBuffers drops the ring and the active segment's append
 // buffers (Options.IdleRelease; sealed segments keep none once written): an
 // idle log that wakes up allocates them again, which costs far less than the
-// round that follows. Only the syncer calls it, as it owns the ring: the
-// next direct write re-reads the partial last block from the file
-// (ring.reset), and tail readers read from the file until then.
+// round that follows. The syncer calls it holding the log's round, which
+// owns the ring: the next direct write re-reads the partial last block from
+// the file (ring.reset), and tail readers read from the file until then.
 func (l *Log) releaseIdleBuffers() {
 	if err := l.writeOut(); err != nil {
 		l.fail(err)

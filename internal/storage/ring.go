@@ -31,7 +31,7 @@ type ring struct {
 	seg      *segment // the segment whose bytes the ring holds; nil when empty
 	buf      []byte   // aligned; its length is a power of two
 	from, to int64    // readable positions of seg
-	// disk is where seg's bytes on file end (syncer only): below it the
+	// disk is where seg's bytes on file end (round holder only): below it the
 	// file has them; [disk, to) is deferred, in the ring only, held by the
 	// commit log. from never passes disk.
 	disk int64
