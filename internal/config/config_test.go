@@ -43,6 +43,7 @@ redis_addr: ":3333"
 fsync: interval
 fsync_interval: 250ms
 max_message_bytes: 2MiB
+segment_bytes: 64MiB
 `)
 	tests := []struct {
 		name  string
@@ -64,7 +65,7 @@ max_message_bytes: 2MiB
 			check: func(t *testing.T, c config.Config) {
 				want := config.Default()
 				want.DataDir, want.AMQPAddr, want.KafkaAddr, want.RedisAddr = "/from/file", ":1111", ":2222", ":3333"
-				want.Fsync, want.FsyncInterval, want.MaxMessageBytes = "interval", 250*time.Millisecond, 2<<20
+				want.Fsync, want.FsyncInterval, want.MaxMessageBytes, want.SegmentBytes = "interval", 250*time.Millisecond, 2<<20, 64<<20
 				if c != want {
 					t.Errorf("got %+v\nwant %+v", c, want)
 				}

@@ -65,33 +65,11 @@ func settings() []setting {
 			},
 			show: func(c Config) string { return strconv.Itoa(c.MaxMessageBytes) },
 		},
-		{
-			key:   "segment_bytes",
-			usage: "size at which a log segment is rolled, in bytes or with a KiB/MiB/GiB suffix",
-			apply: func(c *Config, value string) error {
-				n, err := parseByteSize(value)
-				if err != nil {
-					return err
-				}
-				c.SegmentBytes = n
-				return nil
-			},
-			show: func(c Config) string { return strconv.FormatInt(c.SegmentBytes, 10) },
-		},
-		{
-			key: "disk_free_limit",
-			usage: "free space on the data volume below which writes that add data are held or refused (RabbitMQ's disk_free_limit): " +
-				"bytes, or a size in RabbitMQ's units such as 50MB, 1GB, 500kB (powers of 1000) or 50MiB, 1GiB (powers of 1024)",
-			apply: func(c *Config, value string) error {
-				n, err := parseInformationUnit(value)
-				if err != nil {
-					return err
-				}
-				c.DiskFreeLimit = n
-				return nil
-			},
-			show: func(c Config) string { return strconv.FormatInt(c.DiskFreeLimit, 10) },
-		},
+		sizeSetting("segment_bytes", "size at which a log segment is rolled, in bytes or with a KiB/MiB/GiB suffix",
+			parseByteSize, func(c *Config) *int64 { return &c.SegmentBytes }),
+		sizeSetting("disk_free_limit", "free space on the data volume below which writes that add data are held or refused (RabbitMQ's disk_free_limit): "+
+			"bytes, or a size in RabbitMQ's units such as 50MB, 1GB, 500kB (powers of 1000) or 50MiB, 1GiB (powers of 1024)",
+			parseInformationUnit, func(c *Config) *int64 { return &c.DiskFreeLimit }),
 		{
 			key: "memory_high_watermark",
 			usage: "memory use above which writes that add data are held or refused (RabbitMQ's vm_memory_high_watermark): " +
@@ -146,6 +124,24 @@ func durationSetting(key, usage string, field func(*Config) *time.Duration) sett
 			return nil
 		},
 		show: func(c Config) string { return field(&c).String() },
+	}
+}
+
+// sizeSetting is a byte count that parse reads (parseByteSize, or
+// parseInformationUnit for the RabbitMQ settings).
+func sizeSetting(key, usage string, parse func(string) (int64, error), field func(*Config) *int64) setting {
+	return setting{
+		key:   key,
+		usage: usage,
+		apply: func(c *Config, value string) error {
+			n, err := parse(value)
+			if err != nil {
+				return err
+			}
+			*field(c) = n
+			return nil
+		},
+		show: func(c Config) string { return strconv.FormatInt(*field(&c), 10) },
 	}
 }
 
