@@ -165,13 +165,10 @@ func TestRejectPublishDLXNacksAndDeadLetters(t *testing.T) {
 	must(t, err)
 
 	must(t, ch.Confirm(false))
-	confirms := ch.NotifyPublish(make(chan amqp091.Confirmation, 2))
-	publish(t, ch, "", "bounded", amqp091.Publishing{Body: []byte("first")})
-	publish(t, ch, "", "bounded", amqp091.Publishing{Body: []byte("second")})
-	if c := <-confirms; !c.Ack {
+	if !confirmedPublish(t, ch, "", "bounded", "first") {
 		t.Fatal("the first publish was nacked")
 	}
-	if c := <-confirms; c.Ack {
+	if confirmedPublish(t, ch, "", "bounded", "second") {
 		t.Fatal("a publish over x-max-length with reject-publish-dlx was acked")
 	}
 

@@ -8,13 +8,14 @@ import (
 	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
-// confirmedPublish publishes on a confirm-mode channel and reports whether
-// the broker acked the message.
-func confirmedPublish(t *testing.T, ch *amqp091.Channel, exchange, body string) bool {
+// confirmedPublish publishes body on a confirm-mode channel and reports
+// whether the broker acked it; it fails the test if no confirm comes
+// within 5 s.
+func confirmedPublish(t *testing.T, ch *amqp091.Channel, exchange, key, body string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, "", false, false, amqp091.Publishing{Body: []byte(body)})
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, false, false, amqp091.Publishing{Body: []byte(body)})
 	must(t, err)
 	acked, err := dc.WaitContext(ctx)
 	must(t, err)
@@ -84,7 +85,7 @@ func TestInternalFlagFollowsRedeclare(t *testing.T) {
 	declare(false)
 	stale, later := confirming(), confirming()
 	for _, ch := range []*amqp091.Channel{stale, later} {
-		if !confirmedPublish(t, ch, "flip", "while public") {
+		if !confirmedPublish(t, ch, "flip", "", "while public") {
 			t.Fatal("publish to a non-internal exchange was nacked")
 		}
 	}
@@ -95,7 +96,7 @@ func TestInternalFlagFollowsRedeclare(t *testing.T) {
 	expectChannelClose(t, closed, 403, "ACCESS_REFUSED - cannot publish to internal exchange 'flip' in vhost '/'")
 
 	declare(false)
-	if !confirmedPublish(t, later, "flip", "public again") {
+	if !confirmedPublish(t, later, "flip", "", "public again") {
 		t.Fatal("publish after redeclaring as non-internal was nacked")
 	}
 	for _, want := range []string{"while public", "while public", "public again"} {

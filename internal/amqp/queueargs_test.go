@@ -144,13 +144,10 @@ func TestMessageTTLAndMaxLength(t *testing.T) {
 	_, err = ch.QueueDeclare("rp", false, false, false, false, amqp091.Table{"x-max-length": int32(1), "x-overflow": "reject-publish"})
 	must(t, err)
 	must(t, ch.Confirm(false))
-	confirms := ch.NotifyPublish(make(chan amqp091.Confirmation, 2))
-	publish(t, ch, "", "rp", amqp091.Publishing{Body: []byte("a")})
-	publish(t, ch, "", "rp", amqp091.Publishing{Body: []byte("b")})
-	if c := <-confirms; !c.Ack {
+	if !confirmedPublish(t, ch, "", "rp", "a") {
 		t.Fatal("first publish nacked")
 	}
-	if c := <-confirms; c.Ack {
+	if confirmedPublish(t, ch, "", "rp", "b") {
 		t.Fatal("publish over x-max-length with reject-publish was acked")
 	}
 }
