@@ -58,10 +58,8 @@ func nextOf(t *testing.T, cs ...rankedConsumer) (string, amqp091.Delivery) {
 // publish that follows it, as RabbitMQ orders them on one channel.
 func TestConsumerPrioritiesPreferTheHighestActiveConsumer(t *testing.T) {
 	tb := startBroker(t)
-	conn := tb.dial()
-	pub, err := conn.Channel()
-	must(t, err)
-	_, err = pub.QueueDeclare("ranked", false, false, false, false, nil)
+	conn, pub := tb.channel()
+	_, err := pub.QueueDeclare("ranked", false, false, false, false, nil)
 	must(t, err)
 	high := consumeRanked(t, conn, "ranked", "high", int32(10))
 	low := consumeRanked(t, conn, "ranked", "low", nil) // default priority 0
@@ -99,10 +97,8 @@ func TestConsumerPrioritiesPreferTheHighestActiveConsumer(t *testing.T) {
 
 func TestEqualConsumerPrioritiesShareBeforeFallingBack(t *testing.T) {
 	tb := startBroker(t)
-	conn := tb.dial()
-	pub, err := conn.Channel()
-	must(t, err)
-	_, err = pub.QueueDeclare("shared", false, false, false, false, nil)
+	conn, pub := tb.channel()
+	_, err := pub.QueueDeclare("shared", false, false, false, false, nil)
 	must(t, err)
 	a := consumeRanked(t, conn, "shared", "a", int16(5))
 	b := consumeRanked(t, conn, "shared", "b", int64(5))
