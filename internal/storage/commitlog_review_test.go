@@ -5,42 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// syncFaultFS opens real files that can write directly and whose Sync
-// fails with EIO while failSync is set.
-type syncFaultFS struct{ failSync atomic.Bool }
-
-func (fs *syncFaultFS) open(name string, flag int, perm os.FileMode) (File, error) {
-	f, err := OpenOSFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return &syncFaultFile{File: f, fs: fs}, nil
-}
-
-type syncFaultFile struct {
-	File
-	fs *syncFaultFS
-}
-
-func (f *syncFaultFile) OpenDirect() error  { return f.File.(directFile).OpenDirect() }
-func (f *syncFaultFile) CloseDirect() error { return f.File.(directFile).CloseDirect() }
-func (f *syncFaultFile) WriteDirect(p []byte, off int64) (int, error) {
-	return f.File.(directFile).WriteDirect(p, off)
-}
-
-func (f *syncFaultFile) Sync() error {
-	if f.fs.failSync.Load() {
-		return syscall.EIO
-	}
-	return f.File.Sync()
-}
 
 // zeroSegment zeroes the file of segment s of log i in image, as a power
 // loss may when s was never fsynced.
@@ -64,7 +33,7 @@ func zeroSegment(t *testing.T, image string, i int, s *segment) {
 func TestCommitLogKeepsRecordsALogCouldNotSave(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	fs := &syncFaultFS{}
+	fs := &faultyFS{direct: true}
 	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
 	appendN(t, l, 0, 30)
 	if st := l.Stats(); st.Syncs != 0 {
@@ -108,7 +77,7 @@ func testRemovedFailedLog(t *testing.T, viaRemove bool) {
 	}
 	defer c.Close()
 	c.everyRound = true
-	fs := &syncFaultFS{}
+	fs := &faultyFS{direct: true}
 	l, err := Open(logDir(root, 0), Options{CommitLog: c, OpenFile: fs.open, IdleRelease: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -296,7 +296,7 @@ func (fs *directFaultFS) open(name string, flag int, perm os.FileMode) (File, er
 	if err != nil {
 		return nil, err
 	}
-	return &directFaultFile{File: f, fs: fs}, nil
+	return &directFaultFile{File: f, directThrough: directThrough{f.(directFile)}, fs: fs}, nil
 }
 
 func (fs *directFaultFS) arm(err error, allow int64) {
@@ -306,11 +306,9 @@ func (fs *directFaultFS) arm(err error, allow int64) {
 
 type directFaultFile struct {
 	File
+	directThrough
 	fs *directFaultFS
 }
-
-func (f *directFaultFile) OpenDirect() error  { return f.File.(directFile).OpenDirect() }
-func (f *directFaultFile) CloseDirect() error { return f.File.(directFile).CloseDirect() }
 
 func (f *directFaultFile) WriteDirect(p []byte, off int64) (int, error) {
 	if err := f.fs.fail.Load(); err != nil && f.fs.allow.Add(-1) < 0 {
@@ -318,7 +316,7 @@ func (f *directFaultFile) WriteDirect(p []byte, off int64) (int, error) {
 		return 0, *err
 	}
 	f.fs.directWrites.Add(1)
-	return f.File.(directFile).WriteDirect(p, off)
+	return f.real.WriteDirect(p, off)
 }
 
 // TestDirectWriteEIOFailsLog: an I/O error from an O_DIRECT write puts the

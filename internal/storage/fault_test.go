@@ -14,10 +14,12 @@ import (
 	"github.com/gannet-mq/gannet/internal/batch"
 )
 
-// faultyFS wraps real files and fails Sync or WriteAt on demand.
+// faultyFS wraps real files and fails Sync or WriteAt on demand. With
+// direct set its files also write with O_DIRECT, as real files do.
 type faultyFS struct {
 	failSync  atomic.Bool
 	shortWrit atomic.Bool
+	direct    bool
 }
 
 func (fs *faultyFS) open(name string, flag int, perm os.FileMode) (File, error) {
@@ -25,7 +27,25 @@ func (fs *faultyFS) open(name string, flag int, perm os.FileMode) (File, error) 
 	if err != nil {
 		return nil, err
 	}
+	if fs.direct {
+		return &faultyDirectFile{faultyFile{File: f, fs: fs}, directThrough{f.(directFile)}}, nil
+	}
 	return &faultyFile{File: f, fs: fs}, nil
+}
+
+// directThrough gives a test's file wrapper the O_DIRECT writes of the
+// real file it wraps.
+type directThrough struct{ real directFile }
+
+func (d directThrough) OpenDirect() error  { return d.real.OpenDirect() }
+func (d directThrough) CloseDirect() error { return d.real.CloseDirect() }
+func (d directThrough) WriteDirect(p []byte, off int64) (int, error) {
+	return d.real.WriteDirect(p, off)
+}
+
+type faultyDirectFile struct {
+	faultyFile
+	directThrough
 }
 
 type faultyFile struct {

@@ -121,7 +121,7 @@ func TestGroupCommitFillsCommitLog(t *testing.T) {
 func TestGroupCommitLogFailureWhileWritingOut(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	var faults syncFaultFS
+	faults := faultyFS{direct: true}
 	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{OpenFile: faults.open})
 	if err != nil {
 		t.Fatal(err)
