@@ -22,10 +22,11 @@ const DefaultFlowBacklog = 1000
 const groupReadWindow = time.Second
 
 // paceAdds is called after a run of XADDs is appended: every
-// broker.PaceCheckEvery entries it pauses the connection while a group
-// being read on one of the streams holds more than FlowBacklog ready
-// entries, until its consumers drain half (broker.Pacer gives up on
-// consumers too slow to drain at all).
+// broker.PaceCheckEvery entries it hands broker.Pacer the groups being read
+// on the streams the run reached, and the connection pauses while the
+// fullest holds more than FlowBacklog ready entries and has grown since the
+// last check, until its consumers take back the growth (the Pacer stops
+// waiting for consumers that drain at less than half the producer's rate).
 func (c *conn) paceAdds(adds []pendingAdd) {
 	limit := int64(c.s.deps.FlowBacklog)
 	if limit <= 0 || len(adds) == 0 || !c.pacer.Due(len(adds)) {
