@@ -146,8 +146,7 @@ func TestCommitLogReplayOpensThroughOptions(t *testing.T) {
 	skipWithoutDirectIO(t, root)
 	f := openCommitFixture(t, root, 2)
 	f.fill(t, 5)
-	image := copyTree(t, root)
-	f.loseUnsynced(t, image)
+	image := f.crashImage(t)
 	f.close(t)
 
 	refused := errors.New("segment refused")

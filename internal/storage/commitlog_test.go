@@ -121,13 +121,16 @@ func copyTree(t *testing.T, src string) string {
 	return dst
 }
 
-// loseUnsynced zeroes every log's tail segment, as a power loss may: no
-// log fsynced its own data, so the commit log is all that holds it.
-func (f *commitFixture) loseUnsynced(t *testing.T, image string) {
+// crashImage copies the data directory as it is now and zeroes every
+// log's tail segment in the copy, as a power loss may: no log fsynced its
+// own data, so the commit log is all that holds it.
+func (f *commitFixture) crashImage(t *testing.T) string {
 	t.Helper()
+	image := copyTree(t, f.root)
 	for i, l := range f.logs {
 		zeroSegment(t, image, i, activeSegment(l))
 	}
+	return image
 }
 
 // checkImage recovers image and checks that log i holds exactly want[i]
@@ -158,8 +161,7 @@ func TestCommitLogCarriesSmallRounds(t *testing.T) {
 	for _, l := range f.logs {
 		checkValues(t, readAll(t, l, 0), 0, 0) // from the ring: nothing is in the file yet
 	}
-	image := copyTree(t, root)
-	f.loseUnsynced(t, image)
+	image := f.crashImage(t)
 	checkImage(t, image, []int{60, 60, 60, 60}, "crash")
 
 	f.close(t) // a clean close writes and fsyncs everything itself
@@ -174,8 +176,7 @@ func TestCommitLogCutAnywhere(t *testing.T) {
 	skipWithoutDirectIO(t, root)
 	f := openCommitFixture(t, root, 3)
 	f.fill(t, 12)
-	image := copyTree(t, root)
-	f.loseUnsynced(t, image)
+	image := f.crashImage(t)
 
 	// Each commit log batch ends at ends[k]; perLog[k][i] is how many
 	// records log i has once batches [0, k] are replayed.
@@ -261,8 +262,7 @@ func TestCommitLogSkipsReplacedLogs(t *testing.T) {
 	skipWithoutDirectIO(t, root)
 	f := openCommitFixture(t, root, 2)
 	f.fill(t, 10)
-	image := copyTree(t, root)
-	f.loseUnsynced(t, image)
+	image := f.crashImage(t)
 	f.close(t)
 
 	// Log 0 was deleted; log 1 is a new log with another commit id.

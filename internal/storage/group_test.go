@@ -79,8 +79,7 @@ func TestGroupCommitSharesOneRound(t *testing.T) {
 	for i := range want {
 		want[i] = commits
 	}
-	image := copyTree(t, root)
-	f.loseUnsynced(t, image)
+	image := f.crashImage(t)
 	checkImage(t, image, want, "crash")
 	f.close(t)
 	checkImage(t, root, want, "clean close")
