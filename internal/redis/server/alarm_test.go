@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"net"
-	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -108,26 +106,16 @@ func TestAlarmsRefuseCommandsThatAddData(t *testing.T) {
 func TestAlarmRefusalAfterPipelinedXAddsKeepsReplyOrder(t *testing.T) {
 	alarms := alarm.NewFake()
 	ts := startServerWith(t, "", func(d *Deps) { d.Alarms = alarms.Monitor })
-	client, server := net.Pipe()
-	t.Cleanup(func() { client.Close(); server.Close() })
-	c := newConn(ts.srv, server)
-	dispatch := func(cmd string) {
-		t.Helper()
-		var args [][]byte
-		for _, a := range strings.Fields(cmd) {
-			args = append(args, []byte(a))
-		}
-		c.dispatch(args)
-	}
+	c := pipeConn(t, ts)
 	const oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
 	for i, refused := range []string{"XADD s * f v", "XSETID s 99-0", "XGROUP CREATE s g $"} {
 		first, second := itoa(i+1)+"-1", itoa(i+1)+"-2"
 		alarms.Set(0)
 		c.out = c.out[:0]
-		dispatch("XADD s " + first + " f v")
-		dispatch("XADD s " + second + " f v")
+		dispatchLine(c, "XADD s "+first+" f v")
+		dispatchLine(c, "XADD s "+second+" f v")
 		alarms.Set(alarm.Memory)
-		dispatch(refused)
+		dispatchLine(c, refused)
 		if len(c.adds) > 0 {
 			c.appendAdds()
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,25 @@ func (ts *testServer) stop() {
 	<-ts.done
 	ts.broker.Close()
 	ts.srv = nil
+}
+
+// pipeConn is a connection to ts's server over an in-memory pipe, for tests
+// that drive its dispatch directly (dispatchLine) and read the replies it
+// leaves in c.out.
+func pipeConn(t *testing.T, ts *testServer) *conn {
+	client, server := net.Pipe()
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return newConn(ts.srv, server)
+}
+
+// dispatchLine dispatches cmd, its arguments split at spaces, as the next
+// command of a pipeline.
+func dispatchLine(c *conn, cmd string) {
+	var args [][]byte
+	for _, a := range strings.Fields(cmd) {
+		args = append(args, []byte(a))
+	}
+	c.dispatch(args)
 }
 
 func (ts *testServer) client(protocol int) *redis.Client {

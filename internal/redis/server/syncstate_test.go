@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"strings"
 	"testing"
 )
@@ -12,18 +11,12 @@ import (
 // crash cannot take back what the reply confirmed.
 func TestStateChangingRepliesWaitForTheJournal(t *testing.T) {
 	ts := startServer(t, "")
-	client, server := net.Pipe()
-	t.Cleanup(func() { client.Close(); server.Close() })
-	c := newConn(ts.srv, server)
+	c := pipeConn(t, ts)
 	run := func(cmd string) {
 		t.Helper()
 		c.out = c.out[:0]
 		c.syncState = false
-		var args [][]byte
-		for _, a := range strings.Fields(cmd) {
-			args = append(args, []byte(a))
-		}
-		c.dispatch(args)
+		dispatchLine(c, cmd)
 		if len(c.adds) > 0 {
 			c.appendAdds()
 		}
