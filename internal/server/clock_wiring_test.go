@@ -9,9 +9,10 @@ import (
 	"github.com/gannet-mq/gannet/internal/server"
 )
 
-// The Kafka and Redis front-ends keep protocol time of their own (sessions,
-// idle times, auto ids); the server hands them a clock, the broker's, so
-// that it agrees with the core's leases.
+// The Kafka, Redis and SQS front-ends keep protocol time of their own
+// (sessions, idle times, auto ids, send and receive timestamps); the server
+// hands them one clock, the broker's, so that it agrees with the core's
+// leases.
 func TestKafkaAndRedisAreGivenTheClock(t *testing.T) {
 	var mu sync.Mutex
 	given := map[string]server.FrontendDeps{}
@@ -24,7 +25,7 @@ func TestKafkaAndRedisAreGivenTheClock(t *testing.T) {
 		}
 	}
 	s, err := server.NewWithFrontends(testConfig(t), nil, map[string]server.NewFrontend{
-		"kafka": capture("kafka"), "redis": capture("redis"),
+		"kafka": capture("kafka"), "redis": capture("redis"), "sqs": capture("sqs"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func TestKafkaAndRedisAreGivenTheClock(t *testing.T) {
 	defer shutdown(t, s)
 	mu.Lock()
 	defer mu.Unlock()
-	for _, protocol := range []string{"kafka", "redis"} {
+	for _, protocol := range []string{"kafka", "redis", "sqs"} {
 		c := given[protocol].Clock
 		if c == nil {
 			t.Fatalf("the %s front-end was given no clock", protocol)
@@ -44,7 +45,7 @@ func TestKafkaAndRedisAreGivenTheClock(t *testing.T) {
 			t.Errorf("the %s front-end's clock says %v: not the wall clock the broker runs on", protocol, now)
 		}
 	}
-	if given["kafka"].Clock != given["redis"].Clock {
-		t.Error("the Kafka and Redis front-ends were given different clocks")
+	if given["kafka"].Clock != given["redis"].Clock || given["kafka"].Clock != given["sqs"].Clock {
+		t.Error("the Kafka, Redis and SQS front-ends were given different clocks")
 	}
 }

@@ -52,7 +52,7 @@ type FrontendDeps struct {
 	// front-end holds or refuses writes that add data while one is raised.
 	Alarms *alarm.Monitor
 	// Clock is the broker's clock; the front-ends that keep protocol time
-	// of their own (Kafka, Redis) read it so that both agree.
+	// of their own (Kafka, Redis, SQS) read it so that both agree.
 	Clock clock.Clock
 }
 
