@@ -127,16 +127,19 @@ func recrc(b []byte) []byte {
 // TestIdempotentCorruptBatchBeforeSequence: a batch whose CRC holds but
 // whose records do not (one fewer than its last offset delta says) is CORRUPT_MESSAGE even
 // when its sequence is a gap, a duplicate or of an old epoch, as Kafka
-// validates a batch before it looks at the producer's state.
+// validates a batch before it looks at the producer's state; and one that
+// would start a producer's state (a new epoch, an unknown producer) leaves
+// that state as it was.
 func TestIdempotentCorruptBatchBeforeSequence(t *testing.T) {
 	tb := startBroker(t, "")
 	tb.createTopic("idem-corrupt", 1)
 	cl := tb.client()
 	pid, epoch := initPID(t, cl)
+	unknown := pid + 1 // not handed out: the server's ids go up by one
 	if got := produceRaw(t, cl, "idem-corrupt", rawBatch(t, pid, epoch, 0, 5)); got.ErrorCode != 0 {
 		t.Fatalf("first batch: %v", kerr.ErrorForCode(got.ErrorCode))
 	}
-	corrupt := func(e int16, seq int32, n int) []byte {
+	corrupt := func(pid int64, e int16, seq int32, n int) []byte {
 		raw := rawBatch(t, pid, e, seq, n)
 		binary.BigEndian.PutUint32(raw[23:], uint32(n)) // last offset delta: one past the records
 		return recrc(raw)
@@ -145,9 +148,11 @@ func TestIdempotentCorruptBatchBeforeSequence(t *testing.T) {
 		what string
 		raw  []byte
 	}{
-		{"a sequence gap", corrupt(epoch, 20, 3)},
-		{"a duplicate's sequences", corrupt(epoch, 0, 5)},
-		{"an old epoch", corrupt(epoch-1, 5, 3)},
+		{"a sequence gap", corrupt(pid, epoch, 20, 3)},
+		{"a duplicate's sequences", corrupt(pid, epoch, 0, 5)},
+		{"an old epoch", corrupt(pid, epoch-1, 5, 3)},
+		{"a new epoch", corrupt(pid, epoch+1, 0, 3)},
+		{"an unknown producer", corrupt(unknown, 7, 0, 3)},
 	} {
 		if got := produceRaw(t, cl, "idem-corrupt", c.raw); got.ErrorCode != kerr.CorruptMessage.Code {
 			t.Fatalf("corrupt records with %s: got %v, want CORRUPT_MESSAGE", c.what, kerr.ErrorForCode(got.ErrorCode))
@@ -155,5 +160,13 @@ func TestIdempotentCorruptBatchBeforeSequence(t *testing.T) {
 	}
 	if end := tb.endOffset("idem-corrupt", 0); end != 5 {
 		t.Fatalf("end offset %d, want 5", end)
+	}
+	// The producer is still at its epoch and sequence, and the unknown one
+	// is still unknown (so any epoch starts it).
+	if got := produceRaw(t, cl, "idem-corrupt", rawBatch(t, pid, epoch, 5, 2)); got.ErrorCode != 0 || got.BaseOffset != 5 {
+		t.Fatalf("the producer's next batch after the corrupt ones: %v at %d, want offset 5", kerr.ErrorForCode(got.ErrorCode), got.BaseOffset)
+	}
+	if got := produceRaw(t, cl, "idem-corrupt", rawBatch(t, unknown, 1, 0, 1)); got.ErrorCode != 0 || got.BaseOffset != 7 {
+		t.Fatalf("the unknown producer's first good batch: %v at %d, want offset 7", kerr.ErrorForCode(got.ErrorCode), got.BaseOffset)
 	}
 }

@@ -181,19 +181,21 @@ func (s *Server) appendBatch(g *broker.CommitGroup, topic string, part broker.Pa
 		}
 		return appendResult{code: code, base: -1}
 	}
+	// starts: the batch begins the producer's state here, which changes
+	// only once storage has taken it (and checked its records).
+	starts := false
 	switch {
 	case st == nil:
 		// Unknown producer: a new one, or one whose state aged out of the
 		// scanned tail. Accept and start tracking, as Kafka does since 2.5.
-		st = &producerState{epoch: h.ProducerEpoch}
-		pp.byID[h.ProducerID] = st
+		starts = true
 	case h.ProducerEpoch < st.epoch:
 		return refuse(kerr.InvalidProducerEpoch.Code)
 	case h.ProducerEpoch > st.epoch:
 		if first != 0 {
 			return refuse(kerr.OutOfOrderSequenceNumber.Code)
 		}
-		*st = producerState{epoch: h.ProducerEpoch}
+		starts = true
 	default:
 		for i := range st.n {
 			if b := st.batches[i]; b.first == first && b.last == last {
@@ -211,6 +213,10 @@ func (s *Server) appendBatch(g *broker.CommitGroup, topic string, part broker.Pa
 	r, err := s.b.AppendBatch(g, topic, partition, raw)
 	if err != nil {
 		return appendResult{code: errorCode(err), base: -1}
+	}
+	if starts {
+		st = &producerState{epoch: h.ProducerEpoch}
+		pp.byID[h.ProducerID] = st
 	}
 	st.remember(seqBatch{first: first, last: last, base: r.Base, receipt: r})
 	return appendResult{base: r.Base, receipt: r}
