@@ -79,13 +79,8 @@ func TestProduceHeldWhileAlarmRaised(t *testing.T) {
 	}
 
 	alarms.Set(0)
-	select {
-	case err := <-produced:
-		if err != nil {
-			t.Fatalf("held produce failed: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("held produce never finished")
+	if err := receive(t, produced, "end to the held produce"); err != nil {
+		t.Fatalf("held produce failed: %v", err)
 	}
 	if recs := consumeN(t, consumer, 1); string(recs[0].Value) != "held" {
 		t.Fatalf("fetched %q after the alarm", recs[0].Value)
@@ -128,13 +123,8 @@ func TestProduceOutlivingItsTimeoutIsRetriable(t *testing.T) {
 	}()
 	waitForProduceRequests(t, tb, seen+2) // timed out once, and retried
 	alarms.Set(0)
-	select {
-	case err := <-produced:
-		if err != nil {
-			t.Fatalf("franz-go gave up on a retriable timeout: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the retried produce never finished")
+	if err := receive(t, produced, "end to the retried produce"); err != nil {
+		t.Fatalf("franz-go gave up on a retriable timeout: %v", err)
 	}
 	if end := endOffset(t, tb, "timeout"); end != 1 {
 		t.Fatalf("end offset %d after the retries, want the record stored once", end)
