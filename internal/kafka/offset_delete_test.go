@@ -32,6 +32,19 @@ func committedPartitions(t *testing.T, adm *kadm.Client, group string) map[strin
 	return out
 }
 
+// commitOffsets commits offsets for group from outside it (generation -1),
+// as an admin client does.
+func commitOffsets(t *testing.T, adm *kadm.Client, group string, offsets ...kadm.Offset) {
+	t.Helper()
+	commit := kadm.Offsets{}
+	for _, o := range offsets {
+		commit.Add(o)
+	}
+	if resp, err := adm.CommitOffsets(testCtx(t), group, commit); err != nil || resp.Error() != nil {
+		t.Fatalf("commit %v: %v %v", offsets, err, resp.Error())
+	}
+}
+
 // OffsetDelete removes an empty group's offsets, spares those of topics
 // an active consumer group subscribes to (GROUP_SUBSCRIBED_TO_TOPIC) while
 // removing the others, refuses unknown groups and partitions as Kafka does,
@@ -43,13 +56,10 @@ func TestOffsetDelete(t *testing.T) {
 	adm := kadm.NewClient(tb.client())
 	ctx := testCtx(t)
 	const group = "od-group"
-	commit := kadm.Offsets{}
-	commit.Add(kadm.Offset{Topic: "od", Partition: 0, At: 10})
-	commit.Add(kadm.Offset{Topic: "od", Partition: 1, At: 11})
-	commit.Add(kadm.Offset{Topic: "od-other", Partition: 0, At: 12})
-	if resp, err := adm.CommitOffsets(ctx, group, commit); err != nil || resp.Error() != nil {
-		t.Fatalf("commit: %v %v", err, resp.Error())
-	}
+	commitOffsets(t, adm, group,
+		kadm.Offset{Topic: "od", Partition: 0, At: 10},
+		kadm.Offset{Topic: "od", Partition: 1, At: 11},
+		kadm.Offset{Topic: "od-other", Partition: 0, At: 12})
 
 	// Empty group: the offset goes; a partition without one is fine too,
 	// one that does not exist is not.
@@ -144,11 +154,7 @@ func TestOffsetDeleteOfTheLastOffsetDropsAnEmptyGroup(t *testing.T) {
 	adm := kadm.NewClient(tb.client())
 	ctx := testCtx(t)
 	const group = "odd-group"
-	commit := kadm.Offsets{}
-	commit.Add(kadm.Offset{Topic: "odd", Partition: 0, At: 5})
-	if resp, err := adm.CommitOffsets(ctx, group, commit); err != nil || resp.Error() != nil {
-		t.Fatalf("commit: %v %v", err, resp.Error())
-	}
+	commitOffsets(t, adm, group, kadm.Offset{Topic: "odd", Partition: 0, At: 5})
 	// A member that comes and goes leaves the coordinator an empty group.
 	var seen sync.Map
 	m := tb.joinGroup(t, group, "odd", &seen, kgo.DisableAutoCommit())
