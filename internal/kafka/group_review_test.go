@@ -2,9 +2,7 @@ package kafka
 
 import (
 	"bytes"
-	"context"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -31,9 +29,7 @@ func TestProduceSamePartitionPastPendingLimit(t *testing.T) {
 	for range times - 1 {
 		req.Topics[0].Partitions = append(req.Topics[0].Partitions, req.Topics[0].Partitions[0])
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl.Broker(int(nodeID)))
+	resp, err := req.RequestWith(testCtx(t), cl.Broker(int(nodeID)))
 	if err != nil {
 		t.Fatalf("produce naming one partition %d times: %v", times, err)
 	}
