@@ -135,12 +135,7 @@ func (s *groupPartSnapshot) applyDelta(o deltaOp) {
 	case opCursor:
 		s.Next = o.offset
 	case opRewind:
-		if o.offset <= s.Floor {
-			s.Floor = o.offset
-			s.Settled = offsetSet{}
-		} else {
-			s.Settled.removeFrom(o.offset)
-		}
+		unsettleFrom(&s.Floor, &s.Settled, o.offset)
 	case opPurge:
 		keep := make([]int64, 0, len(s.Pending))
 		for off := range s.Pending {

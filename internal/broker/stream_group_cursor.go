@@ -22,7 +22,7 @@ func (h Group) MoveNext(partition int32, offset int64) error {
 	}
 	// The purge may have raised the floor past offset; and a record still
 	// pending below offset keeps the floor under records settled above it.
-	if gp.unsettleFrom(offset) {
+	if unsettleFrom(&gp.floor, &gp.settled, offset) {
 		gp.logOp(deltaOp{op: opRewind, offset: offset})
 	}
 	gp.next = offset
@@ -48,13 +48,13 @@ func WaitAny(ctx context.Context, chans ...<-chan struct{}) error {
 	return waitAny(ctx, chans[0], chans[1:])
 }
 
-// unsettleFrom makes every offset from off on unsettled and reports whether
-// any was settled. The caller holds gp.mu.
-func (gp *groupPart) unsettleFrom(off int64) bool {
-	if off < gp.floor {
-		gp.floor = off
-		gp.settled = offsetSet{}
+// unsettleFrom makes every offset from off on unsettled, given a group
+// partition's floor and the offsets settled above it, and reports whether
+// any was settled. MoveNext and the replay of its rewind share it.
+func unsettleFrom(floor *int64, settled *offsetSet, off int64) bool {
+	if off < *floor {
+		*floor, *settled = off, offsetSet{}
 		return true
 	}
-	return gp.settled.removeFrom(off) > 0
+	return settled.removeFrom(off) > 0
 }
