@@ -141,18 +141,8 @@ func TestConsumerGroupOfThreeRebalances(t *testing.T) {
 	// Each member owning its share can be seen between the two rounds of a
 	// cooperative rebalance too, so wait for the group to settle.
 	adm := kadm.NewClient(tb.client())
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		described, err := adm.DescribeGroups(testCtx(t), group)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := described[group]
-		if d.State == "Stable" && len(d.Members) == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("describe: state %s with %d members", d.State, len(d.Members))
-		}
+	if members := waitGroupState(t, adm, group, "Stable"); len(members) != 3 {
+		t.Fatalf("describe: Stable with %d members, want 3", len(members))
 	}
 
 	c.cl.Close() // leaves the group

@@ -86,14 +86,15 @@ func describeGroup(t *testing.T, adm *kadm.Client, group string) (string, []stri
 	return d.State, ids
 }
 
-// waitGroupState polls until the group reaches state: a parked join has
-// been taken in once the group is preparing a rebalance.
-func waitGroupState(t *testing.T, adm *kadm.Client, group, state string) {
+// waitGroupState polls until the group reaches state, and returns its
+// members' ids as described then: a parked join has been taken in once the
+// group is preparing a rebalance.
+func waitGroupState(t *testing.T, adm *kadm.Client, group, state string) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if got, _ := describeGroup(t, adm, group); got == state {
-			return
+		if got, members := describeGroup(t, adm, group); got == state {
+			return members
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("group %s never reached %s", group, state)
