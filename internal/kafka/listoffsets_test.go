@@ -9,8 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/gannet-mq/gannet/internal/batch"
 )
 
 // listMaxTimestamp sends ListOffsets with timestamp -3 (KIP-734) for
@@ -99,12 +97,8 @@ func TestListOffsetsMaxTimestamp(t *testing.T) {
 	produceAt(t, tb, "maxts-batch", false, 1000, 5000, 3000, 5000, 2000)
 	produceAt(t, tb, "maxts-batches", true, 1000, 5000, 3000, 5000, 2000)
 	checkMaxTimestamp(t, tb, "maxts-batch", 1, 5000, "one batch")
-	if part, err := tb.b.Partition("maxts-batch", 0); err != nil {
-		t.Fatal(err)
-	} else if raw, err := part.ReadRaw(0, 1<<20); err != nil {
-		t.Fatal(err)
-	} else if h, err := batch.ParseHeader(raw); err != nil || h.BaseOffset != 0 || h.LastOffsetDelta != 4 {
-		t.Fatalf("maxts-batch is not one batch: %+v %v", h, err)
+	if stored := storedBatches(t, tb, "maxts-batch"); len(stored) != 1 || stored[0].BaseOffset != 0 || stored[0].LastOffsetDelta != 4 {
+		t.Fatalf("maxts-batch is not one batch: %+v", stored)
 	}
 	checkMaxTimestamp(t, tb, "maxts-batches", 1, 5000, "one batch per record")
 
