@@ -4,11 +4,11 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // committedPartitions lists group's committed offsets as topic -> partition
@@ -120,26 +120,13 @@ func TestOffsetDeleteNonConsumerGroup(t *testing.T) {
 	tb.createTopic("odc", 1)
 	cl := tb.client()
 	ctx := testCtx(t)
-	join := kmsg.NewPtrJoinGroupRequest()
-	join.Group, join.ProtocolType = "odc-group", "connect"
-	join.SessionTimeoutMillis, join.RebalanceTimeoutMillis = 30000, 30000
-	proto := kmsg.NewJoinGroupRequestProtocol()
-	proto.Name, proto.Metadata = "default", []byte{0, 0}
-	join.Protocols = append(join.Protocols, proto)
-	resp, err := join.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
+	const session = 30 * time.Second
+	join := joinRequest("odc-group", memberID(t, cl, "odc-group", session, session), nil, session, session)
+	join.ProtocolType = "connect"
+	if resp, err := join.RequestWith(ctx, cl); err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("join: %v %+v", err, resp)
 	}
-	if resp.ErrorCode == kerr.MemberIDRequired.Code {
-		join.MemberID = resp.MemberID
-		if resp, err = join.RequestWith(ctx, cl); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if resp.ErrorCode != 0 {
-		t.Fatalf("join: %v", kerr.ErrorForCode(resp.ErrorCode))
-	}
-	_, err = kadm.NewClient(cl).DeleteOffsets(ctx, "odc-group", kadm.TopicsSet{"odc": {0: {}}})
+	_, err := kadm.NewClient(cl).DeleteOffsets(ctx, "odc-group", kadm.TopicsSet{"odc": {0: {}}})
 	if !errors.Is(err, kerr.NonEmptyGroup) {
 		t.Fatalf("delete offsets of a connect group with a member: %v", err)
 	}
