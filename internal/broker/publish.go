@@ -162,8 +162,9 @@ func (b *Broker) Append(streamName string, partition int32, msgs []Message, opts
 }
 
 // AppendBatch stores a complete RecordBatch v2 (a Kafka producer's batch,
-// possibly compressed) as it is, after checking its checksum. With a group
-// the batch is durable once the group commits; nil hands it to the
+// possibly compressed) as storage.Log.AppendBatch does: checksum and
+// records checked, header's max timestamp taken from the records. With a
+// group the batch is durable once the group commits; nil hands it to the
 // partition's syncer at once.
 func (b *Broker) AppendBatch(g *CommitGroup, streamName string, partition int32, raw []byte) (Receipt, error) {
 	s, err := b.stream(streamName)
