@@ -198,10 +198,16 @@ func (p *amqpProducer) close() error {
 }
 
 type amqpConsumer struct {
-	w      *amqpWorkload
-	conn   *amqp.Connection
-	ch     *amqp.Channel
-	queues []string
+	w     *amqpWorkload
+	conn  *amqp.Connection
+	ch    *amqp.Channel
+	feeds []amqpFeed
+}
+
+// amqpFeed is one queue's subscription.
+type amqpFeed struct {
+	queue      string
+	deliveries <-chan amqp.Delivery
 }
 
 func (w *amqpWorkload) newConsumer(ctx context.Context, group, member int) (consumer, error) {
@@ -217,29 +223,34 @@ func (w *amqpWorkload) newConsumer(ctx context.Context, group, member int) (cons
 		conn.Close()
 		return nil, err
 	}
+	// Subscribe before the run publishes, as the Kafka consumer joins its
+	// group first: with many queues, messages that wait for their queue's
+	// basic.consume-ok would charge the subscription to their latency.
 	c := &amqpConsumer{w: w, conn: conn, ch: ch}
 	for _, q := range queuesOf(member, w.cfg.Consumers, w.cfg.Queues) {
-		c.queues = append(c.queues, w.queue(q, group))
+		name := w.queue(q, group)
+		deliveries, err := ch.ConsumeWithContext(ctx, name, "", false, false, false, false, nil)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("basic.consume %s: %w", name, err)
+		}
+		c.feeds = append(c.feeds, amqpFeed{name, deliveries})
 	}
 	return c, nil
 }
 
 func (c *amqpConsumer) run(ctx context.Context, rec *Recorder) error {
-	sources := make([]source[amqp.Delivery], 0, len(c.queues))
-	for _, q := range c.queues {
-		feed, err := c.ch.ConsumeWithContext(ctx, q, "", false, false, false, false, nil)
-		if err != nil {
-			return fmt.Errorf("basic.consume %s: %w", q, err)
-		}
+	sources := make([]source[amqp.Delivery], 0, len(c.feeds))
+	for _, f := range c.feeds {
 		sources = append(sources, func(ctx context.Context, emit func(amqp.Delivery) bool) error {
 			for {
 				select {
-				case d, ok := <-feed:
+				case d, ok := <-f.deliveries:
 					if !ok {
 						if ctx.Err() != nil {
 							return nil
 						}
-						return fmt.Errorf("basic.consume %s: the deliveries stopped before the run ended", q)
+						return fmt.Errorf("basic.consume %s: the deliveries stopped before the run ended", f.queue)
 					}
 					if !emit(d) {
 						return nil
