@@ -143,9 +143,9 @@ func (p *natsProducer) close() error {
 }
 
 type natsConsumer struct {
-	cfg     Config
-	nc      *nats.Conn
-	readers []jetstream.Consumer
+	cfg   Config
+	nc    *nats.Conn
+	feeds []jetstream.MessagesContext
 }
 
 func (w *natsWorkload) newConsumer(ctx context.Context, group, member int) (consumer, error) {
@@ -160,20 +160,23 @@ func (w *natsWorkload) newConsumer(ctx context.Context, group, member int) (cons
 			nc.Close()
 			return nil, fmt.Errorf("opening consumer %s on %s: %w", w.cfg.groupName(group), w.cfg.queueName(q), err)
 		}
-		c.readers = append(c.readers, cons)
+		// Pull before the run publishes, as the other workloads subscribe
+		// first: the first pull's wait is not charged to the messages.
+		it, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.Prefetch))
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("pulling %s on %s: %w", w.cfg.groupName(group), w.cfg.queueName(q), err)
+		}
+		c.feeds = append(c.feeds, it)
 	}
 	return c, nil
 }
 
 // run pulls from each of its streams and acks every message once recorded.
 func (c *natsConsumer) run(ctx context.Context, rec *Recorder) error {
-	sources := make([]source[jetstream.Msg], 0, len(c.readers))
-	for _, reader := range c.readers {
+	sources := make([]source[jetstream.Msg], 0, len(c.feeds))
+	for _, it := range c.feeds {
 		sources = append(sources, func(ctx context.Context, emit func(jetstream.Msg) bool) error {
-			it, err := reader.Messages(jetstream.PullMaxMessages(c.cfg.Prefetch))
-			if err != nil {
-				return err
-			}
 			// Next blocks in the client; stopping the iterator wakes it.
 			defer context.AfterFunc(ctx, it.Stop)()
 			defer it.Stop()

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // The Kafka workload: every queue is a topic with --partitions partitions;
@@ -105,13 +108,16 @@ func (p *kafkaProducer) close() error {
 type kafkaConsumer struct {
 	cl       *kgo.Client
 	assigned chan struct{}
+	fetching chan struct{} // closed at the client's first Fetch request
 }
 
 func (w *kafkaWorkload) newConsumer(ctx context.Context, group, member int) (consumer, error) {
 	assigned := make(chan struct{})
 	signalled := false
+	fetching := &firstFetch{written: make(chan struct{})}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(w.cfg.Addr),
+		kgo.WithHooks(fetching),
 		kgo.ConsumerGroup(w.cfg.groupName(group)),
 		kgo.ConsumeTopics(w.topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -127,18 +133,33 @@ func (w *kafkaWorkload) newConsumer(ctx context.Context, group, member int) (con
 	if err != nil {
 		return nil, err
 	}
-	return &kafkaConsumer{cl: cl, assigned: assigned}, nil
+	return &kafkaConsumer{cl: cl, assigned: assigned, fetching: fetching.written}, nil
+}
+
+// firstFetch notes when the client first sends a Fetch request: by then it
+// has resolved where to start in the partitions it was given.
+type firstFetch struct {
+	once    sync.Once
+	written chan struct{}
+}
+
+func (f *firstFetch) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == int16(kmsg.Fetch) && err == nil {
+		f.once.Do(func() { close(f.written) })
+	}
 }
 
 // waitReady blocks until the group has given this member partitions, so
 // the first messages are not charged with the group join.
 func (c *kafkaConsumer) waitReady(ctx context.Context) error {
-	select {
-	case <-c.assigned:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for _, ready := range []chan struct{}{c.assigned, c.fetching} {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return nil
 }
 
 func (c *kafkaConsumer) run(ctx context.Context, rec *Recorder) error {
