@@ -2,13 +2,12 @@ package loadgen
 
 import (
 	"context"
-	"net"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	gamqp "github.com/gannet-mq/gannet/internal/amqp"
-	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/config"
+	"github.com/gannet-mq/gannet/internal/server"
 )
 
 // TestAMQPConsumerSubscribedWhenOpened checks that an AMQP consumer holds a
@@ -53,24 +52,19 @@ func TestAMQPConsumerSubscribedWhenOpened(t *testing.T) {
 	}
 }
 
-// startAMQPServer serves AMQP from an in-process broker on a loopback port.
+// startAMQPServer runs a whole Gannet, serving AMQP alone on a loopback
+// port, and returns that address.
 func startAMQPServer(t *testing.T) string {
-	b, err := broker.Open(broker.Options{DataDir: t.TempDir()})
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.AMQPAddr, cfg.KafkaAddr, cfg.RedisAddr, cfg.SQSAddr, cfg.HTTPAddr = "127.0.0.1:0", "", "", "", ""
+	s, err := server.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := gamqp.New(gamqp.Config{Broker: b})
-	if err != nil {
+	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() {
-		_ = srv.Shutdown(context.Background())
-		_ = b.Close()
-	})
-	return l.Addr().String()
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	return s.Addrs().AMQP
 }
