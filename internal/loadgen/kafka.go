@@ -115,6 +115,10 @@ func (w *kafkaWorkload) newConsumer(ctx context.Context, group, member int) (con
 	assigned := make(chan struct{})
 	signalled := false
 	fetching := &firstFetch{written: make(chan struct{})}
+	// Balanced assignors give every member a partition while there are
+	// enough. A member that joins an active group gets its share in a
+	// second, cooperative round: its first assignment is empty.
+	getsPartitions := member < len(w.topics)*max(w.cfg.Partitions, 1)
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(w.cfg.Addr),
 		kgo.WithHooks(fetching),
@@ -122,11 +126,15 @@ func (w *kafkaWorkload) newConsumer(ctx context.Context, group, member int) (con
 		kgo.ConsumeTopics(w.topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxPartitionBytes(int32(max(w.cfg.Prefetch*w.cfg.Size, 1<<20))),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, partitions map[string][]int32) {
 			// Called from the group goroutine only, so the flag needs no lock.
-			if !signalled {
-				signalled = true
-				close(assigned)
+			if signalled || getsPartitions && len(partitions) == 0 {
+				return
+			}
+			signalled = true
+			close(assigned)
+			if !getsPartitions { // more members than partitions: it never fetches
+				fetching.signal()
 			}
 		}),
 	)
@@ -145,12 +153,15 @@ type firstFetch struct {
 
 func (f *firstFetch) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	if key == int16(kmsg.Fetch) && err == nil {
-		f.once.Do(func() { close(f.written) })
+		f.signal()
 	}
 }
 
-// waitReady blocks until the group has given this member partitions, so
-// the first messages are not charged with the group join.
+func (f *firstFetch) signal() { f.once.Do(func() { close(f.written) }) }
+
+// waitReady blocks until the group has given this member partitions and it
+// has started fetching them, so the first messages are not charged with the
+// group join or the offset lookups.
 func (c *kafkaConsumer) waitReady(ctx context.Context) error {
 	for _, ready := range []chan struct{}{c.assigned, c.fetching} {
 		select {
