@@ -36,7 +36,7 @@ type Pacer struct {
 	lastCheck time.Time // when the last check ended
 	// lastFullest is the fullest group at the last check and lastReady its
 	// backlog then; nil when there is nothing to compare the next check
-	// with.
+	// with (no groups, or back from a pause).
 	lastFullest *group
 	lastReady   int64
 	offTill     time.Time // consumers too slow for pacing: none until then
@@ -75,10 +75,12 @@ func (p *Pacer) Hold(limit int64, groups []Group) {
 	if limit <= 0 {
 		return
 	}
+	// The first group stands for all when none holds anything: an empty
+	// backlog is one to compare the next check with.
 	var fullest Group
 	var ready int64
 	for _, g := range groups {
-		if r := g.Ready(); r > ready {
+		if r := g.Ready(); fullest.g == nil || r > ready {
 			fullest, ready = g, r
 		}
 	}

@@ -107,3 +107,28 @@ func TestPacerComparesOneGroupWithItself(t *testing.T) {
 		t.Fatal("pacing turned off when the fullest group changed since the last check")
 	}
 }
+
+// TestPacerComparesWithAnEmptyBacklog: a check that finds the group empty
+// is a backlog of zero to compare the next one with, not nothing: a stalled
+// consumer whose group then grows past the limit holds the publisher at the
+// very next check.
+func TestPacerComparesWithAnEmptyBacklog(t *testing.T) {
+	b := openTestBroker(t)
+	g := declareQueue(t, b, "drained", StreamConfig{})
+	const limit = 100
+	var p Pacer
+	if !p.Due(PaceCheckEvery) {
+		t.Fatal("no check due")
+	}
+	p.Hold(limit, []Group{g}) // records an empty backlog
+	publishN(t, b, "drained", 120)
+	if !p.Due(PaceCheckEvery) {
+		t.Fatal("no check due")
+	}
+	start := time.Now()
+	p.Hold(limit, []Group{g})
+	d := time.Since(start)
+	if off, _ := p.Off(); d < PaceMaxPause || !off {
+		t.Fatalf("grown from empty past the limit with a stalled consumer: held %v (want at least %v), pacing off: %v", d, PaceMaxPause, off)
+	}
+}
