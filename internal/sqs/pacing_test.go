@@ -1,13 +1,11 @@
 package sqs
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/gannet-mq/gannet/internal/broker"
 	"github.com/gannet-mq/gannet/internal/clock"
@@ -21,15 +19,15 @@ import (
 func TestSendsPacedOnlyWhileTheQueueIsReceivedFrom(t *testing.T) {
 	e := startEnv(t)
 	url := e.createQueue("paced", nil)
+	entries := sendEntries(10, func(int) string { return "m" })
 	batch := func() {
 		t.Helper()
-		var entries []types.SendMessageBatchRequestEntry
-		for i := range 10 {
-			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String("m")})
-		}
 		out, err := e.client.SendMessageBatch(e.ctx(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
-		if err != nil || len(out.Successful) != 10 {
-			t.Fatalf("SendMessageBatch: %v (%d sent)", err, len(out.Successful))
+		if err != nil {
+			t.Fatalf("SendMessageBatch: %v", err)
+		}
+		if len(out.Successful) != 10 {
+			t.Fatalf("SendMessageBatch sent %d of 10: %+v", len(out.Successful), out.Failed)
 		}
 	}
 	pacingOff := func() bool {
@@ -45,9 +43,7 @@ func TestSendsPacedOnlyWhileTheQueueIsReceivedFrom(t *testing.T) {
 	if pacingOff() {
 		t.Fatal("sends were held for a queue nobody receives from")
 	}
-	if _, err := e.client.ReceiveMessage(e.ctx(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)}); err != nil {
-		t.Fatal(err)
-	}
+	e.receive(url, 1)
 	start := time.Now()
 	for range 2 * broker.PaceCheckEvery / 10 * 2 { // two checks: the first records
 		batch()
@@ -64,12 +60,8 @@ func TestPacingStateLivesAsLongAsTheQueue(t *testing.T) {
 	for _, backlog := range []int{0, -1} {
 		e := startEnvConfig(t, t.TempDir(), clock.Real(), Config{FlowBacklog: backlog})
 		url := e.createQueue("kept", nil)
-		if _, err := e.client.ReceiveMessage(e.ctx(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.client.SendMessage(e.ctx(), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("m")}); err != nil {
-			t.Fatal(err)
-		}
+		e.receive(url, 1)
+		e.send(url, "m")
 		_, kept := e.srv.pacing.Load("kept")
 		if kept != (backlog >= 0) {
 			t.Fatalf("FlowBacklog %d: pacing state kept %v after a receive and a send", backlog, kept)
