@@ -16,7 +16,7 @@ import (
 // their queue's basic.consume-ok: with 1000 queues that was most of the
 // first second's messages, and the p99 of the whole run.
 func TestAMQPConsumerSubscribedWhenOpened(t *testing.T) {
-	addr := startAMQPServer(t)
+	addr := startGannet(t).AMQP
 	cfg := DefaultConfig()
 	cfg.Protocol, cfg.Addr, cfg.Queues, cfg.Consumers = "amqp", addr, 6, 2
 	w := newAMQPWorkload(cfg)
@@ -52,12 +52,11 @@ func TestAMQPConsumerSubscribedWhenOpened(t *testing.T) {
 	}
 }
 
-// startAMQPServer runs a whole Gannet, serving AMQP alone on a loopback
-// port, and returns that address.
-func startAMQPServer(t *testing.T) string {
+// startGannet runs a whole Gannet serving AMQP and Kafka on loopback ports.
+func startGannet(t *testing.T) server.Addrs {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	cfg.AMQPAddr, cfg.KafkaAddr, cfg.RedisAddr, cfg.SQSAddr, cfg.HTTPAddr = "127.0.0.1:0", "", "", "", ""
+	cfg.AMQPAddr, cfg.KafkaAddr, cfg.RedisAddr, cfg.SQSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0", "", "", ""
 	s, err := server.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,5 +65,5 @@ func startAMQPServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	return s.Addrs().AMQP
+	return s.Addrs()
 }

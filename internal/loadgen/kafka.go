@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -20,10 +19,15 @@ import (
 type kafkaWorkload struct {
 	cfg    Config
 	topics []string
+	ready  []*groupReadiness // by group
 }
 
 func newKafkaWorkload(cfg Config) *kafkaWorkload {
-	return &kafkaWorkload{cfg: cfg, topics: cfg.queueNames()}
+	w := &kafkaWorkload{cfg: cfg, topics: cfg.queueNames()}
+	for range cfg.Groups {
+		w.ready = append(w.ready, newGroupReadiness(cfg.Consumers, len(w.topics)*cfg.Partitions))
+	}
+	return w
 }
 
 func (w *kafkaWorkload) setup(ctx context.Context) error {
@@ -106,72 +110,55 @@ func (p *kafkaProducer) close() error {
 }
 
 type kafkaConsumer struct {
-	cl       *kgo.Client
-	assigned chan struct{}
-	fetching chan struct{} // closed at the client's first Fetch request
+	cl    *kgo.Client
+	group *groupReadiness
 }
 
 func (w *kafkaWorkload) newConsumer(ctx context.Context, group, member int) (consumer, error) {
-	assigned := make(chan struct{})
-	signalled := false
-	fetching := &firstFetch{written: make(chan struct{})}
-	// Balanced assignors give every member a partition while there are
-	// enough. A member that joins an active group gets its share in a
-	// second, cooperative round: its first assignment is empty.
-	getsPartitions := member < len(w.topics)*max(w.cfg.Partitions, 1)
+	ready := w.ready[group]
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(w.cfg.Addr),
-		kgo.WithHooks(fetching),
+		kgo.WithHooks(fetchHook(func() { ready.fetched(member) })),
 		kgo.ConsumerGroup(w.cfg.groupName(group)),
 		kgo.ConsumeTopics(w.topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxPartitionBytes(int32(max(w.cfg.Prefetch*w.cfg.Size, 1<<20))),
-		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, partitions map[string][]int32) {
-			// Called from the group goroutine only, so the flag needs no lock.
-			if signalled || getsPartitions && len(partitions) == 0 {
-				return
-			}
-			signalled = true
-			close(assigned)
-			if !getsPartitions { // more members than partitions: it never fetches
-				fetching.signal()
-			}
+		kgo.OnPartitionsAssigned(func(_ context.Context, cl *kgo.Client, gained map[string][]int32) {
+			_, generation := cl.GroupMetadata()
+			ready.assigned(member, generation, countPartitions(gained))
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			ready.revoked(member, countPartitions(lost))
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			ready.revoked(member, countPartitions(lost))
 		}),
 	)
 	if err != nil {
 		return nil, err
 	}
-	return &kafkaConsumer{cl: cl, assigned: assigned, fetching: fetching.written}, nil
+	return &kafkaConsumer{cl: cl, group: ready}, nil
 }
 
-// firstFetch notes when the client first sends a Fetch request: by then it
-// has resolved where to start in the partitions it was given.
-type firstFetch struct {
-	once    sync.Once
-	written chan struct{}
+func countPartitions(byTopic map[string][]int32) int {
+	n := 0
+	for _, ps := range byTopic {
+		n += len(ps)
+	}
+	return n
 }
 
-func (f *firstFetch) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+// fetchHook is called each time the client writes a Fetch request.
+type fetchHook func()
+
+func (f fetchHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	if key == int16(kmsg.Fetch) && err == nil {
-		f.signal()
+		f()
 	}
 }
 
-func (f *firstFetch) signal() { f.once.Do(func() { close(f.written) }) }
-
-// waitReady blocks until the group has given this member partitions and it
-// has started fetching them, so the first messages are not charged with the
-// group join or the offset lookups.
-func (c *kafkaConsumer) waitReady(ctx context.Context) error {
-	for _, ready := range []chan struct{}{c.assigned, c.fetching} {
-		select {
-		case <-ready:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
+// waitReady blocks until the member's whole group is ready (groupReadiness).
+func (c *kafkaConsumer) waitReady(ctx context.Context) error { return c.group.wait(ctx) }
 
 func (c *kafkaConsumer) run(ctx context.Context, rec *Recorder) error {
 	for {
