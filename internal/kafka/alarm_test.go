@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -22,13 +23,7 @@ func produceRequestsSeen(tb *testBroker) int {
 // Produce requests; a held request has been read but not answered.
 func waitForProduceRequests(t *testing.T, tb *testBroker, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for produceRequestsSeen(tb) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the server read %d Produce requests, want %d", produceRequestsSeen(tb), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, fmt.Sprintf("the server to read %d Produce requests", n), func() bool { return produceRequestsSeen(tb) >= n })
 }
 
 func endOffset(t *testing.T, tb *testBroker, topic string) int64 {

@@ -65,7 +65,10 @@ func TestInitialRebalanceDelayGathersMembers(t *testing.T) {
 	waitGroupState(t, adm, "late", "PreparingRebalance")
 	bID := memberID(t, b, "late", session, rebalance)
 	bJoined := parkedJoin(t, b, joinRequest("late", bID, nil, session, rebalance))
-	waitMembers(t, adm, "late", 2)
+	waitFor(t, "two members in group late", func() bool {
+		_, members := describeGroup(t, adm, "late")
+		return len(members) == 2
+	})
 
 	fake.Advance(delay)
 	if state, _ := describeGroup(t, adm, "late"); state != "PreparingRebalance" {
@@ -127,20 +130,5 @@ func TestStaticMemberRejoinsWithinItsSessionAndExpiresAfter(t *testing.T) {
 	}
 	if code := heartbeat(t, cl, "st", again.MemberID, instance, 1); code != kerr.UnknownMemberID.Code {
 		t.Fatalf("heartbeat after expiry: %v", kerr.ErrorForCode(code))
-	}
-}
-
-// waitMembers polls until the group lists n members.
-func waitMembers(t *testing.T, adm *kadm.Client, group string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, members := describeGroup(t, adm, group); len(members) == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("group %s never had %d members", group, n)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -91,16 +91,13 @@ func describeGroup(t *testing.T, adm *kadm.Client, group string) (string, []stri
 // group is preparing a rebalance.
 func waitGroupState(t *testing.T, adm *kadm.Client, group, state string) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if got, members := describeGroup(t, adm, group); got == state {
-			return members
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("group %s never reached %s", group, state)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	var members []string
+	waitFor(t, "group "+group+" to reach "+state, func() bool {
+		var got string
+		got, members = describeGroup(t, adm, group)
+		return got == state
+	})
+	return members
 }
 
 func heartbeat(t *testing.T, cl *kgo.Client, group, memberID string, instanceID *string, generation int32) int16 {

@@ -49,13 +49,7 @@ func TestTransactionTimeoutAbortsAndFences(t *testing.T) {
 		t.Fatal("the transaction is still open after its timeout")
 	}
 	// The marker is visible once its append is durable.
-	deadline := time.Now().Add(10 * time.Second)
-	for stable() != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("last stable offset stays %d, want 2 (record and abort marker)", stable())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "a last stable offset of 2 (record and abort marker)", func() bool { return stable() == 2 })
 	markers, records := fetchControlBatches(t, tb.client(), "slow")
 	if now := fake.Now().UnixMilli(); len(markers) != 1 || markers[0].FirstOffset != 1 || markers[0].FirstTimestamp != now ||
 		markers[0].MaxTimestamp != now || len(records[0]) != 1 || records[0][0].Timestamp != now {
