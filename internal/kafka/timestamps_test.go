@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"hash/crc32"
 	"slices"
 	"testing"
 	"time"
@@ -33,9 +32,7 @@ func forgedBatch(t *testing.T, maxTimestamp int64, attrs int16, times ...int64) 
 	}
 	rb.MaxTimestamp = maxTimestamp
 	rb.Attributes |= attrs
-	raw := rb.AppendTo(nil)
-	rb.CRC = int32(crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return rb.AppendTo(nil)
+	return recrc(rb.AppendTo(nil))
 }
 
 // The broker's max timestamp of a batch comes from its records, not from
