@@ -13,7 +13,7 @@ import (
 // (sessions, idle times, auto ids, send and receive timestamps); the server
 // hands them one clock, the broker's, so that it agrees with the core's
 // leases.
-func TestKafkaAndRedisAreGivenTheClock(t *testing.T) {
+func TestKafkaRedisAndSQSAreGivenTheBrokersClock(t *testing.T) {
 	var mu sync.Mutex
 	given := map[string]server.FrontendDeps{}
 	capture := func(protocol string) server.NewFrontend {
