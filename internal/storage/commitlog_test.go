@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -265,13 +267,15 @@ func TestCommitLogSkipsReplacedLogs(t *testing.T) {
 	image := f.crashImage(t)
 	f.close(t)
 
-	// Log 0 was deleted; log 1 is a new log with another commit id.
+	// Log 0 was deleted; log 1 is a new log with another (valid) commit id.
 	if err := os.RemoveAll(logDir(image, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(logDir(image, 1), commitIDName), []byte("another id.."), 0o644); err != nil {
+	old, err := readCommitID(logDir(image, 1))
+	if err != nil {
 		t.Fatal(err)
 	}
+	writeCommitID(t, logDir(image, 1), old+1)
 	c, err := OpenCommitLog(filepath.Join(image, "commitlog"), image, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +291,20 @@ func TestCommitLogSkipsReplacedLogs(t *testing.T) {
 	defer l.Close()
 	if got := l.EndOffset(); got != 0 {
 		t.Fatalf("replaced log holds %d records, want 0: another log's records were replayed into it", got)
+	}
+}
+
+// writeCommitID replaces the commit id kept in dir with id, checksummed as
+// createCommitID writes it.
+func writeCommitID(t *testing.T, dir string, id uint64) {
+	t.Helper()
+	b := binary.BigEndian.AppendUint64(nil, id)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	if err := os.WriteFile(filepath.Join(dir, commitIDName), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readCommitID(dir); err != nil || got != id {
+		t.Fatalf("commit id reads back as %d, %v; want %d", got, err, id)
 	}
 }
 
