@@ -138,7 +138,9 @@ func (c *CommitLog) replay() error {
 			dir := string(r.Key[commitKeyFixed:])
 			t := dirs[dir]
 			if t == nil {
-				t = newReplayTarget(filepath.Join(c.root, dir), c.log.opts.OpenFile)
+				if t, err = newReplayTarget(filepath.Join(c.root, dir), c.log.opts.OpenFile); err != nil {
+					return err
+				}
 				dirs[dir] = t
 			}
 			if err := t.apply(r.Key, r.Value); err != nil {
@@ -163,9 +165,15 @@ type replayTarget struct {
 	files map[int64]File
 }
 
-func newReplayTarget(dir string, open func(string, int, os.FileMode) (File, error)) *replayTarget {
-	id, _ := readCommitID(dir)
-	return &replayTarget{dir: dir, id: id, open: open, files: make(map[int64]File)}
+// newReplayTarget reads dir's commit id. One that is there but cannot be
+// read stops the replay: it cannot tell the log's records from another's,
+// and they may be the only copy of acknowledged data.
+func newReplayTarget(dir string, open func(string, int, os.FileMode) (File, error)) (*replayTarget, error) {
+	id, err := readCommitID(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("storage: replay commit log: %w", err)
+	}
+	return &replayTarget{dir: dir, id: id, open: open, files: make(map[int64]File)}, nil
 }
 
 // apply writes one record's bytes; key is at least commitKeyFixed long.

@@ -166,3 +166,33 @@ func TestCommitLogReplayOpensThroughOptions(t *testing.T) {
 		t.Fatalf("OpenCommitLog over a file system refusing segments: %v after %d opens, want the refusal", err, opened.Load())
 	}
 }
+
+// TestCommitLogReplayRefusesCorruptCommitID: a log's commit id that fails
+// its checksum stops the replay with ErrCorrupt instead of taking the log
+// as deleted and dropping its records, which may be the only copy of
+// acknowledged data (its segment lost them here).
+func TestCommitLogReplayRefusesCorruptCommitID(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	f := openCommitFixture(t, root, 2)
+	f.fill(t, 5)
+	image := f.crashImage(t)
+	f.close(t)
+
+	name := filepath.Join(logDir(image, 1), commitIDName)
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenCommitLog(filepath.Join(image, "commitlog"), image, Options{})
+	if err == nil {
+		c.Close()
+	}
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("OpenCommitLog with a corrupt commit id: %v, want ErrCorrupt", err)
+	}
+}
