@@ -99,30 +99,6 @@ func closeShared(t *testing.T, c *CommitLog, l *Log) {
 	}
 }
 
-// copyTree copies a directory tree as it is on disk now: a crash image.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // crashImage copies the data directory as it is now and zeroes every
 // log's tail segment in the copy, as a power loss may: no log fsynced its
 // own data, so the commit log is all that holds it.

@@ -32,18 +32,26 @@ func crashFixture(t *testing.T, opts Options, n int) (dir, tail string, tailBase
 	return dir, tail, tailBase, ends
 }
 
-func copyDir(t *testing.T, src string) string {
+// copyTree copies a directory tree as it is on disk now: a crash image.
+func copyTree(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
-	entries, _ := os.ReadDir(src)
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return dst
 }
@@ -89,7 +97,7 @@ func TestCrashCutEveryByte(t *testing.T) {
 		t.Fatalf("fixture: tail base %d with %d batches; want a rolled log", tailBase, len(ends))
 	}
 	for cut := int64(0); cut <= ends[len(ends)-1]; cut++ {
-		d := copyDir(t, dir)
+		d := copyTree(t, dir)
 		if err := os.Truncate(filepath.Join(d, filepath.Base(tail)), cut); err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +112,7 @@ func TestBitFlipRecovery(t *testing.T) {
 	dir, tail, tailBase, ends := crashFixture(t, opts, 30)
 	last := ends[len(ends)-1]
 	for pos := int64(0); pos < last; pos += 3 {
-		d := copyDir(t, dir)
+		d := copyTree(t, dir)
 		p := filepath.Join(d, filepath.Base(tail))
 		b, _ := os.ReadFile(p)
 		b[pos] ^= 1 << (pos % 8)
