@@ -366,7 +366,7 @@ func TestCommitLogMixedRounds(t *testing.T) {
 	}
 	half := len(sizes) / 2
 	appendSized(t, l, 0, sizes[:half])
-	time.Sleep(100 * time.Millisecond) // idle: the ring is written out and dropped
+	waitIdleRelease(t, l, "first half") // the ring is written out and dropped
 	appendSized(t, l, int64(half), sizes[half:])
 	if c.log.Stats().AppendedRecords == 0 || l.Stats().Syncs == 0 {
 		t.Fatalf("commit log rounds %d, direct rounds %d: want both", c.log.Stats().AppendedRecords, l.Stats().Syncs)

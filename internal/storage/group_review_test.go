@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -235,18 +236,24 @@ func TestGroupCommittedLogReleasesIdleBuffers(t *testing.T) {
 			t.Fatal(err)
 		}
 		g.Commit()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			l.ring.mu.RLock()
-			held := l.ring.buf != nil
-			l.ring.mu.RUnlock()
-			if !held {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("commit %d: the idle log still holds its ring", i)
-			}
-			time.Sleep(5 * time.Millisecond)
+		waitIdleRelease(t, l, fmt.Sprintf("commit %d", i))
+	}
+}
+
+// waitIdleRelease waits until the idle log l has given its ring back.
+func waitIdleRelease(t *testing.T, l *Log, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l.ring.mu.RLock()
+		held := l.ring.buf != nil
+		l.ring.mu.RUnlock()
+		if !held {
+			return
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the idle log still holds its ring", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
