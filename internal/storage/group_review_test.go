@@ -77,13 +77,7 @@ func TestGroupAppendsBeyondPendingLimit(t *testing.T) {
 		}
 	})
 	g.Commit()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for _, a := range as {
-		if err := a.Wait(ctx); err != nil {
-			t.Fatalf("group append: %v", err)
-		}
-	}
+	waitAll(t, as, "group append")
 }
 
 // TestGroupCommitFillsCommitLog: a group hands every small round on to the

@@ -45,6 +45,19 @@ func requireDurable(t *testing.T, as []Appended, what string) {
 	}
 }
 
+// waitAll waits for every append to become durable and fails the test if
+// one fails or the wait hangs.
+func waitAll(t *testing.T, as []Appended, what string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, a := range as {
+		if err := a.Wait(ctx); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}
+
 // TestGroupCommitSharesOneRound: a group's small rounds reach the commit
 // log together and Commit runs the one commit-log round they need, in the
 // caller; no log fsyncs itself, and a crash image whose segments lost
@@ -130,11 +143,7 @@ func TestGroupCommitBehindBusyRound(t *testing.T) {
 		t.Fatalf("the busy log is durable to %d while its round was held", end)
 	}
 	busy.round.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := as[0].Wait(ctx); err != nil {
-		t.Fatalf("the busy log's append: %v (its syncer was not asked for a round)", err)
-	}
+	waitAll(t, as[:1], "the busy log's append (its syncer was not asked for a round)")
 }
 
 // TestGroupRelease: released appends are left to the syncers, which make
@@ -145,13 +154,7 @@ func TestGroupRelease(t *testing.T) {
 	var g Group
 	as := groupAppend(t, &g, f.logs, 0)
 	g.Release()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, a := range as {
-		if err := a.Wait(ctx); err != nil {
-			t.Fatalf("released append: %v", err)
-		}
-	}
+	waitAll(t, as, "released append")
 }
 
 // TestGroupCommitConcurrent runs groups over the same logs from several
