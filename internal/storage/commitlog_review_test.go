@@ -71,17 +71,9 @@ func TestCommitLogRemovedFailedLogLetsCheckpointsGo(t *testing.T) {
 func testRemovedFailedLog(t *testing.T, viaRemove bool) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.everyRound = true
 	fs := &faultyFS{direct: true}
-	l, err := Open(logDir(root, 0), Options{CommitLog: c, OpenFile: fs.open, IdleRelease: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
+	defer c.Close()
 	appendN(t, l, 0, 10)
 	fs.failSync.Store(true)
 	if viaRemove {
@@ -142,10 +134,7 @@ func TestCommitLogDeferredBytesFallBackOnEINVAL(t *testing.T) {
 // it writes into with the commit log's Options.OpenFile, as every other
 // file of the data directory is opened, so a fault there is reported.
 func TestCommitLogReplayOpensThroughOptions(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	f := openCommitFixture(t, root, 2)
-	f.fill(t, 5)
+	f := filledFixture(t, 2, 5)
 	image := f.crashImage(t)
 	f.close(t)
 
@@ -172,10 +161,7 @@ func TestCommitLogReplayOpensThroughOptions(t *testing.T) {
 // as deleted and dropping its records, which may be the only copy of
 // acknowledged data (its segment lost them here).
 func TestCommitLogReplayRefusesCorruptCommitID(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	f := openCommitFixture(t, root, 2)
-	f.fill(t, 5)
+	f := filledFixture(t, 2, 5)
 	image := f.crashImage(t)
 	f.close(t)
 

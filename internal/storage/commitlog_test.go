@@ -52,12 +52,17 @@ func (f *commitFixture) close(t *testing.T) {
 	}
 }
 
-// fill appends perLog one-record batches to every log, the logs in
-// parallel, each batch acknowledged before the next. Every round goes
-// through the commit log: the logs are new, their segments' directory
-// entries already durable, and their rounds small.
-func (f *commitFixture) fill(t *testing.T, perLog int) {
+// filledFixture opens a fixture of n logs in a new data directory and
+// appends perLog one-record batches to every log, the logs in parallel,
+// each batch acknowledged before the next. Every round goes through the
+// commit log (checked): the logs are new, their segments' directory
+// entries already durable, and their rounds small; that needs O_DIRECT,
+// without which the test is skipped.
+func filledFixture(t *testing.T, n, perLog int) *commitFixture {
 	t.Helper()
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	f := openCommitFixture(t, root, n)
 	var wg sync.WaitGroup
 	for _, l := range f.logs {
 		wg.Go(func() { appendN(t, l, 0, perLog) })
@@ -68,6 +73,7 @@ func (f *commitFixture) fill(t *testing.T, perLog int) {
 			t.Fatalf("%s fsynced %d rounds itself, want none: all through the commit log", l.dir, st.Syncs)
 		}
 	}
+	return f
 }
 
 // openShared opens a commit log under root and one log using it at
@@ -129,10 +135,7 @@ func checkImage(t *testing.T, image string, want []int, what string) {
 }
 
 func TestCommitLogCarriesSmallRounds(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	f := openCommitFixture(t, root, 4)
-	f.fill(t, 60)
+	f := filledFixture(t, 4, 60)
 	if st := f.c.log.Stats(); st.AppendedRecords != 4*60 {
 		t.Fatalf("commit log took %d rounds, want %d", st.AppendedRecords, 4*60)
 	}
@@ -143,17 +146,14 @@ func TestCommitLogCarriesSmallRounds(t *testing.T) {
 	checkImage(t, image, []int{60, 60, 60, 60}, "crash")
 
 	f.close(t) // a clean close writes and fsyncs everything itself
-	checkImage(t, root, []int{60, 60, 60, 60}, "clean close")
+	checkImage(t, f.root, []int{60, 60, 60, 60}, "clean close")
 }
 
 // TestCommitLogCutAnywhere cuts the commit log of a crash image at every
 // batch boundary and at bytes in between: each log must recover exactly
 // the batches whose commit records lie wholly before the cut.
 func TestCommitLogCutAnywhere(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	f := openCommitFixture(t, root, 3)
-	f.fill(t, 12)
+	f := filledFixture(t, 3, 12)
 	image := f.crashImage(t)
 
 	// Each commit log batch ends at ends[k]; perLog[k][i] is how many
@@ -236,10 +236,7 @@ func commitBatches(t *testing.T, f *commitFixture, s *segment) ([]int64, [][]int
 // TestCommitLogSkipsReplacedLogs: records of a log that was deleted, or
 // replaced by a new log at the same path, are not replayed into it.
 func TestCommitLogSkipsReplacedLogs(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	f := openCommitFixture(t, root, 2)
-	f.fill(t, 10)
+	f := filledFixture(t, 2, 10)
 	image := f.crashImage(t)
 	f.close(t)
 
@@ -287,10 +284,7 @@ func writeCommitID(t *testing.T, dir string, id uint64) {
 // TestCommitLogCheckpoint: a checkpoint fsyncs the logs' deferred bytes and
 // drops the commit log's records; what comes after is replayed as before.
 func TestCommitLogCheckpoint(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	f := openCommitFixture(t, root, 3)
-	f.fill(t, 20)
+	f := filledFixture(t, 3, 20)
 	if err := f.c.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +301,7 @@ func TestCommitLogCheckpoint(t *testing.T) {
 	}
 	wg.Wait()
 
-	image := copyTree(t, root)
+	image := copyTree(t, f.root)
 	for i, l := range f.logs { // lose what the checkpoint did not fsync
 		name := filepath.Join(logDir(image, i), filepath.Base(activeSegment(l).path))
 		b, err := os.ReadFile(name)
