@@ -78,13 +78,8 @@ func (l *Log) handOn(j flushJob, announced, kick bool) (Appended, error) {
 func (l *Log) stage(s *segment, data []byte, pos int64) error {
 	r := &l.ring
 	end := pos + int64(len(data))
-	if r.seg != s || r.to != pos || len(data) > len(r.buf)/4 && len(r.buf) < ringMaxBytes {
-		if err := l.writeOut(); err != nil {
-			return err
-		}
-		if err := r.reset(s, pos, len(data)); err != nil {
-			return err
-		}
+	if err := l.ringFor(s, pos, len(data)); err != nil {
+		return err
 	}
 	size := int64(len(r.buf))
 	if alignUp(end)-alignDown(r.disk) > size {

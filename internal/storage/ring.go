@@ -38,19 +38,15 @@ type ring struct {
 }
 
 // writeDirect writes data at pos of s with O_DIRECT through the ring.
-// Only the flusher calls it.
+// Only the round's holder calls it, through persist, which has written the
+// commit log's deferred bytes out first.
 func (l *Log) writeDirect(s *segment, data []byte, pos int64) error {
 	r := &l.ring
-	if err := l.writeOut(); err != nil { // deferred commit-log bytes go first
-		return err
-	}
 	if err := l.growAllocation(s, alignUp(pos+int64(len(data)))); err != nil {
 		return err
 	}
-	if r.seg != s || r.to != pos || len(data) > len(r.buf)/4 && len(r.buf) < ringMaxBytes {
-		if err := r.reset(s, pos, len(data)); err != nil {
-			return err
-		}
+	if err := l.ringFor(s, pos, len(data)); err != nil {
+		return err
 	}
 	size := int64(len(r.buf))
 	// A piece plus its partial first and last blocks must fit the ring.
@@ -79,6 +75,21 @@ func (l *Log) writeDirect(s *segment, data []byte, pos int64) error {
 		pos = end
 	}
 	return nil
+}
+
+// ringFor readies the ring for a round of n bytes at pos of s. It goes on
+// as it is when the round follows its bytes in the same segment and it is
+// large enough for such rounds; otherwise its deferred bytes are written
+// out and it is reset.
+func (l *Log) ringFor(s *segment, pos int64, n int) error {
+	r := &l.ring
+	if r.seg == s && r.to == pos && (n <= len(r.buf)/4 || len(r.buf) >= ringMaxBytes) {
+		return nil
+	}
+	if err := l.writeOut(); err != nil {
+		return err
+	}
+	return r.reset(s, pos, n)
 }
 
 // reset empties the ring for writes at pos of s, sized for rounds of about
