@@ -182,3 +182,38 @@ func TestCommitLogReplayRefusesCorruptCommitID(t *testing.T) {
 		t.Fatalf("OpenCommitLog with a corrupt commit id: %v, want ErrCorrupt", err)
 	}
 }
+
+// TestCommitLogEINVALWhenTheRingGrows: a round large enough to make the
+// ring grow writes the deferred bytes out first; when that write is the one
+// that finds the file system refusing O_DIRECT writes, the round itself
+// goes through the page cache as they did, and the commit log still holds
+// it. It was staged in the ring of a segment that no longer wrote directly,
+// and the next write-out dereferenced the closed O_DIRECT descriptor (a
+// panic).
+func TestCommitLogEINVALWhenTheRingGrows(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	fs := &directFaultFS{}
+	fs.arm(unix.EINVAL, 0)
+	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
+	sizes := []int{100, 100, 100, 100, 100, 20 << 10} // the last over a quarter of the smallest ring
+	for i := range sizes {
+		appendSized(t, l, int64(i), sizes[i:i+1]) // one round each
+	}
+	if n, recs := fs.faults.Load(), c.log.Stats().AppendedRecords; n == 0 || recs != int64(len(sizes)) {
+		t.Fatalf("%d refused direct writes, %d commit log rounds: want some and %d", n, recs, len(sizes))
+	}
+	image := copyTree(t, root)
+	zeroSegment(t, image, 0, activeSegment(l)) // never fsynced: the commit log holds it all
+	closeShared(t, c, l)
+	for _, dir := range []string{image, root} {
+		c, l := openShared(t, dir, false, Options{})
+		if got := l.EndOffset(); got != int64(len(sizes)) {
+			t.Fatalf("%s: recovered %d records, want %d", dir, got, len(sizes))
+		}
+		if err := checkSized(readAll(t, l, 0), 0); err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		closeShared(t, c, l)
+	}
+}

@@ -74,7 +74,9 @@ func (l *Log) handOn(j flushJob, announced, kick bool) (Appended, error) {
 
 // stage puts data, at pos of s, in the ring without writing it to the
 // file. Deferred bytes already there are written out first when the ring
-// must move to another segment or would wrap over them.
+// must move to another segment, grow, or would wrap over them. If that
+// write-out found the file system refusing O_DIRECT writes to s
+// (writeOutBuffered), data follows them through the page cache at once.
 func (l *Log) stage(s *segment, data []byte, pos int64) error {
 	r := &l.ring
 	end := pos + int64(len(data))
@@ -86,6 +88,14 @@ func (l *Log) stage(s *segment, data []byte, pos int64) error {
 		if err := l.writeOut(); err != nil {
 			return err
 		}
+	}
+	if s.direct == nil {
+		r.drop() // reset for s after the fallback; s is written without it
+		if err := l.writeData(s, data, pos); err != nil {
+			return err
+		}
+		l.wroteOut(s)
+		return nil
 	}
 	r.mu.Lock()
 	r.from = max(r.from, alignUp(end)-size) // never past disk: checked above
