@@ -170,7 +170,7 @@ type replayTarget struct {
 // and they may be the only copy of acknowledged data.
 func newReplayTarget(dir string, open func(string, int, os.FileMode) (File, error)) (*replayTarget, error) {
 	id, err := readCommitID(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err != nil {
 		return nil, fmt.Errorf("storage: replay commit log: %w", err)
 	}
 	return &replayTarget{dir: dir, id: id, open: open, files: make(map[int64]File)}, nil
@@ -365,10 +365,14 @@ func (c *CommitLog) Checkpoint() error {
 	return c.log.SetStartOffset(end)
 }
 
-// readCommitID returns the commit id kept in dir, or 0 if there is none.
+// readCommitID returns the commit id kept in dir, or 0 if there is none
+// (no error then): the log was deleted, or is from before the commit log.
+// An id that is there but cannot be read is an error.
 func readCommitID(dir string) (uint64, error) {
 	b, err := os.ReadFile(filepath.Join(dir, commitIDName))
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
 		return 0, err
 	}
 	if len(b) != 12 || crc32.Checksum(b[:8], castagnoli) != binary.BigEndian.Uint32(b[8:]) {

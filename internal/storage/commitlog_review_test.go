@@ -217,3 +217,29 @@ func TestCommitLogEINVALWhenTheRingGrows(t *testing.T) {
 		closeShared(t, c, l)
 	}
 }
+
+// TestCommitLogUnreadableIDKeepsRecords: a log that could not save its
+// bytes and whose commit id then cannot be read is not taken as deleted:
+// replay refuses such an id rather than skip the records, so checkpoints
+// must keep them.
+func TestCommitLogUnreadableIDKeepsRecords(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	fs := &faultyFS{direct: true}
+	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
+	defer c.Close()
+	appendN(t, l, 0, 10)
+	fs.failSync.Store(true)
+	if err := l.Close(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Close with a failing fsync: %v, want ErrFailed", err)
+	}
+	if err := os.WriteFile(filepath.Join(logDir(root, 0), commitIDName), []byte("not an id"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Checkpoint(); err == nil {
+		t.Fatal("a checkpoint succeeded while the failed log's commit id was unreadable")
+	}
+	if st := c.log.Stats(); st.StartOffset == st.EndOffset {
+		t.Fatal("the checkpoint dropped the records of a log whose commit id was unreadable")
+	}
+}

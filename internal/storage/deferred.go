@@ -221,7 +221,7 @@ func (l *Log) serveCheckpoint(done chan<- error) {
 // checkpointDeferred has the syncer run syncDeferred and waits for it. A
 // log that is closing does the same in Close; this waits for that instead,
 // and fails if Close could not, unless the log has been deleted since
-// (replay skips its records: their commit id is gone).
+// (replay skips its records: their commit id is gone or another).
 func (l *Log) checkpointDeferred() error {
 	done := make(chan error, 1)
 	select {
@@ -230,8 +230,8 @@ func (l *Log) checkpointDeferred() error {
 	case <-l.closeDone:
 	}
 	if l.unsaved != nil {
-		if id, _ := readCommitID(l.dir); id != 0 && id == l.commitID {
-			return l.unsaved
+		if id, err := readCommitID(l.dir); err != nil || id != 0 && id == l.commitID {
+			return l.unsaved // replay needs the records (or refuses an unreadable id)
 		}
 	}
 	l.opts.CommitLog.unregister(l)
