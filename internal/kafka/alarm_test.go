@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gannet-mq/gannet/internal/alarm"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // produceRequestsSeen counts the Produce requests the server has read.
@@ -23,7 +24,7 @@ func produceRequestsSeen(tb *testBroker) int {
 // Produce requests; a held request has been read but not answered.
 func waitForProduceRequests(t *testing.T, tb *testBroker, n int) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("the server to read %d Produce requests", n), func() bool { return produceRequestsSeen(tb) >= n })
+	testenv.WaitFor(t, fmt.Sprintf("the server to read %d Produce requests", n), func() bool { return produceRequestsSeen(tb) >= n })
 }
 
 func endOffset(t *testing.T, tb *testBroker, topic string) int64 {

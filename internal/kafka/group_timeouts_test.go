@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // A rebalance waits for every member to rejoin until the largest rebalance
@@ -65,7 +67,7 @@ func TestInitialRebalanceDelayGathersMembers(t *testing.T) {
 	waitGroupState(t, adm, "late", "PreparingRebalance")
 	bID := memberID(t, b, "late", session, rebalance)
 	bJoined := parkedJoin(t, b, joinRequest("late", bID, nil, session, rebalance))
-	waitFor(t, "two members in group late", func() bool {
+	testenv.WaitFor(t, "two members in group late", func() bool {
 		_, members := describeGroup(t, adm, "late")
 		return len(members) == 2
 	})

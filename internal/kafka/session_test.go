@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gannet-mq/gannet/internal/clock"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // startFakeClockBroker starts a core and front-end that share a fake clock,
@@ -92,7 +93,7 @@ func describeGroup(t *testing.T, adm *kadm.Client, group string) (string, []stri
 func waitGroupState(t *testing.T, adm *kadm.Client, group, state string) []string {
 	t.Helper()
 	var members []string
-	waitFor(t, "group "+group+" to reach "+state, func() bool {
+	testenv.WaitFor(t, "group "+group+" to reach "+state, func() bool {
 		var got string
 		got, members = describeGroup(t, adm, group)
 		return got == state

@@ -8,6 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // A transaction left open past its timeout is aborted by the coordinator:
@@ -49,7 +51,7 @@ func TestTransactionTimeoutAbortsAndFences(t *testing.T) {
 		t.Fatal("the transaction is still open after its timeout")
 	}
 	// The marker is visible once its append is durable.
-	waitFor(t, "a last stable offset of 2 (record and abort marker)", func() bool { return stable() == 2 })
+	testenv.WaitFor(t, "a last stable offset of 2 (record and abort marker)", func() bool { return stable() == 2 })
 	markers, records := fetchControlBatches(t, tb.client(), "slow")
 	if now := fake.Now().UnixMilli(); len(markers) != 1 || markers[0].FirstOffset != 1 || markers[0].FirstTimestamp != now ||
 		markers[0].MaxTimestamp != now || len(records[0]) != 1 || records[0][0].Timestamp != now {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/server"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // fakeFrontend accepts connections and closes them, the smallest thing that
@@ -85,18 +86,6 @@ func (f *fakeFrontend) state() (accepted int, shutdownSeen bool) {
 	return f.accepted, f.shutdownSeen
 }
 
-// waitFor polls condition until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, condition func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !condition() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestFrontendIsServedOnItsListenerAndDrained(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.KafkaAdvertisedAddr = "kafka.example.com:9092"
@@ -130,7 +119,7 @@ func TestFrontendIsServedOnItsListenerAndDrained(t *testing.T) {
 		t.Fatalf("dialing the kafka listener: %v", err)
 	}
 	conn.Close()
-	waitFor(t, "the front-end to accept the connection", func() bool {
+	testenv.WaitFor(t, "the front-end to accept the connection", func() bool {
 		accepted, _ := fake.state()
 		return accepted == 1
 	})
@@ -175,7 +164,7 @@ func TestRunShutsDownWhenTheContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan error, 1)
 	go func() { result <- s.Run(ctx) }()
-	waitFor(t, "the front-end to be served", fake.served)
+	testenv.WaitFor(t, "the front-end to be served", fake.served)
 	cancel() // what SIGTERM does through signal.NotifyContext
 	select {
 	case err := <-result:

@@ -3,7 +3,8 @@
 // missing tool skips the test with a message naming the package, so
 // `go test ./...` passes with Go alone; with GANNET_E2E=1 (set by CI after
 // installing the packages) a missing tool fails the test, so nothing in CI
-// is skipped silently.
+// is skipped silently. It also holds small helpers that tests of several
+// packages share (WaitFor).
 package testenv
 
 import (
@@ -130,4 +131,17 @@ func Get(t testing.TB, url string) (int, string) {
 		t.Fatalf("GET %s: reading the body: %v", url, err)
 	}
 	return response.StatusCode, string(body)
+}
+
+// WaitFor polls condition every millisecond until it holds, and fails the
+// test if it does not within 10 s.
+func WaitFor(t testing.TB, what string, condition func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !condition() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
