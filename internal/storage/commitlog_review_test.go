@@ -68,14 +68,21 @@ func TestCommitLogRemovedFailedLogLetsCheckpointsGo(t *testing.T) {
 	}
 }
 
-func testRemovedFailedLog(t *testing.T, viaRemove bool) {
-	root := t.TempDir()
+// failingSharedLog opens a commit log and a log through it under a new
+// data directory, appends to the log, and makes every later fsync fail.
+func failingSharedLog(t *testing.T) (root string, c *CommitLog, l *Log) {
+	root = t.TempDir()
 	skipWithoutDirectIO(t, root)
 	fs := &faultyFS{direct: true}
-	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
-	defer c.Close()
+	c, l = openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
+	t.Cleanup(func() { _ = c.Close() })
 	appendN(t, l, 0, 10)
 	fs.failSync.Store(true)
+	return root, c, l
+}
+
+func testRemovedFailedLog(t *testing.T, viaRemove bool) {
+	root, c, l := failingSharedLog(t)
 	if viaRemove {
 		if err := l.Remove(); err != nil {
 			t.Fatalf("Remove of a failed log: %v", err)
@@ -223,13 +230,7 @@ func TestCommitLogEINVALWhenTheRingGrows(t *testing.T) {
 // replay refuses such an id rather than skip the records, so checkpoints
 // must keep them.
 func TestCommitLogUnreadableIDKeepsRecords(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	fs := &faultyFS{direct: true}
-	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
-	defer c.Close()
-	appendN(t, l, 0, 10)
-	fs.failSync.Store(true)
+	root, c, l := failingSharedLog(t)
 	if err := l.Close(); !errors.Is(err, ErrFailed) {
 		t.Fatalf("Close with a failing fsync: %v, want ErrFailed", err)
 	}
