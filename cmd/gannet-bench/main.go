@@ -82,6 +82,7 @@ func newWorkloadFlags(fs *flag.FlagSet, protocol string) *workloadFlags {
 	fs.IntVar(&c.InFlight, "inflight", c.InFlight, "unconfirmed messages per producer (1: synchronous)")
 	fs.IntVar(&c.Prefetch, "prefetch", c.Prefetch, "unacked messages a consumer may hold")
 	fs.IntVar(&c.AckEvery, "ack-every", c.AckEvery, "AMQP: deliveries acknowledged per basic.ack (1: one ack each, as RabbitMQ PerfTest does)")
+	fs.StringVar(&c.AMQPClient, "amqp-client", c.AMQPClient, fmt.Sprintf("AMQP: the client producers and consumers use, one of %v (lean: the load generator's own, which leaves the CPU to the broker)", loadgen.AMQPClients()))
 	fs.BoolVar(&c.CoalesceWrites, "coalesce-writes", c.CoalesceWrites, "AMQP: send what the client writes while a send is under way in one syscall")
 	fs.IntVar(&c.Partitions, "partitions", c.Partitions, "Kafka partitions per topic")
 	fs.IntVar(&c.Queues, "queues", c.Queues, "queues (topics, streams) to spread messages over")

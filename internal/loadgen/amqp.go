@@ -16,6 +16,8 @@ import (
 // manual acks: by default one basic.ack per delivery (as many as RabbitMQ
 // PerfTest's default sends), or one per Config.AckEvery deliveries. Every
 // ack has multiple=true and names the highest tag seen (see run).
+// Producers and consumers use amqpclient (amqp_lean.go) unless
+// Config.AMQPClient asks for amqp091-go (this file); setup uses amqp091-go.
 //
 // With one group, producers publish through the default exchange to queue
 // q. With G groups (fan-out), queue q is a fanout exchange bound to G
@@ -116,6 +118,9 @@ type amqpProducer struct {
 }
 
 func (w *amqpWorkload) newProducer(ctx context.Context, id int) (producer, error) {
+	if w.cfg.AMQPClient == "lean" {
+		return w.newLeanProducer()
+	}
 	conn, err := w.dial()
 	if err != nil {
 		return nil, err
@@ -211,6 +216,9 @@ type amqpFeed struct {
 }
 
 func (w *amqpWorkload) newConsumer(ctx context.Context, group, member int) (consumer, error) {
+	if w.cfg.AMQPClient == "lean" {
+		return w.newLeanConsumer(group, member)
+	}
 	conn, err := w.dial()
 	if err != nil {
 		return nil, err

@@ -3,12 +3,16 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
 // Protocols returns the names accepted as Config.Protocol, in the order the
 // command's help shows them.
 func Protocols() []string { return []string{"amqp", "kafka", "redis", "sqs", "nats"} }
+
+// AMQPClients lists the AMQP clients a run can use, the default first.
+func AMQPClients() []string { return []string{"lean", "amqp091"} }
 
 // Config describes one run of one workload against one address.
 type Config struct {
@@ -28,6 +32,9 @@ type Config struct {
 	// CoalesceWrites makes AMQP connections send what the client wrote
 	// while its previous write was in flight in one syscall (coalescingConn).
 	CoalesceWrites bool `json:"coalesce_writes"`
+	// AMQPClient is the client AMQP producers and consumers use: "lean"
+	// (amqpclient, the default) or "amqp091" (amqp091-go).
+	AMQPClient string `json:"amqp_client,omitempty"`
 
 	Duration time.Duration `json:"duration_ns"` // how long producers publish, if Count is 0
 	Count    int64         `json:"count"`       // total messages to publish, if non-zero
@@ -53,7 +60,7 @@ type Config struct {
 // messages, one producer with 256 in flight, one consumer with prefetch 200.
 func DefaultConfig() Config {
 	return Config{
-		Size: 1024, Producers: 1, Consumers: 1, InFlight: 256, Prefetch: 200, AckEvery: 1, CoalesceWrites: true,
+		Size: 1024, Producers: 1, Consumers: 1, InFlight: 256, Prefetch: 200, AckEvery: 1, CoalesceWrites: true, AMQPClient: AMQPClients()[0],
 		Partitions: 1, Queues: 1, Groups: 1, Duration: 10 * time.Second,
 		DrainTimeout: 30 * time.Second, Acks: "all", SampleInterval: time.Second,
 		Prefix: fmt.Sprintf("bench-%d", time.Now().UnixNano()%1_000_000_000),
@@ -95,6 +102,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--acks %q: choose all, leader or none", c.Acks)
 	case c.Prefix == "":
 		return errors.New("--prefix must not be empty")
+	case c.Protocol == "amqp" && !slices.Contains(AMQPClients(), c.AMQPClient):
+		return fmt.Errorf("--amqp-client %q: choose one of %v", c.AMQPClient, AMQPClients())
 	}
 	return nil
 }

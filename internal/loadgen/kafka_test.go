@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gannet-mq/gannet/internal/server/servertest"
 )
 
 // TestFetchHookSeesOnlySentFetches checks the hook behind a member's
@@ -78,7 +80,7 @@ func TestGroupReadinessWaitsForTheCooperativeRound(t *testing.T) {
 // a member the group gives no partition never fetches, and must not keep
 // the run from starting.
 func TestKafkaConsumersBecomeReady(t *testing.T) {
-	addr := startGannet(t).Kafka
+	addr := servertest.Start(t).Kafka
 	for _, layout := range []struct{ topics, partitions, consumers int }{{2, 2, 4}, {1, 1, 3}} {
 		cfg := DefaultConfig()
 		cfg.Protocol, cfg.Addr = "kafka", addr
