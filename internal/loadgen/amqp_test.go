@@ -83,7 +83,7 @@ func TestLeanProducerSettlesEachConfirmOnce(t *testing.T) {
 		p.pending = append(p.pending, func(err error) { settled[i] = append(settled[i], err) })
 	}
 	p.confirm(2, false, true)
-	p.confirm(3, true, true)  // 1 and 3; 2 is already settled
+	p.confirm(3, true, true)   // 1 and 3; 2 is already settled
 	p.confirm(5, false, false) // a nack of 5 alone
 	p.confirm(9, true, true)   // beyond what was published: 4 and 6
 	for i := 1; i <= 6; i++ {
