@@ -267,6 +267,14 @@ func describeConfig(results []Result) string {
 		if c.Protocol == "amqp" && c.AckEvery > 1 {
 			s += fmt.Sprintf(" Consumers acknowledge %d deliveries per basic.ack (multiple=true).", c.AckEvery)
 		}
+		if c.Protocol == "amqp" {
+			switch c.AMQPClient {
+			case "lean":
+				s += " Every system gets the load generator's own AMQP client (amqpclient)."
+			case "amqp091":
+				s += " Every system gets amqp091-go."
+			}
+		}
 		if c.Protocol == "amqp" && c.CoalesceWrites {
 			s += " Client connections send what was written during a send in one syscall."
 		}
