@@ -257,13 +257,23 @@ func (c *CommitLog) append(l *Log, base, pos int64, data, key []byte, kick bool)
 	key = binary.BigEndian.AppendUint64(key, uint64(pos))
 	key = append(key, l.commitDir...)
 	a, err := c.log.appendRecords([]batch.Record{{Key: key, Value: data}}, kick)
-	if err == nil && c.sinceCheckpoint.Add(int64(len(data))) >= c.checkpointBytes {
+	if err == nil {
+		c.grew(int64(len(data)))
+	}
+	return a, key, err
+}
+
+// grew counts n more bytes since the last checkpoint began and asks for a
+// checkpoint when they cross checkpointBytes: only the append that crosses
+// asks, since the ones after it, until the checkpoint starts and resets the
+// count, would queue a second checkpoint right behind the first.
+func (c *CommitLog) grew(n int64) {
+	if since := c.sinceCheckpoint.Add(n); since >= c.checkpointBytes && since-n < c.checkpointBytes {
 		select {
 		case c.kick <- struct{}{}:
 		default:
 		}
 	}
-	return a, key, err
 }
 
 // gatherWait bounds how long a round waits for writers on their way: about
@@ -337,6 +347,11 @@ func (c *CommitLog) run() {
 // Checkpoint makes every log write and fsync the bytes it has acknowledged
 // through the commit log, then drops the records that covered them. It
 // runs by itself as the commit log grows; tests call it directly.
+//
+// The logs go on meanwhile: each log's syncer only writes its deferred
+// bytes out (serveCheckpoint) and the fsyncs run here, so a log's rounds
+// wait for its write-out at most, not for its fsync or other logs'. Their
+// records land at or past end, which the trim keeps.
 func (c *CommitLog) Checkpoint() error {
 	end := c.log.EndOffset()
 	c.sinceCheckpoint.Store(0)

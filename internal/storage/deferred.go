@@ -15,7 +15,7 @@ import (
 
 // A log's side of the commit log (commitlog.go). Only the holder of the
 // log's round (l.round) runs these, except checkpointDeferred, which asks
-// the syncer to.
+// the syncer to write out and then fsyncs without the round.
 
 // viaCommitLog reports whether a round of jobs goes through the commit
 // log: one it can take (fitsCommitLog), while other logs' rounds are there
@@ -188,45 +188,93 @@ func (l *Log) writeOutDue() bool {
 }
 
 // syncDeferred writes out the deferred bytes and fsyncs every segment that
-// got commit-log bytes since the last time.
+// got commit-log bytes since the last time. Close runs it, holding the
+// log's round.
 func (l *Log) syncDeferred() error {
-	if err := l.writeOut(); err != nil {
-		return err
+	segs, err := l.takeDeferred()
+	if err == nil {
+		err = syncSegments(segs)
 	}
+	l.releaseSegments(segs)
+	return err
+}
+
+// takeDeferred writes out the deferred bytes and hands over, pinned (refs)
+// so that retention cannot close their files, the segments that got
+// commit-log bytes since the last time and still need an fsync. The round's
+// holder runs it; the fsyncs may then run without the round.
+func (l *Log) takeDeferred() ([]*segment, error) {
+	if err := l.writeOut(); err != nil {
+		return nil, err
+	}
+	var segs []*segment
+	l.mu.Lock()
 	for _, s := range l.unsyncedSegs {
-		l.mu.Lock()
-		done := s.finalized || s.retired // fsynced when sealed
-		l.mu.Unlock()
-		if done {
+		if s.finalized || s.retired { // fsynced when sealed
 			continue
 		}
+		s.refs++
+		segs = append(segs, s)
+	}
+	l.mu.Unlock()
+	clear(l.unsyncedSegs)
+	l.unsyncedSegs = l.unsyncedSegs[:0]
+	return segs, nil
+}
+
+func syncSegments(segs []*segment) error {
+	for _, s := range segs {
 		if err := s.file.Sync(); err != nil {
 			return fmt.Errorf("fsync %s: %w", s.path, err)
 		}
 	}
-	clear(l.unsyncedSegs)
-	l.unsyncedSegs = l.unsyncedSegs[:0]
 	return nil
 }
 
-// serveCheckpoint runs syncDeferred for checkpointDeferred.
-func (l *Log) serveCheckpoint(done chan<- error) {
-	err := l.syncDeferred()
+func (l *Log) releaseSegments(segs []*segment) {
+	l.mu.Lock()
+	for _, s := range segs {
+		l.releaseLocked(s)
+	}
+	l.mu.Unlock()
+}
+
+// deferredSync is the syncer's answer to checkpointDeferred: the segments
+// to fsync, or why there are none. The answer comes with deferredSyncing
+// taken, which checkpointDeferred gives back once the fsyncs are done.
+type deferredSync struct {
+	segs []*segment
+	err  error
+}
+
+// serveCheckpoint does the syncer's part of checkpointDeferred, holding the
+// log's round: write out the deferred bytes and hand over the segments to
+// fsync. The fsyncs, which take by far the longest, run after the round is
+// released, so the log's new rounds go on meanwhile; they are durable in
+// the commit log, past the records the checkpoint drops.
+func (l *Log) serveCheckpoint(reply chan<- deferredSync) {
+	l.deferredSyncing <- struct{}{}
+	if l.checkpointErr != nil {
+		reply <- deferredSync{err: l.checkpointErr}
+		return
+	}
+	segs, err := l.takeDeferred()
 	if err != nil {
 		l.fail(err)
 	}
-	done <- err
+	reply <- deferredSync{segs: segs, err: err}
 }
 
-// checkpointDeferred has the syncer run syncDeferred and waits for it. A
-// log that is closing does the same in Close; this waits for that instead,
+// checkpointDeferred makes the log's deferred bytes durable: the syncer
+// writes them out (serveCheckpoint) and this fsyncs their segments. A log
+// that is closing does the same in Close; this waits for that instead,
 // and fails if Close could not, unless the log has been deleted since
 // (replay skips its records: their commit id is gone or another).
 func (l *Log) checkpointDeferred() error {
-	done := make(chan error, 1)
+	reply := make(chan deferredSync, 1)
 	select {
-	case l.checkpoints <- done:
-		return <-done // the syncer answers every request it takes
+	case l.checkpoints <- reply:
+		return l.finishCheckpoint(<-reply) // the syncer answers every request it takes
 	case <-l.closeDone:
 	}
 	if l.unsaved != nil {
@@ -236,6 +284,23 @@ func (l *Log) checkpointDeferred() error {
 	}
 	l.opts.CommitLog.unregister(l)
 	return nil
+}
+
+// finishCheckpoint fsyncs what serveCheckpoint handed over and gives back
+// deferredSyncing. A failed fsync fails the log for good: the segments left
+// unsyncedSegs, so no later checkpoint or Close may report their bytes
+// durable, and the commit log keeps its records.
+func (l *Log) finishCheckpoint(d deferredSync) error {
+	defer func() { <-l.deferredSyncing }()
+	err := d.err
+	if err == nil {
+		if err = syncSegments(d.segs); err != nil {
+			l.fail(err)
+			l.checkpointErr = err
+		}
+	}
+	l.releaseSegments(d.segs)
+	return err
 }
 
 // createCommitID gives the log the id its commit log records carry, before

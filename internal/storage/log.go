@@ -65,8 +65,13 @@ type Log struct {
 	commitID     uint64 // made with the log; 0 for a log from before the commit log until its first such round
 	commitKeyBuf []byte // scratch for commit log record keys
 	unsyncedSegs []*segment
-	checkpoints  chan chan error // checkpointDeferred's requests to the syncer
-	closeDone    chan struct{}   // closed when Close has finished
+	checkpoints  chan chan deferredSync // checkpointDeferred's requests to the syncer
+	// deferredSyncing is held (a token in it) from serveCheckpoint until
+	// checkpointDeferred has fsynced what it handed over, outside the
+	// round; Close waits for it before its own fsyncs and closing files.
+	deferredSyncing chan struct{}
+	checkpointErr   error         // deferredSyncing: a checkpoint's fsync failed
+	closeDone       chan struct{} // closed when Close has finished
 	// unsaved is why Close could not make the deferred bytes durable;
 	// checkpoints then keep the commit log's records (set before closeDone).
 	unsaved error
@@ -102,7 +107,8 @@ func Open(dir string, opts Options) (*Log, error) {
 	l := &Log{
 		dir: dir, opts: opts,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), syncerDone: make(chan struct{}),
-		checkpoints: make(chan chan error), closeDone: make(chan struct{}),
+		checkpoints: make(chan chan deferredSync), deferredSyncing: make(chan struct{}, 1),
+		closeDone: make(chan struct{}),
 	}
 	l.space.L = &l.mu
 	l.decoders.New = func() any { return new(decoderState) }
@@ -493,7 +499,13 @@ func (l *Log) Close() error {
 		for l.syncOnce() { // anything appended after the syncer's last round
 		}
 		if l.commitDir != nil {
-			if err := l.syncDeferred(); err != nil {
+			l.deferredSyncing <- struct{}{} // a checkpoint's fsyncs end first
+			err := l.checkpointErr
+			if err == nil {
+				err = l.syncDeferred()
+			}
+			<-l.deferredSyncing
+			if err != nil {
 				l.fail(err)
 				// Still registered: the commit log's records are the only
 				// durable copy, and checkpoints must keep them.
