@@ -133,17 +133,7 @@ func TestCheckpointDoesNotHoldRounds(t *testing.T) {
 		t.Fatalf("commit log holds [%d, %d) after the checkpoint, want the 20 rounds made during it", st.StartOffset, st.EndOffset)
 	}
 	image := copyTree(t, root)
-	for i, l := range f.logs { // lose what the checkpoint did not fsync
-		name := filepath.Join(logDir(image, i), filepath.Base(activeSegment(l).path))
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		clear(b[checkpointed[i]:])
-		if err := os.WriteFile(name, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	loseUnsynced(t, image, f.logs, checkpointed)
 	checkImage(t, image, []int{20, 20}, "crash after a checkpoint that ran beside appends")
 	f.close(t)
 }

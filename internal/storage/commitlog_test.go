@@ -22,6 +22,23 @@ type commitFixture struct {
 
 func logDir(root string, i int) string { return filepath.Join(root, "streams", strconv.Itoa(i)) }
 
+// loseUnsynced zeroes, in the crash image, each log's active segment from
+// the byte its last checkpoint made durable: what a crash may lose there.
+func loseUnsynced(t *testing.T, image string, logs []*Log, checkpointed []int64) {
+	t.Helper()
+	for i, l := range logs {
+		name := filepath.Join(logDir(image, i), filepath.Base(activeSegment(l).path))
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clear(b[checkpointed[i]:])
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func openCommitFixture(t *testing.T, root string, n int) *commitFixture {
 	t.Helper()
 	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
@@ -302,17 +319,7 @@ func TestCommitLogCheckpoint(t *testing.T) {
 	wg.Wait()
 
 	image := copyTree(t, f.root)
-	for i, l := range f.logs { // lose what the checkpoint did not fsync
-		name := filepath.Join(logDir(image, i), filepath.Base(activeSegment(l).path))
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		clear(b[checkpointed[i]:])
-		if err := os.WriteFile(name, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	loseUnsynced(t, image, f.logs, checkpointed)
 	checkImage(t, image, []int{35, 35, 35}, "after checkpoint")
 	f.close(t)
 }
