@@ -2,10 +2,8 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -105,16 +103,14 @@ func (w *amqpWorkload) probe(ctx context.Context) error {
 
 func (w *amqpWorkload) close() error { return nil }
 
-// amqpProducer publishes on one confirm-mode channel. Confirmations arrive
-// in delivery-tag order (amqp091 resequences multiple acks), so a FIFO of
-// callbacks pairs each confirmation with its message.
+// amqpProducer publishes on one confirm-mode channel; amqp091 hands over
+// each confirmation by its tag.
 type amqpProducer struct {
-	w       *amqpWorkload
-	conn    *amqp.Connection
-	ch      *amqp.Channel
-	mu      sync.Mutex
-	pending []func(error)
-	done    chan struct{}
+	w      *amqpWorkload
+	conn   *amqp.Connection
+	ch     *amqp.Channel
+	ledger *confirmLedger
+	done   chan struct{}
 }
 
 func (w *amqpWorkload) newProducer(ctx context.Context, id int) (producer, error) {
@@ -133,7 +129,7 @@ func (w *amqpWorkload) newProducer(ctx context.Context, id int) (producer, error
 		conn.Close()
 		return nil, err
 	}
-	p := &amqpProducer{w: w, conn: conn, ch: ch, done: make(chan struct{})}
+	p := &amqpProducer{w: w, conn: conn, ch: ch, ledger: newConfirmLedger(), done: make(chan struct{})}
 	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, w.cfg.InFlight+1))
 	go p.settle(confirms)
 	return p, nil
@@ -142,53 +138,18 @@ func (w *amqpWorkload) newProducer(ctx context.Context, id int) (producer, error
 func (p *amqpProducer) settle(confirms <-chan amqp.Confirmation) {
 	defer close(p.done)
 	for c := range confirms {
-		p.mu.Lock()
-		if len(p.pending) == 0 {
-			p.mu.Unlock()
-			continue
-		}
-		done := p.pending[0]
-		p.pending = p.pending[1:]
-		p.mu.Unlock()
-		if c.Ack {
-			done(nil)
-		} else {
-			done(errors.New("broker nacked the publish"))
-		}
+		p.ledger.confirm(c.DeliveryTag, false, c.Ack)
 	}
-	// The channel closed: whatever is still pending will never be confirmed.
-	p.mu.Lock()
-	left := p.pending
-	p.pending = nil
-	p.mu.Unlock()
-	for _, done := range left {
-		done(errors.New("channel closed before the publish was confirmed"))
-	}
+	p.ledger.end()
 }
 
 func (p *amqpProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
 	exchange, key := p.w.route(queue)
-	// done is queued before the publish so that its confirmation, which may
-	// come at once, finds it.
-	p.mu.Lock()
-	p.pending = append(p.pending, done)
-	p.mu.Unlock()
+	p.ledger.add(done)
 	err := p.ch.PublishWithContext(ctx, exchange, key, false, false, amqp.Publishing{
 		DeliveryMode: amqp.Persistent, ContentType: "application/octet-stream", Body: payload,
 	})
-	if err == nil {
-		return nil
-	}
-	// No confirmation will come for a failed publish (amqp091 takes back its
-	// delivery tag), so take done back too: the run settles a message whose
-	// send failed itself, and done must not be called a second time. Sends
-	// are serial and settle takes from the front, so if anything is pending
-	// the last entry is done; if nothing is, the channel has closed and
-	// settle has already failed it.
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n := len(p.pending); n > 0 {
-		p.pending = p.pending[:n-1]
+	if err != nil && p.ledger.takeBack() {
 		return err
 	}
 	return nil
@@ -269,21 +230,13 @@ func (c *amqpConsumer) run(ctx context.Context, rec *Recorder) error {
 			}
 		})
 	}
-	// With AckEvery > 1 one basic.ack with multiple=true covers that many
-	// deliveries. The highest tag is acked, never a lower one after it,
-	// since several queues' deliveries may arrive out of tag order.
-	ackEvery := c.w.cfg.AckEvery
-	var unacked int
-	var highest, acked uint64
+	acks := ackPacer{every: c.w.cfg.AckEvery}
 	return consumeSources(ctx, c.w.cfg.Prefetch, sources, func(d amqp.Delivery) error {
 		rec.Record(d.Body)
-		highest = max(highest, d.DeliveryTag)
-		if unacked++; unacked < ackEvery || highest == acked {
-			return nil
-		}
-		unacked, acked = 0, highest
-		if err := c.ch.Ack(highest, true); err != nil {
-			return fmt.Errorf("basic.ack: %w", err)
+		if tag := acks.delivered(d.DeliveryTag); tag != 0 {
+			if err := c.ch.Ack(tag, true); err != nil {
+				return fmt.Errorf("basic.ack: %w", err)
+			}
 		}
 		return nil
 	})

@@ -29,22 +29,17 @@ func (w *amqpWorkload) dialLean(opt amqpclient.Options) (*amqpclient.Conn, error
 	return amqpclient.Dial(w.cfg.Addr, opt)
 }
 
-// leanProducer pairs each confirm with its message by delivery tag: the
-// message published n-th on the channel has tag n.
+// leanProducer publishes on one confirm-mode channel of amqpclient.
 type leanProducer struct {
-	w    *amqpWorkload
-	conn *amqpclient.Conn
-
-	mu      sync.Mutex
-	base    uint64        // the tag of pending[0]
-	pending []func(error) // by tag; nil once settled
-	ended   bool          // the connection ended and failed what was pending
-	done    chan struct{} // closed once that has happened
+	w      *amqpWorkload
+	conn   *amqpclient.Conn
+	ledger *confirmLedger
+	done   chan struct{} // closed once the ledger has ended
 }
 
 func (w *amqpWorkload) newLeanProducer() (producer, error) {
-	p := &leanProducer{w: w, base: 1, done: make(chan struct{})}
-	conn, err := w.dialLean(amqpclient.Options{OnConfirm: p.confirm})
+	p := &leanProducer{w: w, ledger: newConfirmLedger(), done: make(chan struct{})}
+	conn, err := w.dialLean(amqpclient.Options{OnConfirm: p.ledger.confirm})
 	if err != nil {
 		return nil, err
 	}
@@ -53,74 +48,23 @@ func (w *amqpWorkload) newLeanProducer() (producer, error) {
 		return nil, err
 	}
 	p.conn = conn
-	go p.failWhenEnded()
+	go func() {
+		defer close(p.done)
+		<-conn.Done()
+		p.ledger.end()
+	}()
 	return p, nil
-}
-
-// confirm settles the messages a basic.ack or basic.nack names.
-func (p *leanProducer) confirm(tag uint64, multiple, ack bool) {
-	var err error
-	if !ack {
-		err = errors.New("broker nacked the publish")
-	}
-	p.mu.Lock()
-	var settled []func(error)
-	first := tag
-	if multiple {
-		first = p.base
-	}
-	for t := max(first, p.base); t <= tag && t-p.base < uint64(len(p.pending)); t++ {
-		if done := p.pending[t-p.base]; done != nil {
-			settled = append(settled, done)
-			p.pending[t-p.base] = nil
-		}
-	}
-	for len(p.pending) > 0 && p.pending[0] == nil {
-		p.pending = p.pending[1:]
-		p.base++
-	}
-	p.mu.Unlock()
-	for _, done := range settled {
-		done(err)
-	}
-}
-
-// failWhenEnded fails every unconfirmed message once the connection ends.
-func (p *leanProducer) failWhenEnded() {
-	defer close(p.done)
-	<-p.conn.Done()
-	p.mu.Lock()
-	left := p.pending
-	p.pending, p.ended = nil, true
-	p.mu.Unlock()
-	for _, done := range left {
-		if done != nil {
-			done(errors.New("connection closed before the publish was confirmed"))
-		}
-	}
 }
 
 func (p *leanProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
 	exchange, key := p.w.route(queue)
-	// done is queued before the publish so that its confirmation, which may
-	// come at once, finds it.
-	p.mu.Lock()
-	p.pending = append(p.pending, done)
-	p.mu.Unlock()
+	p.ledger.add(done)
 	err := p.conn.Publish(amqpclient.Message{Exchange: exchange, RoutingKey: key,
 		ContentType: "application/octet-stream", Persistent: true, Body: payload})
-	if err == nil {
-		return nil
+	if err != nil && p.ledger.takeBack() {
+		return err
 	}
-	// The run settles a message whose send failed itself, so done must not
-	// be called as well: take it back, unless failWhenEnded already has.
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ended {
-		return nil
-	}
-	p.pending = p.pending[:len(p.pending)-1]
-	return err
+	return nil
 }
 
 func (p *leanProducer) flush(context.Context) error { return nil }
@@ -144,13 +88,12 @@ type leanConsumer struct {
 
 	// Touched only by the reading goroutine.
 	recording bool
-	unacked   int
-	highest   uint64
-	acked     uint64
+	acks      ackPacer
 }
 
 func (w *amqpWorkload) newLeanConsumer(group, member int) (consumer, error) {
-	c := &leanConsumer{w: w, started: make(chan struct{}), closing: make(chan struct{})}
+	c := &leanConsumer{w: w, started: make(chan struct{}), closing: make(chan struct{}),
+		acks: ackPacer{every: w.cfg.AckEvery}}
 	conn, err := w.dialLean(amqpclient.Options{OnDeliver: c.deliver})
 	if err != nil {
 		return nil, err
@@ -182,13 +125,10 @@ func (c *leanConsumer) deliver(tag uint64, body []byte) {
 		}
 	}
 	c.rec.Record(body)
-	c.highest = max(c.highest, tag)
-	if c.unacked++; c.unacked < c.w.cfg.AckEvery || c.highest == c.acked {
-		return
+	if tag := c.acks.delivered(tag); tag != 0 {
+		// A failed ack ends the connection, which run reports.
+		_ = c.conn.Ack(tag, true)
 	}
-	c.unacked, c.acked = 0, c.highest
-	// A failed ack ends the connection, which run reports.
-	_ = c.conn.Ack(c.highest, true)
 }
 
 func (c *leanConsumer) run(ctx context.Context, rec *Recorder) error {

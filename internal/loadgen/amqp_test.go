@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -73,19 +74,22 @@ func TestAMQPRunWithEitherClient(t *testing.T) {
 	}
 }
 
-// TestLeanProducerSettlesEachConfirmOnce feeds the lean producer confirms
-// out of order, single and multiple, acks and nacks: each message must be
-// settled once, by the confirm that names it first.
-func TestLeanProducerSettlesEachConfirmOnce(t *testing.T) {
-	p := &leanProducer{base: 1}
+// TestConfirmLedgerSettlesEachConfirmOnce feeds the ledger confirms out of
+// order, single and multiple, acks and nacks: each message must be settled
+// once, by the confirm that names it first.
+func TestConfirmLedgerSettlesEachConfirmOnce(t *testing.T) {
+	l := newConfirmLedger()
 	settled := map[int][]error{}
-	for i := 1; i <= 6; i++ {
-		p.pending = append(p.pending, func(err error) { settled[i] = append(settled[i], err) })
+	for i := 1; i <= 7; i++ {
+		l.add(func(err error) { settled[i] = append(settled[i], err) })
 	}
-	p.confirm(2, false, true)
-	p.confirm(3, true, true)   // 1 and 3; 2 is already settled
-	p.confirm(5, false, false) // a nack of 5 alone
-	p.confirm(9, true, true)   // beyond what was published: 4 and 6
+	if !l.takeBack() { // message 7's publish failed
+		t.Fatal("takeBack before the channel ended reported it settled")
+	}
+	l.confirm(2, false, true)
+	l.confirm(3, true, true)   // 1 and 3; 2 is already settled
+	l.confirm(5, false, false) // a nack of 5 alone
+	l.confirm(9, true, true)   // beyond what was published: 4 and 6
 	for i := 1; i <= 6; i++ {
 		errs := settled[i]
 		if len(errs) != 1 {
@@ -95,7 +99,53 @@ func TestLeanProducerSettlesEachConfirmOnce(t *testing.T) {
 			t.Errorf("message %d settled with %v", i, errs[0])
 		}
 	}
-	if len(p.pending) != 0 || p.base != 7 {
-		t.Errorf("%d still pending, next tag %d, want 0 and 7", len(p.pending), p.base)
+	if len(settled[7]) != 0 {
+		t.Errorf("message 7, taken back, settled %d times", len(settled[7]))
+	}
+	if len(l.pending) != 0 || l.base != 7 {
+		t.Errorf("%d still pending, next tag %d, want 0 and 7", len(l.pending), l.base)
+	}
+}
+
+// TestConfirmLedgerEndFailsWhatIsPending checks that the end of the channel
+// fails every unconfirmed message once, and that a publish failing after
+// that is left to the ledger, not settled by the run a second time.
+func TestConfirmLedgerEndFailsWhatIsPending(t *testing.T) {
+	l := newConfirmLedger()
+	calls := make([]int, 4)
+	for i := range calls {
+		l.add(func(err error) {
+			if err == nil {
+				t.Errorf("message %d confirmed", i)
+			}
+			calls[i]++
+		})
+	}
+	l.end()
+	if l.takeBack() {
+		t.Error("takeBack after the end reported the message still pending")
+	}
+	l.confirm(4, true, true) // too late: nothing is pending
+	for i, n := range calls {
+		if n != 1 {
+			t.Errorf("message %d settled %d times, want once", i, n)
+		}
+	}
+}
+
+// TestAckPacerAcksTheHighestTagEveryN checks the ack rhythm both AMQP
+// consumers follow: one ack per `every` deliveries, naming the highest tag
+// seen, never a tag already acked.
+func TestAckPacerAcksTheHighestTagEveryN(t *testing.T) {
+	a := ackPacer{every: 3}
+	var acks []uint64
+	for _, tag := range []uint64{1, 3, 2, 4, 5, 6, 6, 6, 6} {
+		if ack := a.delivered(tag); ack != 0 {
+			acks = append(acks, ack)
+		}
+	}
+	// 1,3,2 -> 3; 4,5,6 -> 6; 6,6,6 -> none (6 is acked already).
+	if fmt.Sprint(acks) != "[3 6]" {
+		t.Fatalf("acks %v, want [3 6]", acks)
 	}
 }
