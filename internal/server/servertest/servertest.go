@@ -7,24 +7,23 @@ import (
 	"context"
 	"testing"
 
-	"github.com/gannet-mq/gannet/internal/config"
+	"github.com/gannet-mq/gannet/embedded"
 	"github.com/gannet-mq/gannet/internal/server"
 )
 
-// Start runs a Gannet serving AMQP and Kafka on loopback ports chosen by
-// the system, with its data in a temporary directory, until the test ends.
+// Start runs an embedded Gannet (every listener on a loopback port chosen
+// by the system, data in a temporary directory) until the test ends, and
+// fails the test if it does not start or does not shut down cleanly.
 func Start(t testing.TB) server.Addrs {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.AMQPAddr, cfg.KafkaAddr, cfg.RedisAddr, cfg.SQSAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0", "", "", ""
-	s, err := server.New(cfg, nil)
+	b, err := embedded.Start(context.Background(), embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	return s.Addrs()
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("shutting the broker down: %v", err)
+		}
+	})
+	return server.Addrs{AMQP: b.AMQPAddr(), Kafka: b.KafkaAddr(), Redis: b.RedisAddr(), SQS: b.SQSAddr(), HTTP: b.HTTPAddr()}
 }
