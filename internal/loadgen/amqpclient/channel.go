@@ -12,7 +12,8 @@ func (c *Conn) ConfirmSelect() error {
 	if c.onConfirm == nil {
 		return errors.New("amqpclient: ConfirmSelect without Options.OnConfirm")
 	}
-	return c.call(&wire.ConfirmSelect{}, &wire.ConfirmSelectOK{})
+	_, err := c.call(&wire.ConfirmSelect{}, &wire.ConfirmSelectOK{})
+	return err
 }
 
 // Qos sets the channel's prefetch count (basic.qos, global false).
@@ -20,7 +21,8 @@ func (c *Conn) Qos(prefetch int) error {
 	if prefetch < 0 || prefetch > 0xFFFF {
 		return errors.New("amqpclient: prefetch outside 0..65535")
 	}
-	return c.call(&wire.BasicQos{PrefetchCount: uint16(prefetch)}, &wire.BasicQosOK{})
+	_, err := c.call(&wire.BasicQos{PrefetchCount: uint16(prefetch)}, &wire.BasicQosOK{})
+	return err
 }
 
 // Consume subscribes to queue with manual acks and returns the consumer tag
@@ -29,11 +31,11 @@ func (c *Conn) Consume(queue string) (string, error) {
 	if c.onDeliver == nil {
 		return "", errors.New("amqpclient: Consume without Options.OnDeliver")
 	}
-	var ok wire.BasicConsumeOK
-	if err := c.call(&wire.BasicConsume{Queue: queue}, &ok); err != nil {
+	ok, err := c.call(&wire.BasicConsume{Queue: queue}, &wire.BasicConsumeOK{})
+	if err != nil {
 		return "", err
 	}
-	return ok.ConsumerTag, nil
+	return ok.(*wire.BasicConsumeOK).ConsumerTag, nil
 }
 
 // Message is what Publish sends: the routing and the properties the load
@@ -48,17 +50,18 @@ type Message struct {
 // Publish sends basic.publish, its content header and its body frames in
 // one write. The body may be reused once Publish returns.
 func (c *Conn) Publish(m Message) error {
-	publish := wire.BasicPublish{Exchange: m.Exchange, RoutingKey: m.RoutingKey}
-	header := wire.ContentHeader{ClassID: wire.ClassBasic, BodySize: uint64(len(m.Body)),
-		Properties: wire.Properties{ContentType: m.ContentType}}
-	if m.Persistent {
-		header.Properties.DeliveryMode = 2
-	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	buf, err := wire.AppendMethodFrame(c.scratch[:0], channelID, &publish)
+	// The method and header live in the Conn, so a publish allocates nothing.
+	c.publish = wire.BasicPublish{Exchange: m.Exchange, RoutingKey: m.RoutingKey}
+	c.header = wire.ContentHeader{ClassID: wire.ClassBasic, BodySize: uint64(len(m.Body)),
+		Properties: wire.Properties{ContentType: m.ContentType}}
+	if m.Persistent {
+		c.header.Properties.DeliveryMode = 2
+	}
+	buf, err := wire.AppendMethodFrame(c.scratch[:0], channelID, &c.publish)
 	if err == nil {
-		buf, err = wire.AppendContentHeaderFrame(buf, channelID, &header)
+		buf, err = wire.AppendContentHeaderFrame(buf, channelID, &c.header)
 	}
 	if err != nil {
 		return err
@@ -71,7 +74,8 @@ func (c *Conn) Publish(m Message) error {
 func (c *Conn) Ack(tag uint64, multiple bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	buf, err := wire.AppendMethodFrame(c.scratch[:0], channelID, &wire.BasicAck{DeliveryTag: tag, Multiple: multiple})
+	c.ack = wire.BasicAck{DeliveryTag: tag, Multiple: multiple}
+	buf, err := wire.AppendMethodFrame(c.scratch[:0], channelID, &c.ack)
 	if err != nil {
 		return err
 	}

@@ -41,8 +41,11 @@ type Conn struct {
 	r        *bufio.Reader
 	frameMax uint32
 
-	wmu     sync.Mutex // serialises writes; scratch is only used under it
+	wmu     sync.Mutex // serialises writes; the fields below are only used under it
 	scratch []byte
+	publish wire.BasicPublish
+	header  wire.ContentHeader
+	ack     wire.BasicAck
 
 	rpcMu   sync.Mutex       // one synchronous method at a time
 	replies chan wire.Method // the answers to them, from the reader
@@ -97,7 +100,7 @@ func Dial(addr string, opt Options) (*Conn, error) {
 	}
 	_ = nc.SetDeadline(time.Time{})
 	go c.read()
-	if err := c.call(&wire.ChannelOpen{}, &wire.ChannelOpenOK{}); err != nil {
+	if _, err := c.call(&wire.ChannelOpen{}, &wire.ChannelOpenOK{}); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -168,36 +171,26 @@ func (c *Conn) send(m wire.Method, ch uint16) error {
 	return c.write(buf)
 }
 
-// call sends m on the channel and waits for the broker's answer, which must
-// be of want's type; the answer is decoded into want.
-func (c *Conn) call(m, want wire.Method) error {
+// call sends m on the channel and waits for the broker's answer, which
+// must be the method want names (only its ids are read); the answer is
+// returned as the reader decoded it.
+func (c *Conn) call(m, want wire.Method) (wire.Method, error) {
 	c.rpcMu.Lock()
 	defer c.rpcMu.Unlock()
 	if err := c.send(m, channelID); err != nil {
-		return err
+		return nil, err
 	}
 	select {
 	case got := <-c.replies:
 		if got.ClassID() != want.ClassID() || got.MethodID() != want.MethodID() {
 			err := fmt.Errorf("%s answered with %s", m.Name(), got.Name())
 			c.fail(err)
-			return err
+			return nil, err
 		}
-		// The reader decoded the answer; copy it into the caller's value.
-		return copyMethod(want, got)
+		return got, nil
 	case <-c.done:
-		return c.err
+		return nil, c.err
 	}
-}
-
-// copyMethod re-encodes src into dst, both of one method type: the answers
-// the load generator asks for are a few small structs, once per connection.
-func copyMethod(dst, src wire.Method) error {
-	args, err := src.AppendArgs(nil)
-	if err != nil {
-		return err
-	}
-	return dst.DecodeArgs(args)
 }
 
 // Done is closed when the connection has ended; Err then says why.

@@ -3,6 +3,7 @@ package amqpclient
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -186,5 +187,29 @@ func TestDialRefusesWrongCredentials(t *testing.T) {
 	if c, err := Dial(addr, Options{User: "guest", Password: "wrong"}); err == nil {
 		c.Close()
 		t.Fatal("Dial with a wrong password succeeded")
+	}
+}
+
+// discardConn takes every write and does nothing else.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(b []byte) (int, error) { return len(b), nil }
+
+// A publish and an ack reuse the connection's buffers and method values:
+// on the load generator's hot path they allocate nothing.
+func TestPublishAndAckDoNotAllocate(t *testing.T) {
+	c := &Conn{nc: discardConn{}, frameMax: 128 << 10, done: make(chan struct{})}
+	body := make([]byte, 1024)
+	m := Message{RoutingKey: "q", ContentType: "application/octet-stream", Persistent: true, Body: body}
+	_ = c.Publish(m) // grows the scratch buffer once
+	if n := testing.AllocsPerRun(100, func() {
+		if err := c.Publish(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Ack(7, true); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("a publish and an ack allocate %.1f times", n)
 	}
 }
