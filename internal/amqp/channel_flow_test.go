@@ -67,9 +67,12 @@ func TestChannelFlowOKIsTheLastFrameBeforeThePause(t *testing.T) {
 	tb := startBroker(t)
 	_, pub := tb.channel()
 	const total = 3000
-	publishBacklog(t, pub, "backlog", total)
 	for _, noAck := range []bool{true, false} {
-		rc, before := pauseWhileDelivering(t, tb, "backlog", noAck, total)
+		// A backlog of its own: pauseWhileDelivering's check that some of
+		// it was left for after the flow-ok needs to know how much there is.
+		queue := fmt.Sprint("backlog-noack-", noAck)
+		publishBacklog(t, pub, queue, total)
+		rc, before := pauseWhileDelivering(t, tb, queue, noAck, total)
 		after := 0
 		rc.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		for {
