@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,11 +194,21 @@ func TestCheckpointOncePerCrossing(t *testing.T) {
 	closeShared(t, c, l)
 }
 
-// TestCheckpointFsyncFailureKeepsRecords: once a checkpoint's fsync of a
-// log's segment failed, the bytes it covered may be gone whatever a later
-// fsync says, so later checkpoints and Close must not report them durable:
-// the commit log keeps their records and a restart replays them.
+// TestCheckpointFsyncFailureKeepsRecords: once an fsync of the segment a
+// log's deferred bytes went to failed, those bytes may be gone whatever a
+// later fsync says, so later checkpoints and Close must not report them
+// durable: the commit log keeps their records and a restart replays them.
+// The failed fsync is a checkpoint's, or that of a round the log wrote
+// itself (too large for the commit log) into the same segment after
+// writing the deferred bytes out (a checkpoint after that one used to
+// fsync the segment again, succeed and drop the records).
 func TestCheckpointFsyncFailureKeepsRecords(t *testing.T) {
+	for _, failing := range []string{"checkpoint", "round"} {
+		t.Run(failing, func(t *testing.T) { testFsyncFailureKeepsRecords(t, failing == "round") })
+	}
+}
+
+func testFsyncFailureKeepsRecords(t *testing.T, inRound bool) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
 	fs := &faultyFS{direct: true}
@@ -205,18 +216,31 @@ func TestCheckpointFsyncFailureKeepsRecords(t *testing.T) {
 	appendN(t, l, 0, 10)
 	seg := activeSegment(l)
 	fs.failSync.Store(true)
-	if err := c.Checkpoint(); err == nil {
-		t.Fatal("a checkpoint succeeded although its fsync failed")
-	}
-	if !l.Stats().Failed {
-		t.Fatal("the log did not fail when its checkpoint fsync did")
+	if inRound {
+		a, err := l.Append([]batch.Record{{Key: []byte("k"), Value: make([]byte, 2*commitRoundMax)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Wait(context.Background()); !errors.Is(err, ErrFailed) {
+			t.Fatalf("a round whose fsync failed: %v, want ErrFailed", err)
+		}
+		if n := c.log.Stats().AppendedRecords; n != 10 || activeSegment(l) != seg {
+			t.Fatalf("the large round went through the commit log (%d records) or to another segment", n)
+		}
+	} else {
+		if err := c.Checkpoint(); err == nil {
+			t.Fatal("a checkpoint succeeded although its fsync failed")
+		}
+		if !l.Stats().Failed {
+			t.Fatal("the log did not fail when its checkpoint fsync did")
+		}
 	}
 	fs.failSync.Store(false)
 	if err := c.Checkpoint(); err == nil {
 		t.Error("a checkpoint after a failed fsync succeeded: the records of the bytes that fsync lost would go")
 	}
 	if err := l.Close(); err == nil {
-		t.Error("Close reported the bytes a failed checkpoint fsync covered durable")
+		t.Error("Close reported the bytes a failed fsync covered durable")
 	}
 	if err := c.Checkpoint(); err == nil {
 		t.Error("a checkpoint after the failed log closed succeeded")
@@ -226,5 +250,5 @@ func TestCheckpointFsyncFailureKeepsRecords(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkImage(t, image, []int{10}, "crash after a failed checkpoint fsync")
+	checkImage(t, image, []int{10}, "crash after a failed fsync")
 }

@@ -252,10 +252,16 @@ type deferredSync struct {
 // fsync. The fsyncs, which take by far the longest, run after the round is
 // released, so the log's new rounds go on meanwhile; they are durable in
 // the commit log, past the records the checkpoint drops.
+//
+// A failed log answers with its failure: whatever failed (a round's fsync
+// of the segment the deferred bytes went to, or a checkpoint's), a later
+// fsync may succeed although the bytes are lost, so the log never reports
+// them durable again and the commit log keeps their records until a
+// restart replays them.
 func (l *Log) serveCheckpoint(reply chan<- deferredSync) {
 	l.deferredSyncing <- struct{}{}
-	if l.checkpointErr != nil {
-		reply <- deferredSync{err: l.checkpointErr}
+	if err := l.failure(); err != nil {
+		reply <- deferredSync{err: err}
 		return
 	}
 	segs, err := l.takeDeferred()
@@ -287,16 +293,15 @@ func (l *Log) checkpointDeferred() error {
 }
 
 // finishCheckpoint fsyncs what serveCheckpoint handed over and gives back
-// deferredSyncing. A failed fsync fails the log for good: the segments left
-// unsyncedSegs, so no later checkpoint or Close may report their bytes
-// durable, and the commit log keeps its records.
+// deferredSyncing. A failed fsync fails the log, which then reports no
+// deferred bytes durable (serveCheckpoint, Close): the segments have left
+// unsyncedSegs, and a later fsync of them would prove nothing.
 func (l *Log) finishCheckpoint(d deferredSync) error {
 	defer func() { <-l.deferredSyncing }()
 	err := d.err
 	if err == nil {
 		if err = syncSegments(d.segs); err != nil {
 			l.fail(err)
-			l.checkpointErr = err
 		}
 	}
 	l.releaseSegments(d.segs)

@@ -70,7 +70,6 @@ type Log struct {
 	// checkpointDeferred has fsynced what it handed over, outside the
 	// round; Close waits for it before its own fsyncs and closing files.
 	deferredSyncing chan struct{}
-	checkpointErr   error         // deferredSyncing: a checkpoint's fsync failed
 	closeDone       chan struct{} // closed when Close has finished
 	// unsaved is why Close could not make the deferred bytes durable;
 	// checkpoints then keep the commit log's records (set before closeDone).
@@ -500,7 +499,7 @@ func (l *Log) Close() error {
 		}
 		if l.commitDir != nil {
 			l.deferredSyncing <- struct{}{} // a checkpoint's fsyncs end first
-			err := l.checkpointErr
+			err := l.failure()              // as serveCheckpoint: bytes maybe lost
 			if err == nil {
 				err = l.syncDeferred()
 			}
