@@ -15,7 +15,8 @@ import (
 
 // A log's side of the commit log (commitlog.go). Only the holder of the
 // log's round (l.round) runs these, except checkpointDeferred, which asks
-// the syncer to write out and then fsyncs without the round.
+// the syncer to write out and then fsyncs without the round
+// (finishCheckpoint).
 
 // viaCommitLog reports whether a round of jobs goes through the commit
 // log: one it can take (fitsCommitLog), while other logs' rounds are there
@@ -187,18 +188,6 @@ func (l *Log) writeOutDue() bool {
 	return r.seg != nil && r.to-r.disk >= int64(len(r.buf))/2
 }
 
-// syncDeferred writes out the deferred bytes and fsyncs every segment that
-// got commit-log bytes since the last time. Close runs it, holding the
-// log's round.
-func (l *Log) syncDeferred() error {
-	segs, err := l.takeDeferred()
-	if err == nil {
-		err = syncSegments(segs)
-	}
-	l.releaseSegments(segs)
-	return err
-}
-
 // takeDeferred writes out the deferred bytes and hands over, pinned (refs)
 // so that retention cannot close their files, the segments that got
 // commit-log bytes since the last time and still need an fsync. The round's
@@ -239,36 +228,37 @@ func (l *Log) releaseSegments(segs []*segment) {
 	l.mu.Unlock()
 }
 
-// deferredSync is the syncer's answer to checkpointDeferred: the segments
-// to fsync, or why there are none. The answer comes with deferredSyncing
-// taken, which checkpointDeferred gives back once the fsyncs are done.
+// deferredSync is serveCheckpoint's answer: the segments to fsync, or why
+// there are none. It comes with deferredSyncing taken, which
+// finishCheckpoint gives back once the fsyncs are done.
 type deferredSync struct {
 	segs []*segment
 	err  error
 }
 
-// serveCheckpoint does the syncer's part of checkpointDeferred, holding the
-// log's round: write out the deferred bytes and hand over the segments to
-// fsync. The fsyncs, which take by far the longest, run after the round is
+// serveCheckpoint does the part of making the deferred bytes durable that
+// needs the log's round: write them out and hand over the segments to
+// fsync (finishCheckpoint). For checkpointDeferred the syncer runs it and
+// the fsyncs, which take by far the longest, run after the round is
 // released, so the log's new rounds go on meanwhile; they are durable in
-// the commit log, past the records the checkpoint drops.
+// the commit log, past the records the checkpoint drops. Close runs both
+// halves itself.
 //
 // A failed log answers with its failure: whatever failed (a round's fsync
 // of the segment the deferred bytes went to, or a checkpoint's), a later
 // fsync may succeed although the bytes are lost, so the log never reports
 // them durable again and the commit log keeps their records until a
 // restart replays them.
-func (l *Log) serveCheckpoint(reply chan<- deferredSync) {
-	l.deferredSyncing <- struct{}{}
+func (l *Log) serveCheckpoint() deferredSync {
+	l.deferredSyncing <- struct{}{} // after any other checkpoint's fsyncs
 	if err := l.failure(); err != nil {
-		reply <- deferredSync{err: err}
-		return
+		return deferredSync{err: err}
 	}
 	segs, err := l.takeDeferred()
 	if err != nil {
 		l.fail(err)
 	}
-	reply <- deferredSync{segs: segs, err: err}
+	return deferredSync{segs: segs, err: err}
 }
 
 // checkpointDeferred makes the log's deferred bytes durable: the syncer

@@ -198,7 +198,7 @@ func (l *Log) runSyncer() {
 		case <-l.stop:
 		case done := <-l.checkpoints:
 			l.round.Lock()
-			l.serveCheckpoint(done)
+			done <- l.serveCheckpoint()
 			l.round.Unlock()
 			continue
 		case <-idle.C:
@@ -217,7 +217,7 @@ func (l *Log) runSyncer() {
 		for {
 			select { // a busy log must not keep a checkpoint waiting
 			case done := <-l.checkpoints:
-				l.serveCheckpoint(done)
+				done <- l.serveCheckpoint()
 			default:
 			}
 			if !l.runRound() {

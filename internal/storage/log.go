@@ -67,8 +67,9 @@ type Log struct {
 	unsyncedSegs []*segment
 	checkpoints  chan chan deferredSync // checkpointDeferred's requests to the syncer
 	// deferredSyncing is held (a token in it) from serveCheckpoint until
-	// checkpointDeferred has fsynced what it handed over, outside the
-	// round; Close waits for it before its own fsyncs and closing files.
+	// finishCheckpoint has fsynced what it handed over, outside the round
+	// for a checkpoint; so Close, which runs both, waits for a
+	// checkpoint's fsyncs before its own and before closing files.
 	deferredSyncing chan struct{}
 	closeDone       chan struct{} // closed when Close has finished
 	// unsaved is why Close could not make the deferred bytes durable;
@@ -498,14 +499,8 @@ func (l *Log) Close() error {
 		for l.syncOnce() { // anything appended after the syncer's last round
 		}
 		if l.commitDir != nil {
-			l.deferredSyncing <- struct{}{} // a checkpoint's fsyncs end first
-			err := l.failure()              // as serveCheckpoint: bytes maybe lost
-			if err == nil {
-				err = l.syncDeferred()
-			}
-			<-l.deferredSyncing
-			if err != nil {
-				l.fail(err)
+			// As a checkpoint does; a failure fails the log.
+			if err := l.finishCheckpoint(l.serveCheckpoint()); err != nil {
 				// Still registered: the commit log's records are the only
 				// durable copy, and checkpoints must keep them.
 				l.unsaved = err
