@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/batch"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // commitFixture is a data directory with a commit log and logs using it.
@@ -339,13 +340,9 @@ func TestCommitLogAutomaticCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, l, 0, 300)
-	deadline := time.Now().Add(10 * time.Second)
-	for c.log.Stats().Segments > 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("commit log still has %d segments: no checkpoint dropped them", c.log.Stats().Segments)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "a checkpoint to drop the commit log's old segments", func() bool {
+		return c.log.Stats().Segments <= 2
+	})
 	checkValues(t, readAll(t, l, 0), 0, 0)
 	closeShared(t, c, l)
 	checkImage(t, root, []int{300}, "reopen")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/batch"
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // sizedProducerBatch is a producer's batch of one record whose value is
@@ -237,17 +238,9 @@ func TestGroupCommittedLogReleasesIdleBuffers(t *testing.T) {
 // waitIdleRelease waits until the idle log l has given its ring back.
 func waitIdleRelease(t *testing.T, l *Log, what string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.WaitFor(t, what+": the idle log to give its ring back", func() bool {
 		l.ring.mu.RLock()
-		held := l.ring.buf != nil
-		l.ring.mu.RUnlock()
-		if !held {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: the idle log still holds its ring", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer l.ring.mu.RUnlock()
+		return l.ring.buf == nil
+	})
 }
