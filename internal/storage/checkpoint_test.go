@@ -43,19 +43,6 @@ func (f *heldSyncFile) Sync() error {
 	return f.File.Sync()
 }
 
-// waitWithin waits for every append, failing the test if one fails or is
-// not durable within d.
-func waitWithin(t *testing.T, d time.Duration, as []Appended, what string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	for _, a := range as {
-		if err := a.Wait(ctx); err != nil {
-			t.Fatalf("%s: %s: %v", what, a.log.dir, err)
-		}
-	}
-}
-
 // TestCheckpointDoesNotHoldRounds: while a checkpoint's fsyncs of the
 // logs' segments are held, new appends to those very logs, one log at a
 // time and in a Group over both, are acknowledged through the commit log;
@@ -106,13 +93,13 @@ func TestCheckpointDoesNotHoldRounds(t *testing.T) {
 			}
 			as = append(as, a)
 		}
-		waitWithin(t, 10*time.Second, as, "an append while the checkpoint's fsync of its log is held")
+		waitAll(t, as, "an append while the checkpoint's fsync of its log is held")
 	}
 	var g Group
 	for i := 15; i < 20; i++ {
 		as := groupAppend(t, &g, f.logs, i)
 		g.Commit()
-		waitWithin(t, 10*time.Second, as, "a group append while the checkpoint's fsyncs are held")
+		waitAll(t, as, "a group append while the checkpoint's fsyncs are held")
 	}
 	for _, l := range f.logs {
 		if st := l.Stats(); st.Syncs != 0 {

@@ -53,7 +53,7 @@ func waitAll(t *testing.T, as []Appended, what string) {
 	defer cancel()
 	for _, a := range as {
 		if err := a.Wait(ctx); err != nil {
-			t.Fatalf("%s: %v", what, err)
+			t.Fatalf("%s: %s: %v", what, a.log.dir, err)
 		}
 	}
 }
