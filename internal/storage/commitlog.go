@@ -361,9 +361,10 @@ func (c *CommitLog) Checkpoint() error {
 		users = append(users, l)
 	}
 	c.mu.Unlock()
-	// All at once: each log's syncer writes and fsyncs its own, and the
-	// device merges flushes that wait together; one after another, a
-	// thousand queues would each wait for a whole flush.
+	// All at once: each log's syncer writes its own out and its fsyncs run
+	// in a goroutine here, and the device merges flushes that wait
+	// together; one after another, a thousand queues would each wait for
+	// a whole flush.
 	errs := make([]error, len(users))
 	var wg sync.WaitGroup
 	for i, l := range users {
