@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gannet-mq/gannet/internal/batch"
@@ -124,5 +125,74 @@ func TestZeroFillStaysAheadOfTheData(t *testing.T) {
 		if want := min(data+zeroAheadBytes/2, segmentBytes); zeroed < want || zeroed > data+3*zeroAheadBytes/2 {
 			t.Fatalf("round %d: data ends at %d, zeros at %d; want zeros in [%d, %d]", i, data, zeroed, want, data+3*zeroAheadBytes/2)
 		}
+	}
+}
+
+// zeroCountingFile counts the bytes zeroAhead writes to it.
+type zeroCountingFile struct {
+	directFile
+	zeros *atomic.Int64
+}
+
+func (f *zeroCountingFile) count(p []byte) {
+	if len(p) > 0 && &p[0] == &zeroChunk[0] {
+		f.zeros.Add(int64(len(p)))
+	}
+}
+
+func (f *zeroCountingFile) WriteAt(p []byte, off int64) (int, error) {
+	f.count(p)
+	return f.directFile.WriteAt(p, off)
+}
+
+func (f *zeroCountingFile) WriteDirect(p []byte, off int64) (int, error) {
+	f.count(p)
+	return f.directFile.WriteDirect(p, off)
+}
+
+// TestSharingLogDoesNotZeroFill: a direct round that follows rounds through
+// the commit log does not zero-fill ahead (write-outs do not either, so
+// the zeros would only add to what the device writes); one that follows a
+// direct round does.
+func TestSharingLogDoesNotZeroFill(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	var zeros atomic.Int64
+	open := func(name string, flag int, perm os.FileMode) (File, error) {
+		f, err := OpenOSFile(name, flag, perm)
+		if err != nil || filepath.Ext(name) != ".log" {
+			return f, err
+		}
+		return &zeroCountingFile{directFile: f.(directFile), zeros: &zeros}, nil
+	}
+	c, l := openShared(t, root, true, Options{OpenFile: open})
+	defer closeShared(t, c, l)
+	appendN(t, l, 0, 5)
+	if st := l.Stats(); st.Syncs != 0 {
+		t.Fatalf("%d rounds of its own, want all five through the commit log", st.Syncs)
+	}
+	large := func() { // one batch over commitRoundMax: a direct round
+		recs := make([]batch.Record, 100)
+		for i := range recs {
+			recs[i].Value = bytes.Repeat([]byte{byte(i)}, 1024)
+		}
+		a, err := l.Append(recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	large()
+	if n := zeros.Load(); n != 0 {
+		t.Fatalf("a direct round after shared ones zero-filled %d bytes", n)
+	}
+	large()
+	if zeros.Load() == 0 {
+		t.Fatal("a direct round after a direct one did not zero-fill ahead")
+	}
+	if st := l.Stats(); st.Syncs != 2 {
+		t.Fatalf("%d rounds of its own, want the two large ones", st.Syncs)
 	}
 }

@@ -91,6 +91,7 @@ func OpenCommitLog(dir, root string, opts Options) (*CommitLog, error) {
 		gathered: make(chan struct{}, 1),
 	}
 	opts.beforeRound = c.gather
+	opts.staleSpares = true
 	l, err := Open(dir, opts)
 	if err != nil {
 		return nil, err

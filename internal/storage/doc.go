@@ -10,6 +10,8 @@
 //	                                is the base offset, 20 digits
 //	00000000000000000000.index      sparse offset index of a sealed segment
 //	00000000000000000000.timeindex  time index of a sealed segment
+//	00000000000000000000.spare      a deleted segment's file kept for
+//	                                reuse (recycle.go)
 //	meta                            durable start offset
 //
 // Segments are preallocated ahead of their data (fallocate, or a sparse

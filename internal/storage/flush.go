@@ -68,7 +68,7 @@ func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 				return written, err
 			}
 			written += int64(len(j.data))
-			if !j.seal {
+			if !j.seal && !l.sharing {
 				if err := l.zeroAhead(j.seg, j.end); err != nil {
 					return written, err
 				}
@@ -273,6 +273,8 @@ func (l *Log) releaseIdleBuffers() {
 	}
 	l.mu.Unlock()
 	l.ring.drop()
+	l.idle.Store(true)
+	l.dropSpares(true)
 }
 
 // round is one round of a log: the jobs taken from its dirty segments, the
@@ -342,6 +344,7 @@ func (l *Log) finishRound(r round) bool {
 		if !r.via { // the commit log counts its own
 			l.stats.syncs++
 		}
+		l.sharing = r.via
 		l.publishLocked(r.target)
 	}
 	l.mu.Unlock()
@@ -349,6 +352,9 @@ func (l *Log) finishRound(r round) bool {
 		l.opts.OnSync(took, r.n, r.err)
 	}
 	l.rounds.Add(1) // not idle (runSyncer)
+	if l.idle.Load() {
+		l.idle.Store(false)
+	}
 	if r.via && r.err == nil {
 		return l.writeOutEarly() == nil
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,13 +64,25 @@ type Log struct {
 	commitID     uint64 // made with the log; 0 for a log from before the commit log until its first such round
 	commitKeyBuf []byte // scratch for commit log record keys
 	unsyncedSegs []*segment
-	checkpoints  chan chan deferredSync // checkpointDeferred's requests to the syncer
+	// sharing is set while the log's rounds go through the commit log: its
+	// segment is then written by write-outs, which do not zero-fill, and a
+	// direct round now and then pays an extent conversion rather than
+	// zero-filling a MiB (zeroAhead) the device must write as well.
+	sharing     bool
+	checkpoints chan chan deferredSync // checkpointDeferred's requests to the syncer
 	// deferredSyncing is held (a token in it) from serveCheckpoint until
 	// finishCheckpoint has fsynced what it handed over, outside the round
 	// for a checkpoint; so Close, which runs both, waits for a
 	// checkpoint's fsyncs before its own and before closing files.
 	deferredSyncing chan struct{}
 	closeDone       chan struct{} // closed when Close has finished
+
+	// Spares (recycle.go): deleted segment files kept for reuse.
+	spareMu       sync.Mutex
+	spares        []spareFile // spareMu
+	sparesZeroing int         // spareMu: spares being zero-filled
+	spareWork     sync.WaitGroup
+	idle          atomic.Bool // buffers given back (releaseIdleBuffers) and no round since
 	// unsaved is why Close could not make the deferred bytes durable;
 	// checkpoints then keep the commit log's records (set before closeDone).
 	unsaved error
@@ -117,6 +128,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if c := opts.CommitLog; c != nil && opts.Sync == SyncAlways {
 		l.commitDir = c.dirKey(dir)
 	}
+	l.adoptSpares()
 	if err := l.recover(); err != nil {
 		l.closeFiles()
 		return nil, err
@@ -170,7 +182,7 @@ func (l *Log) recover() error {
 	l.start = min(max(metaStart, l.segments[0].base), l.next)
 	l.visibleEnd.Store(l.next)
 	victims := l.detachBelowLocked(l.start)
-	return removeSegmentFiles(l.dir, victims)
+	return l.discardSegments(victims, true)
 }
 
 // listSegments returns the base offsets of the segment files, in order, and
@@ -236,7 +248,7 @@ func (l *Log) loadSegments(bases []int64) error {
 		}
 		// This is the tail, either really or because the log breaks here;
 		// later segments cannot follow a gap and are dropped.
-		if err := removeSegmentFiles(l.dir, l.closeSegments(bases[i+1:])); err != nil {
+		if err := l.discardSegments(l.closeSegments(bases[i+1:]), false); err != nil {
 			return err
 		}
 		return l.prepareTail(s, res, fileSize)
@@ -356,6 +368,14 @@ func (l *Log) growAllocation(s *segment, end int64) error {
 
 func (l *Log) createSegment(base int64) (*segment, error) {
 	path := segmentName(l.dir, base, ".log")
+	if f, size, ok := l.openSpare(path); ok {
+		seg := newSegment(l.dir, base, f)
+		// Every block is written already: zeros, or stale batches where
+		// those are harmless (recycle.go).
+		seg.allocated, seg.zeroed = size, size
+		l.enableDirect(seg)
+		return seg, nil
+	}
 	f, err := l.opts.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("storage: create segment: %w", err)
@@ -380,18 +400,6 @@ func preallocate(f File, size int64) error {
 		}
 	}
 	return f.Truncate(size)
-}
-
-// removeSegmentFiles deletes the files of detached segments.
-func removeSegmentFiles(dir string, segs []*segment) error {
-	for _, s := range segs {
-		for _, ext := range []string{".index", ".timeindex", ".log"} {
-			if err := os.Remove(segmentName(dir, s.base, ext)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("storage: remove segment: %w", err)
-			}
-		}
-	}
-	return nil
 }
 
 // detachBelowLocked removes from the log every segment wholly below off,
@@ -492,6 +500,7 @@ func (l *Log) Close() error {
 
 	close(l.stop)
 	<-l.syncerDone
+	l.spareWork.Wait()
 	if l.opts.Sync == SyncAlways {
 		// A Group's caller may still be running a round.
 		l.round.Lock()
@@ -520,6 +529,7 @@ func (l *Log) Close() error {
 	}
 	l.closeFilesLocked()
 	l.ring.drop()
+	l.dropSpares(false)
 	return l.failErr
 }
 

@@ -95,6 +95,10 @@ type Options struct {
 	// beforeRound, if set, runs before each group-commit round; the
 	// commit log gathers its writers there.
 	beforeRound func()
+	// staleSpares reuses deleted segment files without zero-filling them:
+	// for the commit log, whose replay writes a stale record's bytes back
+	// where they already are (recycle.go).
+	staleSpares bool
 }
 
 const (

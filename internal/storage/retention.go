@@ -68,7 +68,7 @@ func (l *Log) SetStartOffset(off int64) error {
 	l.start = max(l.start, off)
 	victims := l.detachBelowLocked(off)
 	l.mu.Unlock()
-	return removeSegmentFiles(l.dir, victims)
+	return l.discardSegments(victims, true)
 }
 
 // SetRetention changes the limits EnforceRetention applies (a topic's
@@ -111,5 +111,5 @@ func (l *Log) EnforceRetention() error {
 	}
 	l.mu.Unlock()
 	// No meta write: on Open the start is at least the first segment's base.
-	return removeSegmentFiles(l.dir, victims)
+	return l.discardSegments(victims, true)
 }
