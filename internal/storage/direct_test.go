@@ -293,8 +293,8 @@ type directFaultFS struct {
 
 func (fs *directFaultFS) open(name string, flag int, perm os.FileMode) (File, error) {
 	f, err := OpenOSFile(name, flag, perm)
-	if err != nil {
-		return nil, err
+	if err != nil || filepath.Ext(name) != ".log" { // segments only, not spares being zeroed
+		return f, err
 	}
 	return &directFaultFile{File: f, directThrough: directThrough{f.(directFile)}, fs: fs}, nil
 }

@@ -72,6 +72,7 @@ func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 				if err := l.zeroAhead(j.seg, j.end); err != nil {
 					return written, err
 				}
+				l.spareAhead(j.seg)
 			}
 		}
 		// A sealed segment is fsynced by finalize, after its trim.

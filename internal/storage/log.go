@@ -69,6 +69,7 @@ type Log struct {
 	// direct round now and then pays an extent conversion rather than
 	// zero-filling a MiB (zeroAhead) the device must write as well.
 	sharing     bool
+	aheadFor    *segment               // the segment spareAhead last looked at
 	checkpoints chan chan deferredSync // checkpointDeferred's requests to the syncer
 	// deferredSyncing is held (a token in it) from serveCheckpoint until
 	// finishCheckpoint has fsynced what it handed over, outside the round
@@ -131,6 +132,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.adoptSpares()
 	if err := l.recover(); err != nil {
 		l.closeFiles()
+		close(l.stop) // a spare recover started stops zero-filling
+		l.spareWork.Wait()
+		l.dropSpares(false)
 		return nil, err
 	}
 	if l.commitDir != nil {

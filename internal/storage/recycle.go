@@ -183,18 +183,46 @@ func (l *Log) keepSpare(s *segment) bool {
 	}
 	l.sparesZeroing++
 	l.spareWork.Add(1)
-	go l.zeroSpare(tmp, size)
+	go l.zeroSpare(tmp, size, false)
 	return true
 }
 
-// zeroSpare zero-fills the first size bytes of tmp, cuts it there, fsyncs
-// it and names it a spare. It gives up, deleting the file, when the log
-// closes or goes idle meanwhile, or on any error.
-func (l *Log) zeroSpare(tmp string, size int64) {
+// spareAhead starts a new spare for the segment after s when s is half
+// full and the log has none: a log that does not delete segments (a topic,
+// or a queue before its first trim) then finds its next segment zeroed off
+// the commit path too. The flusher calls it after a round of its own; a
+// log sharing the commit log does not zero-fill at all (Log.sharing), and
+// the commit log, whose spares need no zeros, waits for its own.
+func (l *Log) spareAhead(s *segment) {
+	if l.opts.Sync != SyncAlways || l.opts.staleSpares || s.written < l.opts.SegmentBytes/2 || l.aheadFor == s {
+		return
+	}
+	l.aheadFor = s // one try per segment
+	size := alignDown(l.opts.SegmentBytes)
+	l.spareMu.Lock()
+	defer l.spareMu.Unlock()
+	if len(l.spares)+l.sparesZeroing > 0 || size < directAlign || !reserveSpare(size) {
+		return
+	}
+	l.sparesZeroing++
+	l.spareWork.Add(1)
+	go l.zeroSpare(segmentName(l.dir, s.base, ".ahead"+spareZeroingExt), size, true)
+}
+
+// zeroSpare zero-fills the first size bytes of tmp (a new file with
+// create), cuts it there, fsyncs it and names it a spare. It gives up,
+// deleting the file, when the log closes or goes idle meanwhile, or on any
+// error.
+func (l *Log) zeroSpare(tmp string, size int64, create bool) {
 	defer l.spareWork.Done()
-	spareZeroing <- struct{}{}
-	err := l.writeZeros(tmp, size)
-	<-spareZeroing
+	var err error
+	select {
+	case spareZeroing <- struct{}{}:
+		err = l.writeZeros(tmp, size, create)
+		<-spareZeroing
+	case <-l.stop:
+		err = ErrClosed
+	}
 	l.spareMu.Lock()
 	defer l.spareMu.Unlock()
 	l.sparesZeroing--
@@ -212,17 +240,26 @@ func (l *Log) zeroSpare(tmp string, size int64) {
 	l.spares = append(l.spares, spareFile{path, size})
 }
 
-func (l *Log) writeZeros(name string, size int64) error {
-	f, err := l.opts.OpenFile(name, os.O_RDWR, 0o644)
+func (l *Log) writeZeros(name string, size int64, create bool) error {
+	flag := os.O_RDWR
+	if create {
+		flag |= os.O_CREATE | os.O_EXCL
+	}
+	f, err := l.opts.OpenFile(name, flag, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := f.Truncate(size); err != nil {
+	resize := f.Truncate
+	if create {
+		resize = func(size int64) error { return preallocate(f, size) }
+	}
+	if err := resize(size); err != nil {
 		return err
 	}
 	write := f.WriteAt
-	if d, ok := f.(directFile); ok && !l.opts.BufferedIO && d.OpenDirect() == nil {
+	d, direct := f.(directFile)
+	if direct = direct && !l.opts.BufferedIO && !l.directRefused.Load() && d.OpenDirect() == nil; direct {
 		defer d.CloseDirect()
 		write = d.WriteDirect
 	}
@@ -232,7 +269,13 @@ func (l *Log) writeZeros(name string, size int64) error {
 			return ErrClosed
 		default:
 		}
-		if _, err := write(zeroChunk[:min(zeroAheadBytes, size-off)], off); err != nil {
+		chunk := zeroChunk[:min(zeroAheadBytes, size-off)]
+		_, err := write(chunk, off)
+		if direct && errors.Is(err, unix.EINVAL) { // as writeData falls back
+			write, direct = f.WriteAt, false
+			_, err = write(chunk, off)
+		}
+		if err != nil {
 			return err
 		}
 	}

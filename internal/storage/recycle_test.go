@@ -446,3 +446,35 @@ func TestCommitLogReusesStaleSpares(t *testing.T) {
 	checkImage(t, image, []int{100, 100, 100}, "old batch in the recycled commit log")
 	f.close(t)
 }
+
+// TestSpareAhead: a log that deletes nothing gets its next segment zeroed
+// ahead, off the commit path, once the active one is half full, and rolls
+// into it.
+func TestSpareAhead(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{SegmentBytes: 64 << 10, IdleRelease: time.Hour}
+	l := openLog(t, dir, opts)
+	appendFixed(t, l, 0, 40) // about 43 KB: past half
+	l.spareWork.Wait()
+	spares := spareFiles(t, dir)
+	if len(spares) != 1 {
+		t.Fatalf("spares %v, want one made ahead", spares)
+	}
+	b, err := os.ReadFile(spares[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != int(alignDown(opts.SegmentBytes)) || bytes.IndexFunc(b, func(r rune) bool { return r != 0 }) >= 0 {
+		t.Fatalf("spare made ahead: %d bytes, not all zeros; want %d zeros", len(b), alignDown(opts.SegmentBytes))
+	}
+	ahead := inode(t, spares[0])
+	appendFixed(t, l, 40, 30) // rolls
+	if got := inode(t, activeSegment(l).path); got != ahead {
+		t.Fatal("the new segment is not the spare made ahead")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := openLog(t, dir, opts)
+	checkFixed(t, r, 0)
+}
