@@ -140,14 +140,7 @@ func TestDeletedSegmentIsReused(t *testing.T) {
 // valid CRCs), a cut just after a new base offset would bring an old batch
 // back as new data.
 func TestCrashInRecycledSegment(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir, recycleOpts)
-	appendFixed(t, l, 0, 25)
-	moveStartToTail(t, l)
-	spares := spareFiles(t, dir)
-	if len(spares) == 0 {
-		t.Fatal("no spare file after the start moved")
-	}
+	dir, l, spares := trimmedLog(t, recycleOpts)
 	before := make(map[uint64][]byte)
 	for _, s := range spares {
 		b, err := os.ReadFile(s)
@@ -286,26 +279,41 @@ func TestSparesGoWhenIdle(t *testing.T) {
 		t.Fatalf("idle log kept spares %v", s)
 	}
 
-	never := t.TempDir()
 	opts.Sync = SyncNever
-	n := openLog(t, never, opts)
-	appendFixed(t, n, 0, 25)
-	moveStartToTail(t, n)
-	if s := spareFiles(t, never); len(s) != 0 {
-		t.Fatalf("SyncNever log kept spares %v", s)
-	}
+	requireNoSpares(t, opts, "a SyncNever log")
 }
 
 // TestSpareBudget: past the process's budget, deleted segments are deleted.
 func TestSpareBudget(t *testing.T) {
 	spareBytes.Add(spareBudget)
 	defer spareBytes.Add(-spareBudget)
+	requireNoSpares(t, recycleOpts, "a log past the budget")
+}
+
+// trimmedLog makes a new log of a few segments, deletes all but the
+// active one and returns the spares that made.
+func trimmedLog(t *testing.T, opts Options) (dir string, l *Log, spares []string) {
+	t.Helper()
+	dir = t.TempDir()
+	l = openLog(t, dir, opts)
+	appendFixed(t, l, 0, 25)
+	moveStartToTail(t, l)
+	if spares = spareFiles(t, dir); len(spares) == 0 {
+		t.Fatal("no spare file after the start moved")
+	}
+	return dir, l, spares
+}
+
+// requireNoSpares deletes all but the active segment of a new log and
+// checks that none of them became a spare.
+func requireNoSpares(t *testing.T, opts Options, what string) {
+	t.Helper()
 	dir := t.TempDir()
-	l := openLog(t, dir, recycleOpts)
+	l := openLog(t, dir, opts)
 	appendFixed(t, l, 0, 25)
 	moveStartToTail(t, l)
 	if s := spareFiles(t, dir); len(s) != 0 {
-		t.Fatalf("spares %v beyond the budget", s)
+		t.Fatalf("%s kept spares %v", what, s)
 	}
 }
 
@@ -313,14 +321,7 @@ func TestSpareBudget(t *testing.T) {
 // maxSpares; the rest, and files whose zero-fill did not finish, are
 // deleted.
 func TestOpenAdoptsSpares(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir, recycleOpts)
-	appendFixed(t, l, 0, 25)
-	moveStartToTail(t, l)
-	spares := spareFiles(t, dir)
-	if len(spares) == 0 {
-		t.Fatal("no spare file after the start moved")
-	}
+	dir, l, spares := trimmedLog(t, recycleOpts)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
