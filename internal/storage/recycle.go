@@ -93,10 +93,16 @@ func (l *Log) adoptSpares() {
 		}
 		path := filepath.Join(l.dir, e.Name())
 		info, err := e.Info()
+		// Whole blocks only, as keepSpare counts them: a commit log spare
+		// keeps its old, unaligned size, and O_DIRECT needs the block.
+		var size int64
+		if err == nil {
+			size = alignDown(info.Size())
+		}
 		keep := err == nil && info.Mode().IsRegular() && l.opts.Sync == SyncAlways &&
-			len(l.spares) < maxSpares && info.Size() >= directAlign && reserveSpare(info.Size())
+			len(l.spares) < maxSpares && size >= directAlign && reserveSpare(size)
 		if keep {
-			l.spares = append(l.spares, spareFile{path, info.Size()})
+			l.spares = append(l.spares, spareFile{path, size})
 		} else {
 			_ = os.Remove(path)
 		}

@@ -479,3 +479,56 @@ func TestSpareAhead(t *testing.T) {
 	r := openLog(t, dir, opts)
 	checkFixed(t, r, 0)
 }
+
+// TestAdoptedCommitLogSpare: a commit log spare left by an earlier run
+// keeps its old, unaligned size; the commit log adopts it and rolls into
+// it, zero-filling ahead of new data there with O_DIRECT, and every round
+// is still acknowledged.
+func TestAdoptedCommitLogSpare(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	cdir := filepath.Join(root, "commitlog")
+	opts := Options{SegmentBytes: 8192, IdleRelease: time.Hour}
+	open := func() (*CommitLog, *Log) {
+		c, err := OpenCommitLog(cdir, root, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.everyRound = true
+		l, err := Open(logDir(root, 0), Options{CommitLog: c, IdleRelease: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, l
+	}
+	c, l := open()
+	appendN(t, l, 0, 60)
+	if err := c.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	spares := spareFiles(t, cdir)
+	if len(spares) == 0 {
+		t.Fatal("the commit log kept no spare")
+	}
+	unaligned := false
+	for _, s := range spares {
+		info, _ := os.Stat(s)
+		unaligned = unaligned || info.Size()%directAlign != 0
+	}
+	if !unaligned {
+		t.Fatal("fixture: every commit log spare has a whole number of blocks")
+	}
+	closeShared(t, c, l)
+
+	c, l = open()
+	defer closeShared(t, c, l)
+	inodes := map[uint64]bool{}
+	for _, s := range spareFiles(t, cdir) {
+		inodes[inode(t, s)] = true
+	}
+	appendN(t, l, 60, 60)
+	if !inodes[inode(t, activeSegment(c.log).path)] && !slices.ContainsFunc(c.log.segments, func(s *segment) bool { return inodes[inode(t, s.path)] }) {
+		t.Fatal("the commit log did not roll into an adopted spare")
+	}
+	checkValues(t, readAll(t, l, 0), 0, 0)
+}
