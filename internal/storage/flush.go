@@ -192,7 +192,7 @@ func (l *Log) runSyncer() {
 	// whole period passed without a round.
 	idle := time.NewTicker(l.opts.IdleRelease)
 	defer idle.Stop()
-	seen, released := l.rounds.Load(), false
+	seen := l.rounds.Load()
 	for {
 		select {
 		case <-l.kick:
@@ -204,13 +204,12 @@ func (l *Log) runSyncer() {
 			continue
 		case <-idle.C:
 			if n := l.rounds.Load(); n != seen {
-				seen, released = n, false
-			} else if !released {
+				seen = n
+			} else if !l.idle.Load() { // a round since would have cleared it
 				l.round.Lock()
 				l.roundJobs = nil
 				l.releaseIdleBuffers()
 				l.round.Unlock()
-				released = true
 			}
 			continue
 		}
@@ -264,6 +263,7 @@ func (l *Log) kickSyncer() {
 func (l *Log) releaseIdleBuffers() {
 	if err := l.writeOut(); err != nil {
 		l.fail(err)
+		l.idle.Store(true) // failed: not tried again every period
 		return
 	}
 	l.mu.Lock()

@@ -83,7 +83,9 @@ type Log struct {
 	spares        []spareFile // spareMu
 	sparesZeroing int         // spareMu: spares being zero-filled
 	spareWork     sync.WaitGroup
-	idle          atomic.Bool // buffers given back (releaseIdleBuffers) and no round since
+	// idle is set by the syncer's idle check (releaseIdleBuffers) and
+	// cleared by the next round: the check releases once per idle spell.
+	idle atomic.Bool
 	// unsaved is why Close could not make the deferred bytes durable;
 	// checkpoints then keep the commit log's records (set before closeDone).
 	unsaved error
