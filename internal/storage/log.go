@@ -135,7 +135,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := l.recover(); err != nil {
 		l.closeFiles()
 		close(l.stop) // a spare recover started stops zero-filling
-		l.spareWork.Wait()
+		l.waitSpareWork()
 		l.dropSpares(false)
 		return nil, err
 	}
@@ -506,7 +506,7 @@ func (l *Log) Close() error {
 
 	close(l.stop)
 	<-l.syncerDone
-	l.spareWork.Wait()
+	l.waitSpareWork()
 	if l.opts.Sync == SyncAlways {
 		// A Group's caller may still be running a round.
 		l.round.Lock()

@@ -162,15 +162,14 @@ func (l *Log) keepSpare(s *segment) bool {
 	}
 	l.mu.Lock()
 	unread := s.refs == 0
+	size := alignDown(s.size) // finalized: the file's size. Whole blocks only, for O_DIRECT
 	l.mu.Unlock()
-	info, err := os.Stat(s.path)
-	if !unread || err != nil || info.Size() < directAlign {
+	if !unread || size < directAlign {
 		return false
 	}
-	size := alignDown(info.Size()) // zeroed whole blocks only, for O_DIRECT
 	l.spareMu.Lock()
 	defer l.spareMu.Unlock()
-	if len(l.spares)+l.sparesZeroing >= maxSpares || !reserveSpare(size) {
+	if l.stopping() || len(l.spares)+l.sparesZeroing >= maxSpares || !reserveSpare(size) {
 		return false
 	}
 	stem := strings.TrimSuffix(s.path, ".log")
@@ -187,9 +186,7 @@ func (l *Log) keepSpare(s *segment) bool {
 		spareBytes.Add(-size)
 		return false
 	}
-	l.sparesZeroing++
-	l.spareWork.Add(1)
-	go l.zeroSpare(tmp, size, false)
+	l.startZeroingLocked(tmp, size, false)
 	return true
 }
 
@@ -207,12 +204,37 @@ func (l *Log) spareAhead(s *segment) {
 	size := alignDown(l.opts.SegmentBytes)
 	l.spareMu.Lock()
 	defer l.spareMu.Unlock()
-	if len(l.spares)+l.sparesZeroing > 0 || size < directAlign || !reserveSpare(size) {
+	if l.stopping() || len(l.spares)+l.sparesZeroing > 0 || size < directAlign || !reserveSpare(size) {
 		return
 	}
+	l.startZeroingLocked(segmentName(l.dir, s.base, ".ahead"+spareZeroingExt), size, true)
+}
+
+// stopping reports whether Close (or a failed Open) has begun: no spare
+// work starts then. Checked under spareMu, with spareWork.Add, so that
+// Close's waitSpareWork sees every zeroing that started.
+func (l *Log) stopping() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// startZeroingLocked runs zeroSpare on tmp, for which size bytes of the
+// budget are reserved; the caller holds spareMu.
+func (l *Log) startZeroingLocked(tmp string, size int64, create bool) {
 	l.sparesZeroing++
 	l.spareWork.Add(1)
-	go l.zeroSpare(segmentName(l.dir, s.base, ".ahead"+spareZeroingExt), size, true)
+	go l.zeroSpare(tmp, size, create)
+}
+
+// waitSpareWork waits for the zeroing under way once l.stop is closed.
+func (l *Log) waitSpareWork() {
+	l.spareMu.Lock() // a starter past its stopping check has added itself
+	l.spareMu.Unlock()
+	l.spareWork.Wait()
 }
 
 // zeroSpare zero-fills the first size bytes of tmp (a new file with
@@ -256,11 +278,12 @@ func (l *Log) writeZeros(name string, size int64, create bool) error {
 		return err
 	}
 	defer f.Close()
-	resize := f.Truncate
 	if create {
-		resize = func(size int64) error { return preallocate(f, size) }
+		err = preallocate(f, size)
+	} else {
+		err = f.Truncate(size)
 	}
-	if err := resize(size); err != nil {
+	if err != nil {
 		return err
 	}
 	write := f.WriteAt
