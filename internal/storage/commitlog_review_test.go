@@ -111,11 +111,7 @@ func testRemovedFailedLog(t *testing.T, viaRemove bool) {
 // deferred bytes through the page cache, as its own rounds do, instead of
 // failing the log.
 func TestCommitLogDeferredBytesFallBackOnEINVAL(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	fs := &directFaultFS{}
-	fs.arm(unix.EINVAL, 0)
-	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
+	root, fs, c, l := openSharedRefusingDirect(t)
 	const n = 800 // more than half the smallest ring: written out early
 	appendN(t, l, 0, n)
 	if fs.faults.Load() == 0 || c.log.Stats().AppendedRecords == 0 {
@@ -190,6 +186,19 @@ func TestCommitLogReplayRefusesCorruptCommitID(t *testing.T) {
 	}
 }
 
+// openSharedRefusingDirect opens, in a new data directory root, a shared log (openShared, every round to
+// the commit log) on a file system that accepts O_DIRECT at open and
+// refuses every such write with EINVAL.
+func openSharedRefusingDirect(t *testing.T) (root string, fs *directFaultFS, c *CommitLog, l *Log) {
+	t.Helper()
+	root = t.TempDir()
+	skipWithoutDirectIO(t, root)
+	fs = &directFaultFS{}
+	fs.arm(unix.EINVAL, 0)
+	c, l = openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
+	return root, fs, c, l
+}
+
 // TestCommitLogEINVALWhenTheRingGrows: a round large enough to make the
 // ring grow writes the deferred bytes out first; when that write is the one
 // that finds the file system refusing O_DIRECT writes, the round itself
@@ -198,11 +207,7 @@ func TestCommitLogReplayRefusesCorruptCommitID(t *testing.T) {
 // and the next write-out dereferenced the closed O_DIRECT descriptor (a
 // panic).
 func TestCommitLogEINVALWhenTheRingGrows(t *testing.T) {
-	root := t.TempDir()
-	skipWithoutDirectIO(t, root)
-	fs := &directFaultFS{}
-	fs.arm(unix.EINVAL, 0)
-	c, l := openShared(t, root, true, Options{OpenFile: fs.open, IdleRelease: time.Hour})
+	root, fs, c, l := openSharedRefusingDirect(t)
 	sizes := []int{100, 100, 100, 100, 100, 20 << 10} // the last over a quarter of the smallest ring
 	for i := range sizes {
 		appendSized(t, l, int64(i), sizes[i:i+1]) // one round each

@@ -42,14 +42,22 @@ func loseUnsynced(t *testing.T, image string, logs []*Log, checkpointed []int64)
 
 func openCommitFixture(t *testing.T, root string, n int) *commitFixture {
 	t.Helper()
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	return openCommitFixtureWith(t, root, n, Options{}, Options{})
+}
+
+// openCommitFixtureWith opens the commit log with copts and n logs with
+// lopts (CommitLog set), every eligible round going to the commit log.
+func openCommitFixtureWith(t *testing.T, root string, n int, copts, lopts Options) *commitFixture {
+	t.Helper()
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, copts)
 	if err != nil {
 		t.Fatalf("OpenCommitLog: %v", err)
 	}
 	c.everyRound = true
 	f := &commitFixture{root: root, c: c}
+	lopts.CommitLog = c
 	for i := range n {
-		l, err := Open(logDir(root, i), Options{CommitLog: c})
+		l, err := Open(logDir(root, i), lopts)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -70,6 +78,17 @@ func (f *commitFixture) close(t *testing.T) {
 	}
 }
 
+// fill appends n one-record batches from value(first) to every log, the
+// logs in parallel, each batch acknowledged before the next.
+func (f *commitFixture) fill(t *testing.T, first, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, l := range f.logs {
+		wg.Go(func() { appendN(t, l, first, n) })
+	}
+	wg.Wait()
+}
+
 // filledFixture opens a fixture of n logs in a new data directory and
 // appends perLog one-record batches to every log, the logs in parallel,
 // each batch acknowledged before the next. Every round goes through the
@@ -81,11 +100,7 @@ func filledFixture(t *testing.T, n, perLog int) *commitFixture {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
 	f := openCommitFixture(t, root, n)
-	var wg sync.WaitGroup
-	for _, l := range f.logs {
-		wg.Go(func() { appendN(t, l, 0, perLog) })
-	}
-	wg.Wait()
+	f.fill(t, 0, perLog)
 	for _, l := range f.logs {
 		if st := l.Stats(); st.Syncs != 0 {
 			t.Fatalf("%s fsynced %d rounds itself, want none: all through the commit log", l.dir, st.Syncs)
@@ -313,11 +328,7 @@ func TestCommitLogCheckpoint(t *testing.T) {
 	for i, l := range f.logs {
 		_, checkpointed[i] = dataEnd(l)
 	}
-	var wg sync.WaitGroup
-	for _, l := range f.logs {
-		wg.Go(func() { appendN(t, l, 20, 15) })
-	}
-	wg.Wait()
+	f.fill(t, 20, 15)
 
 	image := copyTree(t, f.root)
 	loseUnsynced(t, image, f.logs, checkpointed)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -360,6 +359,10 @@ func TestOpenAdoptsSpares(t *testing.T) {
 	checkFixed(t, l2, l2.StartOffset())
 }
 
+// smallCommitLog gives the commit log segments of a few dozen rounds, kept
+// as spares until the test is done with them.
+var smallCommitLog = Options{SegmentBytes: 8192, IdleRelease: time.Hour}
+
 // TestCommitLogReusesStaleSpares: the commit log's deleted segments become
 // spares as they are, old records kept (no zero-fill), and new segments
 // reuse them. A crash image whose recycled tail brings an old batch back
@@ -369,27 +372,9 @@ func TestCommitLogReusesStaleSpares(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
 	cdir := filepath.Join(root, "commitlog")
-	c, err := OpenCommitLog(cdir, root, Options{SegmentBytes: 8192, IdleRelease: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.everyRound = true
-	f := &commitFixture{root: root, c: c}
-	for i := range 3 {
-		l, err := Open(logDir(root, i), Options{CommitLog: c, IdleRelease: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.logs = append(f.logs, l)
-	}
-	fill := func(first, n int) {
-		var wg sync.WaitGroup
-		for _, l := range f.logs {
-			wg.Go(func() { appendN(t, l, first, n) })
-		}
-		wg.Wait()
-	}
-	fill(0, 60)
+	f := openCommitFixtureWith(t, root, 3, smallCommitLog, Options{IdleRelease: time.Hour})
+	c := f.c
+	f.fill(t, 0, 60)
 	if err := c.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +399,7 @@ func TestCommitLogReusesStaleSpares(t *testing.T) {
 	for i, l := range f.logs {
 		_, checkpointed[i] = dataEnd(l)
 	}
-	fill(60, 40)
+	f.fill(t, 60, 40)
 	tail := activeSegment(c.log)
 	if !inodes[inode(t, tail.path)] {
 		t.Fatalf("the commit log's tail %s is a new file, not a spare", tail.path)
@@ -488,20 +473,8 @@ func TestAdoptedCommitLogSpare(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
 	cdir := filepath.Join(root, "commitlog")
-	opts := Options{SegmentBytes: 8192, IdleRelease: time.Hour}
-	open := func() (*CommitLog, *Log) {
-		c, err := OpenCommitLog(cdir, root, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.everyRound = true
-		l, err := Open(logDir(root, 0), Options{CommitLog: c, IdleRelease: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, l
-	}
-	c, l := open()
+	f := openCommitFixtureWith(t, root, 1, smallCommitLog, Options{IdleRelease: time.Hour})
+	c, l := f.c, f.logs[0]
 	appendN(t, l, 0, 60)
 	if err := c.Checkpoint(); err != nil {
 		t.Fatal(err)
@@ -518,10 +491,11 @@ func TestAdoptedCommitLogSpare(t *testing.T) {
 	if !unaligned {
 		t.Fatal("fixture: every commit log spare has a whole number of blocks")
 	}
-	closeShared(t, c, l)
+	f.close(t)
 
-	c, l = open()
-	defer closeShared(t, c, l)
+	f = openCommitFixtureWith(t, root, 1, smallCommitLog, Options{IdleRelease: time.Hour})
+	defer f.close(t)
+	c, l = f.c, f.logs[0]
 	inodes := map[uint64]bool{}
 	for _, s := range spareFiles(t, cdir) {
 		inodes[inode(t, s)] = true
