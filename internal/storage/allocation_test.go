@@ -150,10 +150,9 @@ func (f *zeroCountingFile) WriteDirect(p []byte, off int64) (int, error) {
 	return f.directFile.WriteDirect(p, off)
 }
 
-// TestSharingLogDoesNotZeroFill: a direct round that follows rounds through
-// the commit log does not zero-fill ahead (write-outs do not either, so
-// the zeros would only add to what the device writes); one that follows a
-// direct round does.
+// TestSharingLogDoesNotZeroFill: direct rounds into a segment that rounds
+// through the commit log wrote do not zero-fill ahead (write-outs do not
+// either, so the zeros would only add to what the device writes).
 func TestSharingLogDoesNotZeroFill(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
@@ -184,13 +183,13 @@ func TestSharingLogDoesNotZeroFill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Lone rounds come and go among shared ones (a Kafka produce whose
+	// other partitions' rounds are under way): none of them zero-fills a
+	// segment that write-outs fill.
+	large()
 	large()
 	if n := zeros.Load(); n != 0 {
-		t.Fatalf("a direct round after shared ones zero-filled %d bytes", n)
-	}
-	large()
-	if zeros.Load() == 0 {
-		t.Fatal("a direct round after a direct one did not zero-fill ahead")
+		t.Fatalf("direct rounds after shared ones zero-filled %d bytes", n)
 	}
 	if st := l.Stats(); st.Syncs != 2 {
 		t.Fatalf("%d rounds of its own, want the two large ones", st.Syncs)

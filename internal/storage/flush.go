@@ -68,7 +68,7 @@ func (l *Log) persist(jobs []flushJob, syncData bool) (int64, error) {
 				return written, err
 			}
 			written += int64(len(j.data))
-			if !j.seal && !l.sharing {
+			if !j.seal && !j.seg.shared {
 				if err := l.zeroAhead(j.seg, j.end); err != nil {
 					return written, err
 				}
@@ -345,7 +345,11 @@ func (l *Log) finishRound(r round) bool {
 		if !r.via { // the commit log counts its own
 			l.stats.syncs++
 		}
-		l.sharing = r.via
+		if r.via {
+			for _, j := range r.jobs {
+				j.seg.shared = true
+			}
+		}
 		l.publishLocked(r.target)
 	}
 	l.mu.Unlock()

@@ -64,13 +64,8 @@ type Log struct {
 	commitID     uint64 // made with the log; 0 for a log from before the commit log until its first such round
 	commitKeyBuf []byte // scratch for commit log record keys
 	unsyncedSegs []*segment
-	// sharing is set while the log's rounds go through the commit log: its
-	// segment is then written by write-outs, which do not zero-fill, and a
-	// direct round now and then pays an extent conversion rather than
-	// zero-filling a MiB (zeroAhead) the device must write as well.
-	sharing     bool
-	aheadFor    *segment               // the segment spareAhead last looked at
-	checkpoints chan chan deferredSync // checkpointDeferred's requests to the syncer
+	aheadFor     *segment               // the segment spareAhead last looked at
+	checkpoints  chan chan deferredSync // checkpointDeferred's requests to the syncer
 	// deferredSyncing is held (a token in it) from serveCheckpoint until
 	// finishCheckpoint has fsynced what it handed over, outside the round
 	// for a checkpoint; so Close, which runs both, waits for a

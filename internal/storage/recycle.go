@@ -194,8 +194,9 @@ func (l *Log) keepSpare(s *segment) bool {
 // full and the log has none: a log that does not delete segments (a topic,
 // or a queue before its first trim) then finds its next segment zeroed off
 // the commit path too. The flusher calls it after a round of its own; a
-// log sharing the commit log does not zero-fill at all (Log.sharing), and
-// the commit log, whose spares need no zeros, waits for its own.
+// segment written through the commit log is not zero-filled at all
+// (segment.shared), and the commit log, whose spares need no zeros, waits
+// for its own.
 func (l *Log) spareAhead(s *segment) {
 	if l.opts.Sync != SyncAlways || l.opts.staleSpares || s.written < l.opts.SegmentBytes/2 || l.aheadFor == s {
 		return

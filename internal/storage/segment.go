@@ -35,6 +35,12 @@ type segment struct {
 	allocated int64
 	// zeroed is where the flusher's zero-fill ahead of the data ends.
 	zeroed int64
+	// shared is set once a round of the segment went through the commit
+	// log (round holder only). Write-outs then write its bytes, which do
+	// not zero-fill, so a direct round now and then pays an extent
+	// conversion rather than zero-filling a MiB (zeroAhead) and a spare
+	// (spareAhead) that the device must write as well.
+	shared bool
 	// direct is file when the flusher writes it with O_DIRECT, else nil.
 	direct  directFile
 	visible int64 // mu: bytes readers may see
