@@ -1,12 +1,15 @@
 package storage
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -437,5 +440,54 @@ func TestCommitLogLoneLogWritesItself(t *testing.T) {
 	appendN(t, l, 0, 20)
 	if st, cst := l.Stats(), c.log.Stats(); st.Syncs != 20 || cst.AppendedRecords != 0 {
 		t.Fatalf("log fsynced %d rounds itself and the commit log took %d; want 20 and 0", st.Syncs, cst.AppendedRecords)
+	}
+}
+
+// writeCountingFile counts the O_DIRECT writes made to it.
+type writeCountingFile struct {
+	directFile
+	writes *atomic.Int64
+}
+
+func (f *writeCountingFile) WriteDirect(p []byte, off int64) (int, error) {
+	f.writes.Add(1)
+	return f.directFile.WriteDirect(p, off)
+}
+
+// TestStagedRoundsWriteOutTogether: a log whose rounds the commit log
+// carries writes them to its own segment many rounds at a time. Each
+// write-out is a device write the commit-log round beside it waits for; a
+// ring sized for one round wrote out every few rounds.
+func TestStagedRoundsWriteOutTogether(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	var writes atomic.Int64
+	open := func(name string, flag int, perm os.FileMode) (File, error) {
+		f, err := OpenOSFile(name, flag, perm)
+		if err != nil || filepath.Ext(name) != ".log" {
+			return f, err
+		}
+		return &writeCountingFile{directFile: f.(directFile), writes: &writes}, nil
+	}
+	f := openCommitFixtureWith(t, root, 1, Options{}, Options{OpenFile: open})
+	defer f.close(t)
+	l := f.logs[0]
+	const rounds, size = 256, 8 << 10
+	for i := range rounds {
+		a, err := l.Append([]batch.Record{{Value: bytes.Repeat([]byte{byte(i)}, size)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := l.Stats(); st.Syncs != 0 {
+		t.Fatalf("%d rounds of the log's own, want all through the commit log", st.Syncs)
+	}
+	// A write-out at half a ring sized for 8 rounds' worth at a quarter
+	// of it carries 16 rounds or more.
+	if n := writes.Load(); n > rounds/(2*stagedRoundsPerWriteOut)+1 {
+		t.Fatalf("%d writes to the segment for %d rounds of %d bytes, want a write-out per %d rounds or fewer", n, rounds, size, 2*stagedRoundsPerWriteOut)
 	}
 }

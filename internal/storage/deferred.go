@@ -73,6 +73,15 @@ func (l *Log) handOn(j flushJob, announced, kick bool) (Appended, error) {
 	return a, err
 }
 
+// stagedRoundsPerWriteOut sizes the ring of a log whose rounds go through
+// the commit log: as for rounds that many times larger, so that a write-out
+// (at half the ring) carries about sixteen rounds. Each write-out is a
+// device write of its own, with its partial last block written again by
+// the next one, that the commit-log round running beside it waits for; with
+// a ring sized for the round itself, a Kafka produce to sixteen partitions
+// wrote out four of them in almost every commit-log round.
+const stagedRoundsPerWriteOut = 8
+
 // stage puts data, at pos of s, in the ring without writing it to the
 // file. Deferred bytes already there are written out first when the ring
 // must move to another segment, grow, or would wrap over them. If that
@@ -81,7 +90,7 @@ func (l *Log) handOn(j flushJob, announced, kick bool) (Appended, error) {
 func (l *Log) stage(s *segment, data []byte, pos int64) error {
 	r := &l.ring
 	end := pos + int64(len(data))
-	if err := l.ringFor(s, pos, len(data)); err != nil {
+	if err := l.ringFor(s, pos, len(data)*stagedRoundsPerWriteOut); err != nil {
 		return err
 	}
 	size := int64(len(r.buf))
