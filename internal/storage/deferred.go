@@ -192,9 +192,15 @@ func (l *Log) writeOutEarly() error {
 }
 
 // writeOutDue reports whether the deferred bytes fill half the ring.
-func (l *Log) writeOutDue() bool {
+func (l *Log) writeOutDue() bool { return l.deferredFill() >= 0.5 }
+
+// deferredFill is the share of the ring the deferred bytes fill.
+func (l *Log) deferredFill() float64 {
 	r := &l.ring
-	return r.seg != nil && r.to-r.disk >= int64(len(r.buf))/2
+	if r.seg == nil {
+		return 0
+	}
+	return float64(r.to-r.disk) / float64(len(r.buf))
 }
 
 // takeDeferred writes out the deferred bytes and hands over, pinned (refs)

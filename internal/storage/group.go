@@ -18,9 +18,10 @@ import (
 // A Group is used by one goroutine at a time and may be reused after
 // Commit or Release.
 type Group struct {
-	logs   []*Log
-	owned  []*Log
-	rounds []groupRound
+	logs      []*Log
+	owned     []*Log
+	rounds    []groupRound
+	writeOuts []int // indexes into rounds (pickWriteOuts)
 }
 
 type groupRound struct {
@@ -114,17 +115,14 @@ func (g *Group) commitShared(c *CommitLog) {
 		}
 		g.rounds = append(g.rounds, groupRound{l, r})
 	}
-	// Write out the deferred bytes of the rings this round fills to half
-	// while the commit log makes the round durable: the device takes both
-	// at once, where after the round they would delay the reply by about
-	// as long as the round itself.
+	// Write out deferred bytes while the commit log makes the round
+	// durable: the device takes both at once, where after the round they
+	// would delay the reply by about as long as the round itself.
 	var writingOut sync.WaitGroup
-	if slices.ContainsFunc(g.rounds, func(gr groupRound) bool { return gr.via && gr.err == nil && gr.log.writeOutDue() }) {
+	if g.pickWriteOuts() {
 		writingOut.Go(func() {
-			for i := range g.rounds {
-				if gr := &g.rounds[i]; gr.via && gr.err == nil {
-					_ = gr.log.writeOutEarly() // a failure fails the log; the round is still durable
-				}
+			for _, i := range g.writeOuts {
+				_ = g.rounds[i].log.writeOut() // a failure fails the log; the round is still durable
 			}
 		})
 	}
@@ -151,6 +149,33 @@ func (g *Group) commitShared(c *CommitLog) {
 		gr.round = round{}
 	}
 	g.rounds = g.rounds[:0]
+}
+
+// pickWriteOuts lists in g.writeOuts the rounds whose logs write out their
+// deferred bytes beside this commit-log round: every ring at least half
+// full, and else the fullest at a quarter or more. A produce to many
+// partitions fills their rings at one pace; written out at half only, they
+// came due together, and the commit-log round beside a dozen write-outs
+// took three times as long as the others. It reports whether any is due.
+func (g *Group) pickWriteOuts() bool {
+	g.writeOuts = g.writeOuts[:0]
+	fullest, most := -1, 0.0
+	for i := range g.rounds {
+		gr := &g.rounds[i]
+		if !gr.via || gr.err != nil {
+			continue
+		}
+		switch fill := gr.log.deferredFill(); {
+		case fill >= 0.5:
+			g.writeOuts = append(g.writeOuts, i)
+		case fill >= 0.25 && fill > most:
+			fullest, most = i, fill
+		}
+	}
+	if len(g.writeOuts) == 0 && fullest >= 0 {
+		g.writeOuts = append(g.writeOuts, fullest)
+	}
+	return len(g.writeOuts) > 0
 }
 
 // syncThrough makes the commit log durable through a: it runs the round

@@ -134,7 +134,7 @@ func TestGroupCommitLogFailureWhileWritingOut(t *testing.T) {
 	var g Group
 	for i := 0; !logs[0].writeOutDueAfter(len(raw)); i++ { // then the next commit writes out while the commit log syncs
 		if i == 100 {
-			t.Fatal("the ring never fills half way")
+			t.Fatal("the ring never fills a quarter of the way")
 		}
 		for _, l := range logs {
 			if _, err := g.AppendBatch(l, raw); err != nil {
@@ -165,12 +165,13 @@ func TestGroupCommitLogFailureWhileWritingOut(t *testing.T) {
 }
 
 // writeOutDueAfter reports whether the ring, with n more deferred bytes
-// than it holds now, would be due for a write-out.
+// than it holds now, would be written out beside a group's commit-log
+// round (pickWriteOuts: a quarter full, at least).
 func (l *Log) writeOutDueAfter(n int) bool {
 	l.round.Lock()
 	defer l.round.Unlock()
 	r := &l.ring
-	return r.seg != nil && r.to+int64(n)-r.disk >= int64(len(r.buf))/2
+	return r.seg != nil && r.to+int64(n)-r.disk >= int64(len(r.buf))/4
 }
 
 // TestGroupCommitGatherSkipsOwnLogs: the commit-log round a group runs
