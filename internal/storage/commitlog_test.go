@@ -485,9 +485,9 @@ func TestStagedRoundsWriteOutTogether(t *testing.T) {
 	if st := l.Stats(); st.Syncs != 0 {
 		t.Fatalf("%d rounds of the log's own, want all through the commit log", st.Syncs)
 	}
-	// A write-out at half a ring sized for 8 rounds' worth at a quarter
-	// of it carries 16 rounds or more.
-	if n := writes.Load(); n > rounds/(2*stagedRoundsPerWriteOut)+1 {
-		t.Fatalf("%d writes to the segment for %d rounds of %d bytes, want a write-out per %d rounds or fewer", n, rounds, size, 2*stagedRoundsPerWriteOut)
+	// The ring holds 4*stagedRoundsPerWriteOut rounds or more; a log
+	// alone writes out at half of it.
+	if per := 2 * stagedRoundsPerWriteOut; writes.Load() > int64(rounds/per+1) {
+		t.Fatalf("%d writes to the segment for %d rounds of %d bytes, want a write-out per %d rounds or fewer", writes.Load(), rounds, size, per)
 	}
 }
