@@ -186,6 +186,13 @@ func (l *Log) writeOutEarly() error {
 	if !l.writeOutDue() {
 		return nil
 	}
+	return l.writeOutOrFail()
+}
+
+// writeOutOrFail writes the deferred bytes out and fails the log if that
+// fails: the rounds that put them in the ring are durable in the commit log
+// already, and only a restart's replay can write them now.
+func (l *Log) writeOutOrFail() error {
 	if err := l.writeOut(); err != nil {
 		l.fail(err)
 		return err

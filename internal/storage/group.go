@@ -122,7 +122,7 @@ func (g *Group) commitShared(c *CommitLog) {
 	if g.pickWriteOuts() {
 		writingOut.Go(func() {
 			for _, i := range g.writeOuts {
-				_ = g.rounds[i].log.writeOut() // a failure fails the log; the round is still durable
+				_ = g.rounds[i].log.writeOutOrFail() // the round is still durable
 			}
 		})
 	}

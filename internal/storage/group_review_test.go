@@ -3,8 +3,11 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,17 +135,7 @@ func TestGroupCommitLogFailureWhileWritingOut(t *testing.T) {
 	}
 	raw := sizedProducerBatch(t, 20<<10)
 	var g Group
-	for i := 0; !logs[0].writeOutDueAfter(len(raw)); i++ { // then the next commit writes out while the commit log syncs
-		if i == 100 {
-			t.Fatal("the ring never fills a quarter of the way")
-		}
-		for _, l := range logs {
-			if _, err := g.AppendBatch(l, raw); err != nil {
-				t.Fatal(err)
-			}
-		}
-		g.Commit()
-	}
+	commitUntilWriteOutDue(t, &g, logs, raw)
 	faults.failSync.Store(true)
 	var as []Appended
 	for _, l := range logs {
@@ -162,6 +155,85 @@ func TestGroupCommitLogFailureWhileWritingOut(t *testing.T) {
 		_ = l.Close()
 	}
 	_ = c.Close()
+}
+
+// commitUntilWriteOutDue commits raw to every log through g until the
+// next such commit writes out logs[0] beside its commit-log round.
+func commitUntilWriteOutDue(t *testing.T, g *Group, logs []*Log, raw []byte) {
+	t.Helper()
+	for i := 0; !logs[0].writeOutDueAfter(len(raw)); i++ {
+		if i == 100 {
+			t.Fatal("the ring never fills a quarter of the way")
+		}
+		for _, l := range logs {
+			if _, err := g.AppendBatch(l, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.Commit()
+	}
+}
+
+// TestGroupWriteOutFailureFailsLog: a write-out beside a group's
+// commit-log round that fails leaves the round acknowledged (the commit log
+// holds it) and fails the log, which refuses appends until a restart
+// replays the commit log.
+func TestGroupWriteOutFailureFailsLog(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var failing atomic.Bool
+	open := func(name string, flag int, perm os.FileMode) (File, error) {
+		f, err := OpenOSFile(name, flag, perm)
+		if err != nil || filepath.Ext(name) != ".log" {
+			return f, err
+		}
+		return &failingDirectFile{directFile: f.(directFile), failing: &failing}, nil
+	}
+	var logs []*Log
+	for i := range 2 {
+		l, err := Open(logDir(root, i), Options{CommitLog: c, OpenFile: open})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		logs = append(logs, l)
+	}
+	raw := sizedProducerBatch(t, 20<<10)
+	var g Group
+	commitUntilWriteOutDue(t, &g, logs, raw)
+	failing.Store(true)
+	a, err := g.AppendBatch(logs[0], raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.AppendBatch(logs[1], raw); err != nil {
+		t.Fatal(err)
+	}
+	g.Commit()
+	if err := a.Wait(context.Background()); err != nil {
+		t.Fatalf("the round the commit log holds was not acknowledged: %v", err)
+	}
+	if _, err := logs[0].AppendBatch(raw); err == nil {
+		t.Fatal("a log whose write-out failed took another append")
+	}
+}
+
+// failingDirectFile fails its O_DIRECT writes while failing is set.
+type failingDirectFile struct {
+	directFile
+	failing *atomic.Bool
+}
+
+func (f *failingDirectFile) WriteDirect(p []byte, off int64) (int, error) {
+	if f.failing.Load() {
+		return 0, errors.New("injected write failure")
+	}
+	return f.directFile.WriteDirect(p, off)
 }
 
 // writeOutDueAfter reports whether the ring, with n more deferred bytes
