@@ -128,6 +128,18 @@ func TestZeroFillStaysAheadOfTheData(t *testing.T) {
 	}
 }
 
+// wrapSegments opens files as the OS does and gives segment files (.log)
+// to wrap, for a test that watches or breaks a log's writes to them.
+func wrapSegments(wrap func(directFile) File) func(string, int, os.FileMode) (File, error) {
+	return func(name string, flag int, perm os.FileMode) (File, error) {
+		f, err := OpenOSFile(name, flag, perm)
+		if err != nil || filepath.Ext(name) != ".log" {
+			return f, err
+		}
+		return wrap(f.(directFile)), nil
+	}
+}
+
 // zeroCountingFile counts the bytes zeroAhead writes to it.
 type zeroCountingFile struct {
 	directFile
@@ -157,13 +169,7 @@ func TestSharingLogDoesNotZeroFill(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
 	var zeros atomic.Int64
-	open := func(name string, flag int, perm os.FileMode) (File, error) {
-		f, err := OpenOSFile(name, flag, perm)
-		if err != nil || filepath.Ext(name) != ".log" {
-			return f, err
-		}
-		return &zeroCountingFile{directFile: f.(directFile), zeros: &zeros}, nil
-	}
+	open := wrapSegments(func(f directFile) File { return &zeroCountingFile{directFile: f, zeros: &zeros} })
 	c, l := openShared(t, root, true, Options{OpenFile: open})
 	defer closeShared(t, c, l)
 	appendN(t, l, 0, 5)

@@ -462,13 +462,7 @@ func TestStagedRoundsWriteOutTogether(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
 	var writes atomic.Int64
-	open := func(name string, flag int, perm os.FileMode) (File, error) {
-		f, err := OpenOSFile(name, flag, perm)
-		if err != nil || filepath.Ext(name) != ".log" {
-			return f, err
-		}
-		return &writeCountingFile{directFile: f.(directFile), writes: &writes}, nil
-	}
+	open := wrapSegments(func(f directFile) File { return &writeCountingFile{directFile: f, writes: &writes} })
 	f := openCommitFixtureWith(t, root, 1, Options{}, Options{OpenFile: open})
 	defer f.close(t)
 	l := f.logs[0]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -187,13 +186,7 @@ func TestGroupWriteOutFailureFailsLog(t *testing.T) {
 	}
 	defer c.Close()
 	var failing atomic.Bool
-	open := func(name string, flag int, perm os.FileMode) (File, error) {
-		f, err := OpenOSFile(name, flag, perm)
-		if err != nil || filepath.Ext(name) != ".log" {
-			return f, err
-		}
-		return &failingDirectFile{directFile: f.(directFile), failing: &failing}, nil
-	}
+	open := wrapSegments(func(f directFile) File { return &failingDirectFile{directFile: f, failing: &failing} })
 	var logs []*Log
 	for i := range 2 {
 		l, err := Open(logDir(root, i), Options{CommitLog: c, OpenFile: open})
