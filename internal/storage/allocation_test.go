@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -128,37 +129,45 @@ func TestZeroFillStaysAheadOfTheData(t *testing.T) {
 	}
 }
 
-// wrapSegments opens files as the OS does and gives segment files (.log)
-// to wrap, for a test that watches or breaks a log's writes to them.
-func wrapSegments(wrap func(directFile) File) func(string, int, os.FileMode) (File, error) {
-	return func(name string, flag int, perm os.FileMode) (File, error) {
-		f, err := OpenOSFile(name, flag, perm)
-		if err != nil || filepath.Ext(name) != ".log" {
-			return f, err
-		}
-		return wrap(f.(directFile)), nil
-	}
+// segmentWatch counts, or fails, what logs write to their segment files;
+// its open is the logs' Options.OpenFile.
+type segmentWatch struct {
+	zeros        atomic.Int64 // bytes of zeroChunk written (zeroAhead)
+	directWrites atomic.Int64
+	failDirect   atomic.Bool // O_DIRECT writes fail while set
 }
 
-// zeroCountingFile counts the bytes zeroAhead writes to it.
-type zeroCountingFile struct {
+// open opens files as the OS does and watches the segment files (.log).
+func (w *segmentWatch) open(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := OpenOSFile(name, flag, perm)
+	if err != nil || filepath.Ext(name) != ".log" {
+		return f, err
+	}
+	return &watchedFile{directFile: f.(directFile), w: w}, nil
+}
+
+type watchedFile struct {
 	directFile
-	zeros *atomic.Int64
+	w *segmentWatch
 }
 
-func (f *zeroCountingFile) count(p []byte) {
+func (f *watchedFile) countZeros(p []byte) {
 	if len(p) > 0 && &p[0] == &zeroChunk[0] {
-		f.zeros.Add(int64(len(p)))
+		f.w.zeros.Add(int64(len(p)))
 	}
 }
 
-func (f *zeroCountingFile) WriteAt(p []byte, off int64) (int, error) {
-	f.count(p)
+func (f *watchedFile) WriteAt(p []byte, off int64) (int, error) {
+	f.countZeros(p)
 	return f.directFile.WriteAt(p, off)
 }
 
-func (f *zeroCountingFile) WriteDirect(p []byte, off int64) (int, error) {
-	f.count(p)
+func (f *watchedFile) WriteDirect(p []byte, off int64) (int, error) {
+	if f.w.failDirect.Load() {
+		return 0, errors.New("injected write failure")
+	}
+	f.countZeros(p)
+	f.w.directWrites.Add(1)
 	return f.directFile.WriteDirect(p, off)
 }
 
@@ -168,9 +177,8 @@ func (f *zeroCountingFile) WriteDirect(p []byte, off int64) (int, error) {
 func TestSharingLogDoesNotZeroFill(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	var zeros atomic.Int64
-	open := wrapSegments(func(f directFile) File { return &zeroCountingFile{directFile: f, zeros: &zeros} })
-	c, l := openShared(t, root, true, Options{OpenFile: open})
+	var watch segmentWatch
+	c, l := openShared(t, root, true, Options{OpenFile: watch.open})
 	defer closeShared(t, c, l)
 	appendN(t, l, 0, 5)
 	if st := l.Stats(); st.Syncs != 0 {
@@ -194,7 +202,7 @@ func TestSharingLogDoesNotZeroFill(t *testing.T) {
 	// segment that write-outs fill.
 	large()
 	large()
-	if n := zeros.Load(); n != 0 {
+	if n := watch.zeros.Load(); n != 0 {
 		t.Fatalf("direct rounds after shared ones zero-filled %d bytes", n)
 	}
 	if st := l.Stats(); st.Syncs != 2 {

@@ -3,10 +3,8 @@ package storage
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,26 +178,19 @@ func commitUntilWriteOutDue(t *testing.T, g *Group, logs []*Log, raw []byte) {
 func TestGroupWriteOutFailureFailsLog(t *testing.T) {
 	root := t.TempDir()
 	skipWithoutDirectIO(t, root)
-	c, err := OpenCommitLog(filepath.Join(root, "commitlog"), root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var failing atomic.Bool
-	open := wrapSegments(func(f directFile) File { return &failingDirectFile{directFile: f, failing: &failing} })
-	var logs []*Log
-	for i := range 2 {
-		l, err := Open(logDir(root, i), Options{CommitLog: c, OpenFile: open})
-		if err != nil {
-			t.Fatal(err)
+	var watch segmentWatch
+	f := openCommitFixtureWith(t, root, 2, Options{}, Options{OpenFile: watch.open})
+	defer func() { // log 0 has failed: its Close says so
+		for _, l := range f.logs {
+			_ = l.Close()
 		}
-		defer l.Close()
-		logs = append(logs, l)
-	}
+		_ = f.c.Close()
+	}()
+	logs := f.logs
 	raw := sizedProducerBatch(t, 20<<10)
 	var g Group
 	commitUntilWriteOutDue(t, &g, logs, raw)
-	failing.Store(true)
+	watch.failDirect.Store(true)
 	a, err := g.AppendBatch(logs[0], raw)
 	if err != nil {
 		t.Fatal(err)
@@ -214,19 +205,6 @@ func TestGroupWriteOutFailureFailsLog(t *testing.T) {
 	if _, err := logs[0].AppendBatch(raw); err == nil {
 		t.Fatal("a log whose write-out failed took another append")
 	}
-}
-
-// failingDirectFile fails its O_DIRECT writes while failing is set.
-type failingDirectFile struct {
-	directFile
-	failing *atomic.Bool
-}
-
-func (f *failingDirectFile) WriteDirect(p []byte, off int64) (int, error) {
-	if f.failing.Load() {
-		return 0, errors.New("injected write failure")
-	}
-	return f.directFile.WriteDirect(p, off)
 }
 
 // writeOutDueAfter reports whether the ring, with n more deferred bytes
