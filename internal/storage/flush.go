@@ -341,14 +341,10 @@ func (l *Log) finishRound(r round) bool {
 		for _, j := range r.jobs {
 			j.seg.visible = j.end
 			j.seg.finalized = j.seal
+			j.seg.shared = j.seg.shared || r.via
 		}
 		if !r.via { // the commit log counts its own
 			l.stats.syncs++
-		}
-		if r.via {
-			for _, j := range r.jobs {
-				j.seg.shared = true
-			}
 		}
 		l.publishLocked(r.target)
 	}

@@ -172,21 +172,20 @@ func (l *Log) keepSpare(s *segment) bool {
 	if l.stopping() || len(l.spares)+l.sparesZeroing >= maxSpares || !reserveSpare(size) {
 		return false
 	}
-	stem := strings.TrimSuffix(s.path, ".log")
+	// A commit log spare needs no zeros: it is a spare at once.
+	path := strings.TrimSuffix(s.path, ".log") + spareZeroingExt
 	if l.opts.staleSpares {
-		if err := os.Rename(s.path, stem+spareExt); err != nil {
-			spareBytes.Add(-size)
-			return false
-		}
-		l.spares = append(l.spares, spareFile{stem + spareExt, size})
-		return true
+		path = strings.TrimSuffix(s.path, ".log") + spareExt
 	}
-	tmp := stem + spareZeroingExt
-	if err := os.Rename(s.path, tmp); err != nil {
+	if err := os.Rename(s.path, path); err != nil {
 		spareBytes.Add(-size)
 		return false
 	}
-	l.startZeroingLocked(tmp, size, false)
+	if l.opts.staleSpares {
+		l.spares = append(l.spares, spareFile{path, size})
+	} else {
+		l.startZeroingLocked(path, size, false)
+	}
 	return true
 }
 
