@@ -2,6 +2,8 @@ package broker
 
 import (
 	"context"
+	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,7 +39,7 @@ func TestJournalWaitEndsTheLinger(t *testing.T) {
 			t.Fatalf("wait for record %d: %v (the linger was not ended)", i, err)
 		}
 	}
-	if got := log.EndOffset(); got == 0 {
+	if got := log.EndOffset(); got != 300 {
 		t.Fatalf("state log ends at %d after 300 waited records", got)
 	}
 }
@@ -52,4 +54,83 @@ func TestJournalCloseWritesLingeringRecords(t *testing.T) {
 	if got := log.EndOffset(); got != 5 {
 		t.Fatalf("state log ends at %d after close, want the 5 records", got)
 	}
+}
+
+// Records nobody waits for are not written until the linger ends.
+func TestJournalLingersUnawaitedRecords(t *testing.T) {
+	j, log := openTestJournal(t)
+	defer j.close()
+	j.add(kindDelta, []byte{1})
+	time.Sleep(20 * time.Millisecond)
+	if got := log.EndOffset(); got != 0 {
+		t.Fatalf("state log ends at %d: a record nobody waits for was written before the linger ended", got)
+	}
+}
+
+// A record queued while a waited one is being written lingers: the waiter
+// released by that write asked for nothing after it. Counting waiters, the
+// flusher saw the released one still there and wrote the next at once.
+func TestJournalLingersAfterAWaitedWrite(t *testing.T) {
+	gate := &syncGate{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	log, err := storage.Open(t.TempDir(), storage.Options{OpenFile: gate.open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	j := newJournal(log)
+	j.linger = time.Hour
+	defer j.close()
+
+	gate.held.Store(true)
+	first := j.add(kindDelta, []byte{1})
+	waited := make(chan error, 1)
+	go func() { waited <- j.wait(context.Background(), first) }()
+	<-gate.entered // the flusher is writing the waited record
+	second := j.add(kindDelta, []byte{2})
+	gate.held.Store(false)
+	close(gate.release)
+	if err := <-waited; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	j.mu.Lock()
+	durable := j.durableSeq
+	j.mu.Unlock()
+	if durable >= second {
+		t.Fatalf("record %d, which nobody waits for, was written without the linger", second)
+	}
+}
+
+// syncGate holds the fsyncs of the files it opens while held is set,
+// telling entered when one waits, until release is closed.
+type syncGate struct {
+	held    atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *syncGate) open(name string, flag int, perm os.FileMode) (storage.File, error) {
+	f, err := storage.OpenOSFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return gatedFile{f, g}, nil
+}
+
+// gatedFile hides the O_DIRECT methods: the log writes it through the page
+// cache and fsyncs it every round.
+type gatedFile struct {
+	storage.File
+	gate *syncGate
+}
+
+func (f gatedFile) Sync() error {
+	if f.gate.held.Load() {
+		select {
+		case f.gate.entered <- struct{}{}:
+		default:
+		}
+		<-f.gate.release
+	}
+	return f.File.Sync()
 }
