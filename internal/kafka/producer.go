@@ -181,21 +181,18 @@ func (s *Server) appendBatch(g *broker.CommitGroup, topic string, part broker.Pa
 		}
 		return appendResult{code: code, base: -1}
 	}
-	// starts: the batch begins the producer's state here, which changes
-	// only once storage has taken it (and checked its records).
-	starts := false
+	// The producer's state changes only once storage has taken the batch
+	// (and checked its records), below.
 	switch {
 	case st == nil:
 		// Unknown producer: a new one, or one whose state aged out of the
 		// scanned tail. Accept and start tracking, as Kafka does since 2.5.
-		starts = true
 	case h.ProducerEpoch < st.epoch:
 		return refuse(kerr.InvalidProducerEpoch.Code)
 	case h.ProducerEpoch > st.epoch:
 		if first != 0 {
 			return refuse(kerr.OutOfOrderSequenceNumber.Code)
 		}
-		starts = true
 	default:
 		for i := range st.n {
 			if b := st.batches[i]; b.first == first && b.last == last {
@@ -214,9 +211,11 @@ func (s *Server) appendBatch(g *broker.CommitGroup, topic string, part broker.Pa
 	if err != nil {
 		return appendResult{code: errorCode(err), base: -1}
 	}
-	if starts {
+	if st == nil {
 		st = &producerState{epoch: h.ProducerEpoch}
 		pp.byID[h.ProducerID] = st
+	} else if h.ProducerEpoch > st.epoch { // a new epoch starts its sequences over
+		*st = producerState{epoch: h.ProducerEpoch}
 	}
 	st.remember(seqBatch{first: first, last: last, base: r.Base, receipt: r})
 	return appendResult{base: r.Base, receipt: r}
