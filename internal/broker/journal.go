@@ -44,7 +44,8 @@ type journal struct {
 
 // journalLinger bounds how long records nobody waits for stay queued. A
 // crash in that time loses them as it would lose an ack still in flight:
-// the deliveries they settle come back, flagged redelivered.
+// the deliveries they settle come back, flagged redelivered if the record
+// of the delivery itself was written.
 const journalLinger = 2 * time.Millisecond
 
 func newJournal(log *storage.Log) *journal {
