@@ -103,16 +103,8 @@ func (w *amqpWorkload) probe(ctx context.Context) error {
 
 func (w *amqpWorkload) close() error { return nil }
 
-// amqpProducer publishes on one confirm-mode channel; amqp091 hands over
+// newProducer publishes on one confirm-mode channel; amqp091 hands over
 // each confirmation by its tag.
-type amqpProducer struct {
-	w      *amqpWorkload
-	conn   *amqp.Connection
-	ch     *amqp.Channel
-	ledger *confirmLedger
-	done   chan struct{}
-}
-
 func (w *amqpWorkload) newProducer(ctx context.Context, id int) (producer, error) {
 	if w.cfg.AMQPClient == "lean" {
 		return w.newLeanProducer()
@@ -129,38 +121,22 @@ func (w *amqpWorkload) newProducer(ctx context.Context, id int) (producer, error
 		conn.Close()
 		return nil, err
 	}
-	p := &amqpProducer{w: w, conn: conn, ch: ch, ledger: newConfirmLedger(), done: make(chan struct{})}
+	p := newConfirmProducer(w)
+	p.conn = conn
+	p.publish = func(ctx context.Context, exchange, key string, body []byte) error {
+		return ch.PublishWithContext(ctx, exchange, key, false, false, amqp.Publishing{
+			DeliveryMode: amqp.Persistent, ContentType: "application/octet-stream", Body: body,
+		})
+	}
 	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, w.cfg.InFlight+1))
-	go p.settle(confirms)
+	go func() {
+		defer close(p.done)
+		for c := range confirms {
+			p.ledger.confirm(c.DeliveryTag, false, c.Ack)
+		}
+		p.ledger.end()
+	}()
 	return p, nil
-}
-
-func (p *amqpProducer) settle(confirms <-chan amqp.Confirmation) {
-	defer close(p.done)
-	for c := range confirms {
-		p.ledger.confirm(c.DeliveryTag, false, c.Ack)
-	}
-	p.ledger.end()
-}
-
-func (p *amqpProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
-	exchange, key := p.w.route(queue)
-	p.ledger.add(done)
-	err := p.ch.PublishWithContext(ctx, exchange, key, false, false, amqp.Publishing{
-		DeliveryMode: amqp.Persistent, ContentType: "application/octet-stream", Body: payload,
-	})
-	if err != nil && p.ledger.takeBack() {
-		return err
-	}
-	return nil
-}
-
-func (p *amqpProducer) flush(context.Context) error { return nil }
-
-func (p *amqpProducer) close() error {
-	err := p.conn.Close()
-	<-p.done
-	return err
 }
 
 type amqpConsumer struct {

@@ -29,16 +29,10 @@ func (w *amqpWorkload) dialLean(opt amqpclient.Options) (*amqpclient.Conn, error
 	return amqpclient.Dial(w.cfg.Addr, opt)
 }
 
-// leanProducer publishes on one confirm-mode channel of amqpclient.
-type leanProducer struct {
-	w      *amqpWorkload
-	conn   *amqpclient.Conn
-	ledger *confirmLedger
-	done   chan struct{} // closed once the ledger has ended
-}
-
+// newLeanProducer publishes on one confirm-mode channel of amqpclient,
+// whose reader settles the ledger.
 func (w *amqpWorkload) newLeanProducer() (producer, error) {
-	p := &leanProducer{w: w, ledger: newConfirmLedger(), done: make(chan struct{})}
+	p := newConfirmProducer(w)
 	conn, err := w.dialLean(amqpclient.Options{OnConfirm: p.ledger.confirm})
 	if err != nil {
 		return nil, err
@@ -48,6 +42,10 @@ func (w *amqpWorkload) newLeanProducer() (producer, error) {
 		return nil, err
 	}
 	p.conn = conn
+	p.publish = func(_ context.Context, exchange, key string, body []byte) error {
+		return conn.Publish(amqpclient.Message{Exchange: exchange, RoutingKey: key,
+			ContentType: "application/octet-stream", Persistent: true, Body: body})
+	}
 	go func() {
 		defer close(p.done)
 		<-conn.Done()
@@ -56,29 +54,9 @@ func (w *amqpWorkload) newLeanProducer() (producer, error) {
 	return p, nil
 }
 
-func (p *leanProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
-	exchange, key := p.w.route(queue)
-	p.ledger.add(done)
-	err := p.conn.Publish(amqpclient.Message{Exchange: exchange, RoutingKey: key,
-		ContentType: "application/octet-stream", Persistent: true, Body: payload})
-	if err != nil && p.ledger.takeBack() {
-		return err
-	}
-	return nil
-}
-
-func (p *leanProducer) flush(context.Context) error { return nil }
-
-func (p *leanProducer) close() error {
-	err := p.conn.Close()
-	<-p.done
-	return err
-}
-
 // leanConsumer records deliveries on the connection's reading goroutine.
 // Deliveries that arrive before run has given it a Recorder wait there.
 type leanConsumer struct {
-	w    *amqpWorkload
 	conn *amqpclient.Conn
 
 	started   chan struct{} // closed by run once rec is set
@@ -92,7 +70,7 @@ type leanConsumer struct {
 }
 
 func (w *amqpWorkload) newLeanConsumer(group, member int) (consumer, error) {
-	c := &leanConsumer{w: w, started: make(chan struct{}), closing: make(chan struct{}),
+	c := &leanConsumer{started: make(chan struct{}), closing: make(chan struct{}),
 		acks: ackPacer{every: w.cfg.AckEvery}}
 	conn, err := w.dialLean(amqpclient.Options{OnDeliver: c.deliver})
 	if err != nil {

@@ -1,11 +1,52 @@
 package loadgen
 
 import (
+	"context"
 	"errors"
+	"io"
 	"sync"
 )
 
 // What the AMQP producers and consumers share, whichever client they use.
+
+var (
+	errNacked       = errors.New("broker nacked the publish")
+	errChannelEnded = errors.New("channel closed before the publish was confirmed")
+)
+
+// confirmProducer publishes on one confirm-mode channel of either client:
+// publish sends a persistent message, the client's confirms settle the
+// ledger, and done is closed once the ledger has ended.
+type confirmProducer struct {
+	w       *amqpWorkload
+	ledger  *confirmLedger
+	publish func(ctx context.Context, exchange, key string, body []byte) error
+	conn    io.Closer
+	done    chan struct{}
+}
+
+func newConfirmProducer(w *amqpWorkload) *confirmProducer {
+	return &confirmProducer{w: w, ledger: newConfirmLedger(), done: make(chan struct{})}
+}
+
+func (p *confirmProducer) send(ctx context.Context, queue int, payload []byte, done func(error)) error {
+	exchange, key := p.w.route(queue)
+	if !p.ledger.add(done) {
+		return errChannelEnded // the run settles it
+	}
+	if err := p.publish(ctx, exchange, key, payload); err != nil && p.ledger.takeBack() {
+		return err
+	}
+	return nil
+}
+
+func (p *confirmProducer) flush(context.Context) error { return nil }
+
+func (p *confirmProducer) close() error {
+	err := p.conn.Close()
+	<-p.done
+	return err
+}
 
 // confirmLedger pairs publisher confirms with the messages they settle: on
 // a confirm-mode channel the n-th publish has delivery tag n. A confirm
@@ -20,11 +61,17 @@ type confirmLedger struct {
 func newConfirmLedger() *confirmLedger { return &confirmLedger{base: 1} }
 
 // add queues done for the next publish. It is called before the publish so
-// that the confirm, which may come at once, finds it.
-func (l *confirmLedger) add(done func(error)) {
+// that the confirm, which may come at once, finds it. It reports false once
+// the channel has ended: no confirm will come, and end has settled what it
+// held, so the caller settles this one itself.
+func (l *confirmLedger) add(done func(error)) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended {
+		return false
+	}
 	l.pending = append(l.pending, done)
-	l.mu.Unlock()
+	return true
 }
 
 // takeBack withdraws the last add after its publish failed: no confirm will
@@ -45,7 +92,7 @@ func (l *confirmLedger) takeBack() bool {
 func (l *confirmLedger) confirm(tag uint64, multiple, ack bool) {
 	var err error
 	if !ack {
-		err = errors.New("broker nacked the publish")
+		err = errNacked
 	}
 	l.mu.Lock()
 	var settled []func(error)
@@ -77,7 +124,7 @@ func (l *confirmLedger) end() {
 	l.mu.Unlock()
 	for _, done := range left {
 		if done != nil {
-			done(errors.New("channel closed before the publish was confirmed"))
+			done(errChannelEnded)
 		}
 	}
 }

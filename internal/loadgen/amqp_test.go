@@ -108,8 +108,9 @@ func TestConfirmLedgerSettlesEachConfirmOnce(t *testing.T) {
 }
 
 // TestConfirmLedgerEndFailsWhatIsPending checks that the end of the channel
-// fails every unconfirmed message once, and that a publish failing after
-// that is left to the ledger, not settled by the run a second time.
+// fails every unconfirmed message once, that a publish failing after that
+// is left to the ledger, not settled by the run a second time, and that a
+// send after it is left to the run.
 func TestConfirmLedgerEndFailsWhatIsPending(t *testing.T) {
 	l := newConfirmLedger()
 	calls := make([]int, 4)
@@ -124,6 +125,15 @@ func TestConfirmLedgerEndFailsWhatIsPending(t *testing.T) {
 	l.end()
 	if l.takeBack() {
 		t.Error("takeBack after the end reported the message still pending")
+	}
+	// A send that starts after the end: no confirm will come, so the
+	// ledger refuses it and the run settles it (it stayed pending forever,
+	// holding a slot of the window until the drain timed out).
+	if l.add(func(error) { t.Error("a message added after the end was settled by the ledger") }) {
+		t.Error("add after the end took a message no confirm will settle")
+	}
+	if len(l.pending) != 0 {
+		t.Errorf("%d pending after the end, want none", len(l.pending))
 	}
 	l.confirm(4, true, true) // too late: nothing is pending
 	for i, n := range calls {
