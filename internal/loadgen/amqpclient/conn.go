@@ -52,6 +52,8 @@ type Conn struct {
 
 	onConfirm func(tag uint64, multiple, ack bool) // set before the reader starts
 	onDeliver func(tag uint64, body []byte)
+	inAck     wire.BasicAck  // the reader's, decoded into without allocating
+	inNack    wire.BasicNack // the reader's
 
 	failOnce sync.Once
 	err      error         // why the connection ended; read after done is closed

@@ -88,3 +88,43 @@ func FuzzReader(f *testing.F) {
 		c.Close()
 	})
 }
+
+// FuzzDeliveryTag checks the reader's partial decoding of basic.deliver
+// against the full one in wire: whatever wire decodes, deliveryTag reads
+// the same tag from.
+func FuzzDeliveryTag(f *testing.F) {
+	args, _ := (&wire.BasicDeliver{ConsumerTag: "ctag", DeliveryTag: 7, Exchange: "x", RoutingKey: "k"}).AppendArgs(nil)
+	f.Add(args)
+	f.Add(args[:5])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, args []byte) {
+		tag, err := deliveryTag(args)
+		var m wire.BasicDeliver
+		if m.DecodeArgs(args) != nil {
+			return // deliveryTag may read a tag from what wire refuses as a whole
+		}
+		if err != nil || tag != m.DeliveryTag {
+			t.Fatalf("deliveryTag = %d, %v; wire decodes tag %d", tag, err, m.DeliveryTag)
+		}
+	})
+}
+
+// FuzzContentHeaderSize checks the reader's partial decoding of a content
+// header against wire's: whatever wire decodes, the delivery takes the
+// same body size from.
+func FuzzContentHeaderSize(f *testing.F) {
+	header, _ := (&wire.ContentHeader{ClassID: wire.ClassBasic, BodySize: 5}).Append(nil)
+	f.Add(header)
+	f.Add(header[:10])
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		var d delivery
+		_, err := d.add(wire.FrameHeader, payload)
+		var h wire.ContentHeader
+		if h.Decode(payload) != nil {
+			return
+		}
+		if err != nil || d.size != h.BodySize {
+			t.Fatalf("delivery takes body size %d, %v; wire decodes %d", d.size, err, h.BodySize)
+		}
+	})
+}

@@ -92,13 +92,23 @@ func (c *Conn) method(payload []byte, d *delivery) (bool, error) {
 		tag, err := deliveryTag(args)
 		d.tag = tag
 		return err == nil, err
-	case idBasicAck, idBasicNack:
-		// basic.ack and basic.nack begin alike: delivery-tag, then the
-		// multiple bit first in the bits octet.
-		if c.onConfirm == nil || len(args) < 9 {
-			return false, fmt.Errorf("unexpected confirm (%d bytes of arguments)", len(args))
+	case idBasicAck:
+		if c.onConfirm == nil {
+			return false, errors.New("basic.ack without confirms selected")
 		}
-		c.onConfirm(binary.BigEndian.Uint64(args), args[8]&1 != 0, method == 80)
+		if err := c.inAck.DecodeArgs(args); err != nil {
+			return false, err
+		}
+		c.onConfirm(c.inAck.DeliveryTag, c.inAck.Multiple, true)
+		return false, nil
+	case idBasicNack:
+		if c.onConfirm == nil {
+			return false, errors.New("basic.nack without confirms selected")
+		}
+		if err := c.inNack.DecodeArgs(args); err != nil {
+			return false, err
+		}
+		c.onConfirm(c.inNack.DeliveryTag, c.inNack.Multiple, false)
 		return false, nil
 	case idConnectionBlocked, idConnectionUnblock:
 		// Publishes wait in the socket while the broker is blocked.
@@ -151,6 +161,9 @@ func (d *delivery) add(frameType uint8, payload []byte) ([]byte, error) {
 		// does not read.
 		if len(payload) < 14 {
 			return nil, errors.New("content header truncated")
+		}
+		if class := binary.BigEndian.Uint16(payload); class != wire.ClassBasic {
+			return nil, fmt.Errorf("content header of class %d", class)
 		}
 		d.size, d.headerOK = binary.BigEndian.Uint64(payload[4:]), true
 		if d.size == 0 {
