@@ -51,8 +51,14 @@ func (r *groupReadiness) revoked(m, lost int) {
 	r.update(func() { r.members[m].held -= lost })
 }
 
-// fetched records that member m wrote a Fetch request.
+// fetched records that member m wrote a Fetch request. It is called for
+// every Fetch of the run; once the group is ready it takes no lock.
 func (r *groupReadiness) fetched(m int) {
+	select {
+	case <-r.ready:
+		return
+	default:
+	}
 	r.update(func() { r.members[m].fetched = true })
 }
 
