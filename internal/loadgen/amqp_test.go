@@ -16,39 +16,44 @@ import (
 // their queue's basic.consume-ok: with 1000 queues that was most of the
 // first second's messages, and the p99 of the whole run.
 func TestAMQPConsumerSubscribedWhenOpened(t *testing.T) {
-	addr := servertest.Start(t).AMQP
-	cfg := DefaultConfig()
-	cfg.Protocol, cfg.Addr, cfg.Queues, cfg.Consumers = "amqp", addr, 6, 2
-	w := newAMQPWorkload(cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := w.setup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for m := range cfg.Consumers {
-		c, err := w.newConsumer(ctx, 0, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.close()
-	}
-	conn, err := amqp.Dial("amqp://guest:guest@" + addr + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for q := range cfg.Queues {
-		info, err := ch.QueueDeclarePassive(w.queue(q, 0), true, false, false, false, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Consumers != 1 {
-			t.Errorf("queue %s has %d consumers before the run, want 1", info.Name, info.Consumers)
-		}
+	for _, client := range AMQPClients() {
+		t.Run(client, func(t *testing.T) {
+			addr := servertest.Start(t).AMQP
+			cfg := DefaultConfig()
+			cfg.Protocol, cfg.Addr, cfg.Queues, cfg.Consumers = "amqp", addr, 6, 2
+			cfg.AMQPClient = client
+			w := newAMQPWorkload(cfg)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err := w.setup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for m := range cfg.Consumers {
+				c, err := w.newConsumer(ctx, 0, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.close()
+			}
+			conn, err := amqp.Dial("amqp://guest:guest@" + addr + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ch, err := conn.Channel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for q := range cfg.Queues {
+				info, err := ch.QueueDeclarePassive(w.queue(q, 0), true, false, false, false, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.Consumers != 1 {
+					t.Errorf("queue %s has %d consumers before the run, want 1", info.Name, info.Consumers)
+				}
+			}
+		})
 	}
 }
 
