@@ -135,6 +135,9 @@ type segmentWatch struct {
 	zeros        atomic.Int64 // bytes of zeroChunk written (zeroAhead)
 	directWrites atomic.Int64
 	failDirect   atomic.Bool // O_DIRECT writes fail while set
+	// holdDirect, while set, holds every O_DIRECT write until the channel
+	// is closed.
+	holdDirect atomic.Pointer[chan struct{}]
 }
 
 // open opens files as the OS does and watches the segment files (.log).
@@ -165,6 +168,9 @@ func (f *watchedFile) WriteAt(p []byte, off int64) (int, error) {
 func (f *watchedFile) WriteDirect(p []byte, off int64) (int, error) {
 	if f.w.failDirect.Load() {
 		return 0, errors.New("injected write failure")
+	}
+	if hold := f.w.holdDirect.Load(); hold != nil {
+		<-*hold
 	}
 	f.countZeros(p)
 	f.w.directWrites.Add(1)

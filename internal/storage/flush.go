@@ -286,8 +286,11 @@ type round struct {
 	announced bool // the log had announced itself to the commit log
 	began     time.Time
 	via       bool // handed to the commit log
-	n         int64
-	err       error
+	// writtenOutAside: a Group writes out the log's deferred bytes beside
+	// the round and after it (Group.writeOutAside), not finishRound.
+	writtenOutAside bool
+	n               int64
+	err             error
 }
 
 // syncOnce runs one round of the log's dirty data, if there is any, and
@@ -356,7 +359,7 @@ func (l *Log) finishRound(r round) bool {
 	if l.idle.Load() {
 		l.idle.Store(false)
 	}
-	if r.via && r.err == nil {
+	if r.via && r.err == nil && !r.writtenOutAside {
 		return l.writeOutEarly() == nil
 	}
 	return r.err == nil

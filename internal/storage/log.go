@@ -47,6 +47,9 @@ type Log struct {
 	// ring's writes and the commit log fields below.
 	round     sync.Mutex
 	roundJobs []flushJob
+	// writeOutDone is closed when a write-out a Group left running, holding
+	// the round, is done (Group.writeOutAside); nil when there is none.
+	writeOutDone atomic.Pointer[chan struct{}]
 	// rounds counts finished rounds, whoever ran them: the syncer's idle
 	// check looks at it, since a Group's rounds do not wake the syncer.
 	rounds   atomic.Uint64

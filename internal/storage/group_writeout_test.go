@@ -1,0 +1,73 @@
+package storage
+
+import (
+	"testing"
+	"time"
+)
+
+// TestGroupAnswersBeforeWriteOut: a group's Commit returns, its rounds
+// durable and readable, while the write-out beside its commit-log round
+// still runs; the next Commit to the same logs waits for that write-out
+// and then runs its own round, and everything survives a reopen.
+func TestGroupAnswersBeforeWriteOut(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	var watch segmentWatch
+	f := openCommitFixtureWith(t, root, 2, Options{}, Options{OpenFile: watch.open})
+	logs := f.logs
+	raw := sizedProducerBatch(t, 20<<10)
+	var g Group
+	commitUntilWriteOutDue(t, &g, logs, raw)
+	before := logs[0].EndOffset()
+
+	hold := make(chan struct{})
+	watch.holdDirect.Store(&hold)
+	appendAll := func(g *Group) []Appended {
+		var as []Appended
+		for _, l := range logs {
+			a, err := g.AppendBatch(l, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			as = append(as, a)
+		}
+		return as
+	}
+	first := appendAll(&g)
+	within(t, 20*time.Second, "Commit while its write-out is held", g.Commit)
+	requireDurable(t, first, "commit beside a held write-out")
+	if n := len(readAll(t, logs[0], before)); n != 1 {
+		t.Fatalf("read %d records of the round whose write-out is held, want 1", n)
+	}
+	if logs[0].writeOutDone.Load() == nil {
+		t.Fatal("no write-out left running: the test did not hold one")
+	}
+
+	var next Group
+	second := appendAll(&next)
+	committed := make(chan struct{})
+	go func() {
+		next.Commit()
+		close(committed)
+	}()
+	watch.holdDirect.Store(nil)
+	close(hold)
+	select {
+	case <-committed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the Commit after a held write-out hangs")
+	}
+	waitAll(t, second, "commit after the write-out")
+	if st := logs[0].Stats(); st.Syncs != 0 {
+		t.Fatalf("log 0 ran %d rounds of its own, want every round in the commit log", st.Syncs)
+	}
+	f.close(t)
+
+	f = openCommitFixture(t, root, 2)
+	defer f.close(t)
+	for i, l := range f.logs {
+		if end := l.EndOffset(); end != before+2 {
+			t.Fatalf("log %d ends at %d after a reopen, want %d", i, end, before+2)
+		}
+	}
+}
