@@ -54,8 +54,10 @@ func (g *Group) Release() {
 // whose next round covers the group's appends, and Wait waits for that.
 func (g *Group) Commit() {
 	g.owned = g.owned[:0]
-	for _, l := range g.logs {
+	for _, l := range g.logs { // before taking any round, not while holding one
 		l.awaitWriteOut()
+	}
+	for _, l := range g.logs {
 		if l.round.TryLock() {
 			g.owned = append(g.owned, l)
 		} else {
