@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"reflect"
@@ -294,5 +295,70 @@ func TestDecoderReuseAfterError(t *testing.T) {
 				t.Fatalf("%v: reused decoder: %v", c, err)
 			}
 		}
+	}
+}
+
+// BenchmarkDecodeWithHeaders decodes records as an AMQP publish stores
+// them: a few headers each, with the same keys in every record.
+func BenchmarkDecodeWithHeaders(b *testing.B) {
+	recs := make([]Record, 16)
+	for i := range recs {
+		recs[i] = Record{Timestamp: 1, Value: make([]byte, 1024), Headers: []Header{
+			{Key: "x-gannet-exchange", Value: []byte("amq.direct")},
+			{Key: "x-gannet-routing-key", Value: []byte("orders")},
+			{Key: "content-type", Value: []byte("application/json")},
+		}}
+	}
+	buf, _ := Append(nil, 1, recs, EncodeOptions{})
+	var d Decoder
+	var dst []Record
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dst, _ = d.Decode(buf, dst[:0])
+	}
+}
+
+// TestDecodedHeadersStandAlone: the records' headers share one allocation
+// and interned keys, yet each record's are its own: an append to one
+// record's headers leaves the next record's alone, and a stream of
+// made-up keys does not grow the interning map past its bound.
+func TestDecodedHeadersStandAlone(t *testing.T) {
+	recs := make([]Record, 3)
+	for i := range recs {
+		recs[i] = Record{Value: []byte{byte(i)}, Headers: []Header{{Key: "a", Value: []byte{byte(i)}}, {Key: "b"}}}
+	}
+	buf, err := Append(nil, 0, recs, EncodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decoder
+	got, err := d.Decode(buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got[0].Headers = append(got[0].Headers, Header{Key: "added"})
+	if h := got[1].Headers; len(h) != 2 || h[0].Key != "a" || h[0].Value[0] != 1 || h[1].Key != "b" {
+		t.Fatalf("record 1's headers after an append to record 0's: %+v", h)
+	}
+	if allocs := testing.AllocsPerRun(10, func() { _, _ = d.Decode(buf, got[:0]) }); allocs > 1 {
+		t.Fatalf("decoding 3 records with 2 headers each allocated %v times, want the one header slab", allocs)
+	}
+
+	many := make([]Record, 300)
+	for i := range many {
+		many[i] = Record{Headers: []Header{{Key: fmt.Sprintf("key-%d", i)}}}
+	}
+	if buf, err = Append(nil, 0, many, EncodeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = d.Decode(buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got[299].Headers[0].Key != "key-299" {
+		t.Fatalf("last key %q", got[299].Headers[0].Key)
+	}
+	if len(d.keys) > maxInternedKeys {
+		t.Fatalf("%d keys interned, want at most %d", len(d.keys), maxInternedKeys)
 	}
 }

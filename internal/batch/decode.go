@@ -30,6 +30,32 @@ type Decoder struct {
 	lz4       *lz4.Reader
 	zstd      *zstd.Decoder
 	zstdLimit int
+	// keys interns header keys: records of one stream carry the same few
+	// (an AMQP publish's exchange, routing key and properties), and a
+	// string per header and record was most of a delivery's allocations.
+	keys map[string]string
+}
+
+// Interning limits: keys are short names, and a stream of made-up keys
+// must not grow the map without bound.
+const (
+	maxInternedKeys   = 256
+	maxInternedKeyLen = 64
+)
+
+// key returns b as a string, interned while there is room.
+func (d *Decoder) key(b []byte) string {
+	if s, ok := d.keys[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(b) <= maxInternedKeyLen && len(d.keys) < maxInternedKeys {
+		if d.keys == nil {
+			d.keys = make(map[string]string)
+		}
+		d.keys[s] = s
+	}
+	return s
 }
 
 // Close releases codec state. The Decoder stays usable.
@@ -86,12 +112,12 @@ func (d *Decoder) DecodeMaxTimestamp(b []byte, dst []Record) ([]Record, int64, e
 			return dst, NoTimestamp, err
 		}
 	}
-	return decodeRecords(h, data, dst)
+	return d.decodeRecords(h, data, dst)
 }
 
 // decodeRecords appends the records of an uncompressed records block to dst
 // and returns them with the records' largest create time.
-func decodeRecords(h BatchHeader, data []byte, dst []Record) ([]Record, int64, error) {
+func (d *Decoder) decodeRecords(h BatchHeader, data []byte, dst []Record) ([]Record, int64, error) {
 	n := int(h.RecordCount)
 	if n > len(data)/minRecordSize {
 		return dst, NoTimestamp, fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorrupt, n, len(data))
@@ -99,6 +125,7 @@ func decodeRecords(h BatchHeader, data []byte, dst []Record) ([]Record, int64, e
 	start := len(dst)
 	dst = slices.Grow(dst, n)
 	maxTS := NoTimestamp
+	var slab []Header // the records' headers, from as few allocations as may be
 	for i := range n {
 		length, k := readVarint(data)
 		if k == 0 || length < minRecordSize-1 || int(length) > len(data)-k {
@@ -106,7 +133,7 @@ func decodeRecords(h BatchHeader, data []byte, dst []Record) ([]Record, int64, e
 		}
 		body := data[k : k+int(length)]
 		data = data[k+int(length):]
-		rec, err := decodeRecord(h, body)
+		rec, err := d.decodeRecord(h, body, &slab, n-i, len(data))
 		if err != nil {
 			return dst[:start], NoTimestamp, fmt.Errorf("%w: record %d: %s", ErrCorrupt, i, err)
 		}
@@ -155,7 +182,10 @@ func (r *fieldReader) nullableBytes(what string) []byte {
 	return v
 }
 
-func decodeRecord(h BatchHeader, body []byte) (Record, error) {
+// Its headers come from slab, which it refills when they do not fit: for
+// the records left (this one included) with as many headers each, as far
+// as the rest bytes of the block could hold.
+func (d *Decoder) decodeRecord(h BatchHeader, body []byte, slab *[]Header, left, rest int) (Record, error) {
 	r := fieldReader{b: body[1:]} // body[0] is the unused record attributes byte
 	tsDelta := r.varlong("timestamp delta")
 	offsetDelta := r.varlong("offset delta")
@@ -165,13 +195,19 @@ func decodeRecord(h BatchHeader, body []byte) (Record, error) {
 		r.bad = "header count out of range"
 	}
 	if r.bad == "" && headerCount > 0 {
-		rec.Headers = make([]Header, headerCount)
+		k := int(headerCount)
+		if k > cap(*slab)-len(*slab) {
+			*slab = make([]Header, 0, max(k, min(k*left, k+rest/minHeaderSize)))
+		}
+		at := len(*slab)
+		*slab = (*slab)[:at+k]
+		rec.Headers = (*slab)[at : at+k : at+k] // an append by the caller must not reach the next record's
 		for j := range rec.Headers {
 			key := r.nullableBytes("header key")
 			if r.bad == "" && key == nil {
 				r.bad = "null header key"
 			}
-			rec.Headers[j] = Header{Key: string(key), Value: r.nullableBytes("header value")}
+			rec.Headers[j] = Header{Key: d.key(key), Value: r.nullableBytes("header value")}
 		}
 	}
 	if r.bad == "" && len(r.b) != 0 {
