@@ -133,14 +133,7 @@ func TestGroupCommitLogFailureWhileWritingOut(t *testing.T) {
 	var g Group
 	commitUntilWriteOutDue(t, &g, logs, raw)
 	faults.failSync.Store(true)
-	var as []Appended
-	for _, l := range logs {
-		a, err := g.AppendBatch(l, raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		as = append(as, a)
-	}
+	as := groupAppendRaw(t, &g, logs, raw)
 	g.Commit()
 	for i, a := range as {
 		if err := a.Wait(context.Background()); err == nil {
@@ -161,11 +154,7 @@ func commitUntilWriteOutDue(t *testing.T, g *Group, logs []*Log, raw []byte) {
 		if i == 100 {
 			t.Fatal("the ring never fills a quarter of the way")
 		}
-		for _, l := range logs {
-			if _, err := g.AppendBatch(l, raw); err != nil {
-				t.Fatal(err)
-			}
-		}
+		groupAppendRaw(t, g, logs, raw)
 		g.Commit()
 	}
 }
@@ -190,13 +179,7 @@ func TestGroupWriteOutFailureFailsLog(t *testing.T) {
 	var g Group
 	commitUntilWriteOutDue(t, &g, logs, raw)
 	watch.failDirect.Store(true)
-	a, err := g.AppendBatch(logs[0], raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.AppendBatch(logs[1], raw); err != nil {
-		t.Fatal(err)
-	}
+	a := groupAppendRaw(t, &g, logs, raw)[0]
 	g.Commit()
 	if err := a.Wait(context.Background()); err != nil {
 		t.Fatalf("the round the commit log holds was not acknowledged: %v", err)

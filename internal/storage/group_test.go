@@ -23,9 +23,15 @@ func producerBatch(t testing.TB, i int) []byte {
 // groupAppend appends batch i to every log in g.
 func groupAppend(t testing.TB, g *Group, logs []*Log, i int) []Appended {
 	t.Helper()
+	return groupAppendRaw(t, g, logs, producerBatch(t, i))
+}
+
+// groupAppendRaw appends raw to every log in g.
+func groupAppendRaw(t testing.TB, g *Group, logs []*Log, raw []byte) []Appended {
+	t.Helper()
 	var as []Appended
 	for _, l := range logs {
-		a, err := g.AppendBatch(l, producerBatch(t, i))
+		a, err := g.AppendBatch(l, raw)
 		if err != nil {
 			t.Fatalf("AppendBatch: %v", err)
 		}

@@ -22,18 +22,7 @@ func TestGroupAnswersBeforeWriteOut(t *testing.T) {
 
 	hold := make(chan struct{})
 	watch.holdDirect.Store(&hold)
-	appendAll := func(g *Group) []Appended {
-		var as []Appended
-		for _, l := range logs {
-			a, err := g.AppendBatch(l, raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			as = append(as, a)
-		}
-		return as
-	}
-	first := appendAll(&g)
+	first := groupAppendRaw(t, &g, logs, raw)
 	within(t, 20*time.Second, "Commit while its write-out is held", g.Commit)
 	requireDurable(t, first, "commit beside a held write-out")
 	if n := len(readAll(t, logs[0], before)); n != 1 {
@@ -44,7 +33,7 @@ func TestGroupAnswersBeforeWriteOut(t *testing.T) {
 	}
 
 	var next Group
-	second := appendAll(&next)
+	second := groupAppendRaw(t, &next, logs, raw)
 	committed := make(chan struct{})
 	go func() {
 		next.Commit()
