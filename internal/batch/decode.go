@@ -182,9 +182,10 @@ func (r *fieldReader) nullableBytes(what string) []byte {
 	return v
 }
 
-// Its headers come from slab, which it refills when they do not fit: for
-// the records left (this one included) with as many headers each, as far
-// as the rest bytes of the block could hold.
+// decodeRecord decodes one record's body. Its headers come from slab,
+// which it refills when they do not fit: for the records left (this one
+// included) with as many headers each, as far as the rest bytes of the
+// block could hold.
 func (d *Decoder) decodeRecord(h BatchHeader, body []byte, slab *[]Header, left, rest int) (Record, error) {
 	r := fieldReader{b: body[1:]} // body[0] is the unused record attributes byte
 	tsDelta := r.varlong("timestamp delta")
