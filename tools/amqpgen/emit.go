@@ -304,6 +304,10 @@ func (g *emitter) decodeArgs(m *method) {
 			}
 			continue
 		}
+		if run[0].typ == "shortstr" { // see argReader.shortstrOver
+			g.line("m.%s = r.shortstrOver(m.%s)", run[0].goName, run[0].goName)
+			continue
+		}
 		g.line("m.%s = r.%s()", run[0].goName, run[0].typ)
 	}
 	g.line("return r.finish(%q)", full)

@@ -75,6 +75,19 @@ func (r *argReader) shortstr() string {
 	return string(r.take(n))
 }
 
+// shortstrOver decodes a short string into a field that holds prev, and
+// keeps prev when the bytes are the same: a decode target reused for every
+// basic.publish (the broker's channel keeps one) then takes the same
+// exchange and routing key without a new string each time.
+func (r *argReader) shortstrOver(prev string) string {
+	n := int(r.octet())
+	b := r.take(n)
+	if string(b) == prev { // compared without a conversion
+		return prev
+	}
+	return string(b)
+}
+
 // longstrBytes returns a long string's bytes without copying them.
 func (r *argReader) longstrBytes() []byte {
 	// int(uint32) is negative on 32-bit platforms for lengths over 2 GiB;

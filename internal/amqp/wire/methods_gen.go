@@ -321,9 +321,9 @@ func (m *ConnectionStartOK) AppendArgs(dst []byte) ([]byte, error) {
 func (m *ConnectionStartOK) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.ClientProperties = r.table()
-	m.Mechanism = r.shortstr()
+	m.Mechanism = r.shortstrOver(m.Mechanism)
 	m.Response = r.longstr()
-	m.Locale = r.shortstr()
+	m.Locale = r.shortstrOver(m.Locale)
 	return r.finish("connection.start-ok")
 }
 
@@ -466,8 +466,8 @@ func (m *ConnectionOpen) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of connection.open decoded from args.
 func (m *ConnectionOpen) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.VirtualHost = r.shortstr()
-	m.Reserved1 = r.shortstr()
+	m.VirtualHost = r.shortstrOver(m.VirtualHost)
+	m.Reserved1 = r.shortstrOver(m.Reserved1)
 	bits := r.octet()
 	m.Reserved2 = bits&(1<<0) != 0
 	return r.finish("connection.open")
@@ -493,7 +493,7 @@ func (m *ConnectionOpenOK) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of connection.open-ok decoded from args.
 func (m *ConnectionOpenOK) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.Reserved1 = r.shortstr()
+	m.Reserved1 = r.shortstrOver(m.Reserved1)
 	return r.finish("connection.open-ok")
 }
 
@@ -525,7 +525,7 @@ func (m *ConnectionClose) AppendArgs(dst []byte) ([]byte, error) {
 func (m *ConnectionClose) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.ReplyCode = r.short()
-	m.ReplyText = r.shortstr()
+	m.ReplyText = r.shortstrOver(m.ReplyText)
 	m.FailingClassID = r.short()
 	m.FailingMethodID = r.short()
 	return r.finish("connection.close")
@@ -568,7 +568,7 @@ func (m *ConnectionBlocked) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of connection.blocked decoded from args.
 func (m *ConnectionBlocked) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.Reason = r.shortstr()
+	m.Reason = r.shortstrOver(m.Reason)
 	return r.finish("connection.blocked")
 }
 
@@ -613,7 +613,7 @@ func (m *ConnectionUpdateSecret) AppendArgs(dst []byte) ([]byte, error) {
 func (m *ConnectionUpdateSecret) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.NewSecret = r.longstr()
-	m.Reason = r.shortstr()
+	m.Reason = r.shortstrOver(m.Reason)
 	return r.finish("connection.update-secret")
 }
 
@@ -655,7 +655,7 @@ func (m *ChannelOpen) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of channel.open decoded from args.
 func (m *ChannelOpen) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.Reserved1 = r.shortstr()
+	m.Reserved1 = r.shortstrOver(m.Reserved1)
 	return r.finish("channel.open")
 }
 
@@ -770,7 +770,7 @@ func (m *ChannelClose) AppendArgs(dst []byte) ([]byte, error) {
 func (m *ChannelClose) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.ReplyCode = r.short()
-	m.ReplyText = r.shortstr()
+	m.ReplyText = r.shortstrOver(m.ReplyText)
 	m.FailingClassID = r.short()
 	m.FailingMethodID = r.short()
 	return r.finish("channel.close")
@@ -843,8 +843,8 @@ func (m *ExchangeDeclare) AppendArgs(dst []byte) ([]byte, error) {
 func (m *ExchangeDeclare) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Exchange = r.shortstr()
-	m.Type = r.shortstr()
+	m.Exchange = r.shortstrOver(m.Exchange)
+	m.Type = r.shortstrOver(m.Type)
 	bits := r.octet()
 	m.Passive = bits&(1<<0) != 0
 	m.Durable = bits&(1<<1) != 0
@@ -906,7 +906,7 @@ func (m *ExchangeDelete) AppendArgs(dst []byte) ([]byte, error) {
 func (m *ExchangeDelete) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Exchange = r.shortstr()
+	m.Exchange = r.shortstrOver(m.Exchange)
 	bits := r.octet()
 	m.IfUnused = bits&(1<<0) != 0
 	m.NoWait = bits&(1<<1) != 0
@@ -966,9 +966,9 @@ func (m *ExchangeBind) AppendArgs(dst []byte) ([]byte, error) {
 func (m *ExchangeBind) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Destination = r.shortstr()
-	m.Source = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Destination = r.shortstrOver(m.Destination)
+	m.Source = r.shortstrOver(m.Source)
+	m.RoutingKey = r.shortstrOver(m.RoutingKey)
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	m.Arguments = r.table()
@@ -1028,9 +1028,9 @@ func (m *ExchangeUnbind) AppendArgs(dst []byte) ([]byte, error) {
 func (m *ExchangeUnbind) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Destination = r.shortstr()
-	m.Source = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Destination = r.shortstrOver(m.Destination)
+	m.Source = r.shortstrOver(m.Source)
+	m.RoutingKey = r.shortstrOver(m.RoutingKey)
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	m.Arguments = r.table()
@@ -1102,7 +1102,7 @@ func (m *QueueDeclare) AppendArgs(dst []byte) ([]byte, error) {
 func (m *QueueDeclare) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
+	m.Queue = r.shortstrOver(m.Queue)
 	bits := r.octet()
 	m.Passive = bits&(1<<0) != 0
 	m.Durable = bits&(1<<1) != 0
@@ -1137,7 +1137,7 @@ func (m *QueueDeclareOK) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of queue.declare-ok decoded from args.
 func (m *QueueDeclareOK) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.Queue = r.shortstr()
+	m.Queue = r.shortstrOver(m.Queue)
 	m.MessageCount = r.long()
 	m.ConsumerCount = r.long()
 	return r.finish("queue.declare-ok")
@@ -1179,9 +1179,9 @@ func (m *QueueBind) AppendArgs(dst []byte) ([]byte, error) {
 func (m *QueueBind) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
-	m.Exchange = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Queue = r.shortstrOver(m.Queue)
+	m.Exchange = r.shortstrOver(m.Exchange)
+	m.RoutingKey = r.shortstrOver(m.RoutingKey)
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	m.Arguments = r.table()
@@ -1235,7 +1235,7 @@ func (m *QueuePurge) AppendArgs(dst []byte) ([]byte, error) {
 func (m *QueuePurge) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
+	m.Queue = r.shortstrOver(m.Queue)
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	return r.finish("queue.purge")
@@ -1303,7 +1303,7 @@ func (m *QueueDelete) AppendArgs(dst []byte) ([]byte, error) {
 func (m *QueueDelete) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
+	m.Queue = r.shortstrOver(m.Queue)
 	bits := r.octet()
 	m.IfUnused = bits&(1<<0) != 0
 	m.IfEmpty = bits&(1<<1) != 0
@@ -1365,9 +1365,9 @@ func (m *QueueUnbind) AppendArgs(dst []byte) ([]byte, error) {
 func (m *QueueUnbind) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
-	m.Exchange = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Queue = r.shortstrOver(m.Queue)
+	m.Exchange = r.shortstrOver(m.Exchange)
+	m.RoutingKey = r.shortstrOver(m.RoutingKey)
 	m.Arguments = r.table()
 	return r.finish("queue.unbind")
 }
@@ -1488,8 +1488,8 @@ func (m *BasicConsume) AppendArgs(dst []byte) ([]byte, error) {
 func (m *BasicConsume) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
-	m.ConsumerTag = r.shortstr()
+	m.Queue = r.shortstrOver(m.Queue)
+	m.ConsumerTag = r.shortstrOver(m.ConsumerTag)
 	bits := r.octet()
 	m.NoLocal = bits&(1<<0) != 0
 	m.NoAck = bits&(1<<1) != 0
@@ -1519,7 +1519,7 @@ func (m *BasicConsumeOK) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of basic.consume-ok decoded from args.
 func (m *BasicConsumeOK) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.ConsumerTag = r.shortstr()
+	m.ConsumerTag = r.shortstrOver(m.ConsumerTag)
 	return r.finish("basic.consume-ok")
 }
 
@@ -1550,7 +1550,7 @@ func (m *BasicCancel) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of basic.cancel decoded from args.
 func (m *BasicCancel) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.ConsumerTag = r.shortstr()
+	m.ConsumerTag = r.shortstrOver(m.ConsumerTag)
 	bits := r.octet()
 	m.NoWait = bits&(1<<0) != 0
 	return r.finish("basic.cancel")
@@ -1576,7 +1576,7 @@ func (m *BasicCancelOK) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of basic.cancel-ok decoded from args.
 func (m *BasicCancelOK) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.ConsumerTag = r.shortstr()
+	m.ConsumerTag = r.shortstrOver(m.ConsumerTag)
 	return r.finish("basic.cancel-ok")
 }
 
@@ -1616,8 +1616,8 @@ func (m *BasicPublish) AppendArgs(dst []byte) ([]byte, error) {
 func (m *BasicPublish) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Exchange = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Exchange = r.shortstrOver(m.Exchange)
+	m.RoutingKey = r.shortstrOver(m.RoutingKey)
 	bits := r.octet()
 	m.Mandatory = bits&(1<<0) != 0
 	m.Immediate = bits&(1<<1) != 0
@@ -1652,9 +1652,9 @@ func (m *BasicReturn) AppendArgs(dst []byte) ([]byte, error) {
 func (m *BasicReturn) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.ReplyCode = r.short()
-	m.ReplyText = r.shortstr()
-	m.Exchange = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.ReplyText = r.shortstrOver(m.ReplyText)
+	m.Exchange = r.shortstrOver(m.Exchange)
+	m.RoutingKey = r.shortstrOver(m.RoutingKey)
 	return r.finish("basic.return")
 }
 
@@ -1691,12 +1691,12 @@ func (m *BasicDeliver) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of basic.deliver decoded from args.
 func (m *BasicDeliver) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.ConsumerTag = r.shortstr()
+	m.ConsumerTag = r.shortstrOver(m.ConsumerTag)
 	m.DeliveryTag = r.longlong()
 	bits := r.octet()
 	m.Redelivered = bits&(1<<0) != 0
-	m.Exchange = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Exchange = r.shortstrOver(m.Exchange)
+	m.RoutingKey = r.shortstrOver(m.RoutingKey)
 	return r.finish("basic.deliver")
 }
 
@@ -1730,7 +1730,7 @@ func (m *BasicGet) AppendArgs(dst []byte) ([]byte, error) {
 func (m *BasicGet) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
 	m.Reserved1 = r.short()
-	m.Queue = r.shortstr()
+	m.Queue = r.shortstrOver(m.Queue)
 	bits := r.octet()
 	m.NoAck = bits&(1<<0) != 0
 	return r.finish("basic.get")
@@ -1772,8 +1772,8 @@ func (m *BasicGetOK) DecodeArgs(args []byte) error {
 	m.DeliveryTag = r.longlong()
 	bits := r.octet()
 	m.Redelivered = bits&(1<<0) != 0
-	m.Exchange = r.shortstr()
-	m.RoutingKey = r.shortstr()
+	m.Exchange = r.shortstrOver(m.Exchange)
+	m.RoutingKey = r.shortstrOver(m.RoutingKey)
 	m.MessageCount = r.long()
 	return r.finish("basic.get-ok")
 }
@@ -1798,7 +1798,7 @@ func (m *BasicGetEmpty) AppendArgs(dst []byte) ([]byte, error) {
 // DecodeArgs overwrites m with the arguments of basic.get-empty decoded from args.
 func (m *BasicGetEmpty) DecodeArgs(args []byte) error {
 	r := argReader{buf: args}
-	m.Reserved1 = r.shortstr()
+	m.Reserved1 = r.shortstrOver(m.Reserved1)
 	return r.finish("basic.get-empty")
 }
 

@@ -128,3 +128,30 @@ func TestMethodFacts(t *testing.T) {
 		t.Error("reply code names wrong")
 	}
 }
+
+// TestDecodeArgsReusesEqualStrings: a basic.publish decoded into the same
+// target keeps its exchange and routing key strings when they repeat (no
+// allocation), and takes new ones when they change.
+func TestDecodeArgsReusesEqualStrings(t *testing.T) {
+	encode := func(exchange, key string) []byte {
+		args, err := (&wire.BasicPublish{Exchange: exchange, RoutingKey: key}).AppendArgs(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return args
+	}
+	orders, audit := encode("amq.direct", "orders"), encode("amq.direct", "audit")
+	var m wire.BasicPublish
+	if err := m.DecodeArgs(orders); err != nil {
+		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(10, func() { _ = m.DecodeArgs(orders) }); allocs != 0 {
+		t.Fatalf("decoding the same publish again allocated %v times, want 0", allocs)
+	}
+	if err := m.DecodeArgs(audit); err != nil {
+		t.Fatal(err)
+	}
+	if m.Exchange != "amq.direct" || m.RoutingKey != "audit" {
+		t.Fatalf("decoded %q %q, want amq.direct audit", m.Exchange, m.RoutingKey)
+	}
+}
