@@ -286,11 +286,8 @@ type round struct {
 	announced bool // the log had announced itself to the commit log
 	began     time.Time
 	via       bool // handed to the commit log
-	// writtenOutAside: a Group writes out the log's deferred bytes beside
-	// the round and after it (Group.writeOutAside), not finishRound.
-	writtenOutAside bool
-	n               int64
-	err             error
+	n         int64
+	err       error
 }
 
 // syncOnce runs one round of the log's dirty data, if there is any, and
@@ -306,7 +303,11 @@ func (l *Log) syncOnce() bool {
 	} else {
 		l.persistDirect(&r)
 	}
-	return l.finishRound(r)
+	if !l.finishRound(r) {
+		return false
+	}
+	// A Group writes out beside its commit-log round instead (pickWriteOuts).
+	return !r.via || l.writeOutEarly() == nil
 }
 
 // takeRound takes the log's dirty data for a round; ok is false when there
@@ -358,9 +359,6 @@ func (l *Log) finishRound(r round) bool {
 	l.rounds.Add(1) // not idle (runSyncer)
 	if l.idle.Load() {
 		l.idle.Store(false)
-	}
-	if r.via && r.err == nil && !r.writtenOutAside {
-		return l.writeOutEarly() == nil
 	}
 	return r.err == nil
 }

@@ -189,10 +189,9 @@ func (g *Group) pickWriteOuts() bool {
 func (g *Group) writeOutAside() {
 	done := make(chan struct{})
 	for _, i := range g.writeOuts {
-		gr := &g.rounds[i]
-		gr.writtenOutAside = true
-		gr.log.writeOutDone.Store(&done)
-		g.writingOut = append(g.writingOut, gr.log)
+		l := g.rounds[i].log
+		l.writeOutDone.Store(&done)
+		g.writingOut = append(g.writingOut, l)
 	}
 	logs := slices.Clone(g.writingOut)
 	go func() {
