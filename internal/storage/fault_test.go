@@ -20,6 +20,8 @@ type faultyFS struct {
 	failSync  atomic.Bool
 	shortWrit atomic.Bool
 	direct    bool
+	// holdSync, while set, holds every fsync until the channel is closed.
+	holdSync atomic.Pointer[chan struct{}]
 }
 
 func (fs *faultyFS) open(name string, flag int, perm os.FileMode) (File, error) {
@@ -56,6 +58,9 @@ type faultyFile struct {
 func (f *faultyFile) Sync() error {
 	if f.fs.failSync.Load() {
 		return syscall.EIO
+	}
+	if hold := f.fs.holdSync.Load(); hold != nil {
+		<-*hold
 	}
 	return f.File.Sync()
 }

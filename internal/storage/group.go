@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 )
 
 // A Group is for a caller that appends to several logs and then waits for
@@ -21,7 +22,7 @@ type Group struct {
 	owned      []*Log
 	rounds     []groupRound
 	writeOuts  []int  // indexes into rounds (pickWriteOuts)
-	writingOut []*Log // their logs, whose rounds the write-out goroutine holds
+	writingOut []*Log // their logs, whose rounds writeOutAside's finished unlocks
 }
 
 type groupRound struct {
@@ -85,7 +86,7 @@ func (g *Group) Commit() {
 		g.commitShared(c)
 	}
 	for _, l := range g.owned {
-		if !slices.Contains(g.writingOut, l) { // those unlock when written out
+		if !slices.Contains(g.writingOut, l) { // those unlock once also written out
 			l.round.Unlock()
 		}
 	}
@@ -127,8 +128,9 @@ func (g *Group) commitShared(c *CommitLog) {
 	// the round is answered, holding its logs' rounds: the rounds are
 	// durable in the commit log already, and waiting for the write-out
 	// delayed every reply with one (most of them) by 150-300 us.
+	finishedWriteOuts := func() {}
 	if g.pickWriteOuts() {
-		g.writeOutAside()
+		finishedWriteOuts = g.writeOutAside()
 	}
 	var err error
 	if last.log != nil {
@@ -151,6 +153,7 @@ func (g *Group) commitShared(c *CommitLog) {
 		gr.log.finishRound(gr.round)
 		gr.round = round{}
 	}
+	finishedWriteOuts()
 	g.rounds = g.rounds[:0]
 }
 
@@ -181,12 +184,17 @@ func (g *Group) pickWriteOuts() bool {
 	return len(g.writeOuts) > 0
 }
 
-// writeOutAside starts a goroutine that writes out the picked rounds' logs
-// and then unlocks their rounds, which it takes over from the group's
-// caller: Commit leaves them locked. Until it is done a Commit that
-// appended to one of them waits for it (awaitWriteOut) rather than hand
-// the log's next round to the syncer.
-func (g *Group) writeOutAside() {
+// writeOutAside starts a goroutine that writes out the picked rounds'
+// logs. Their rounds stay locked (Commit leaves them so) until both the
+// goroutine and the group's caller are done with them, and the last of the
+// two unlocks, through the func returned, which the caller calls once it
+// has finished the rounds. Unlocked as soon as the write-out was done,
+// often before the commit-log round, a log's next round could publish its
+// end before the caller published this round's, which moved the end back:
+// Kafka consumers then fetched past it. Until then a Commit that appended
+// to one of the logs waits (awaitWriteOut) rather than hand the log's next
+// round to the syncer.
+func (g *Group) writeOutAside() (finished func()) {
 	done := make(chan struct{})
 	for _, i := range g.writeOuts {
 		l := g.rounds[i].log
@@ -194,9 +202,11 @@ func (g *Group) writeOutAside() {
 		g.writingOut = append(g.writingOut, l)
 	}
 	logs := slices.Clone(g.writingOut)
-	go func() {
-		for _, l := range logs {
-			_ = l.writeOutOrFail() // its round is still durable
+	var left atomic.Int32
+	left.Store(2)
+	finished = func() {
+		if left.Add(-1) != 0 {
+			return
 		}
 		for _, l := range logs {
 			l.round.Unlock()
@@ -205,7 +215,14 @@ func (g *Group) writeOutAside() {
 		for _, l := range logs {
 			l.writeOutDone.CompareAndSwap(&done, nil)
 		}
+	}
+	go func() {
+		for _, l := range logs {
+			_ = l.writeOutOrFail() // its round is still durable
+		}
+		finished()
 	}()
+	return finished
 }
 
 // awaitWriteOut waits for a write-out that a Group left running on l.

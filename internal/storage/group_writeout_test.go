@@ -3,6 +3,8 @@ package storage
 import (
 	"testing"
 	"time"
+
+	"github.com/gannet-mq/gannet/internal/testenv"
 )
 
 // TestGroupAnswersBeforeWriteOut: a group's Commit returns, its rounds
@@ -59,4 +61,52 @@ func TestGroupAnswersBeforeWriteOut(t *testing.T) {
 			t.Fatalf("log %d ends at %d after a reopen, want %d", i, end, before+2)
 		}
 	}
+}
+
+// TestGroupHoldsRoundsUntilItFinished: a write-out left running that is
+// done before the group's commit-log round must not unlock its log's round
+// while the group has yet to publish that round: the log's next round
+// could publish a later end first, which the group's would move back.
+func TestGroupHoldsRoundsUntilItFinished(t *testing.T) {
+	root := t.TempDir()
+	skipWithoutDirectIO(t, root)
+	faults := faultyFS{direct: true}
+	var watch segmentWatch
+	f := openCommitFixtureWith(t, root, 2, Options{OpenFile: faults.open}, Options{OpenFile: watch.open})
+	logs := f.logs
+	raw := sizedProducerBatch(t, 20<<10)
+	var g Group
+	commitUntilWriteOutDue(t, &g, logs, raw)
+	written := watch.directWrites.Load()
+
+	hold := make(chan struct{})
+	faults.holdSync.Store(&hold) // the commit log's fsync
+	as := groupAppendRaw(t, &g, logs, raw)
+	committed := make(chan struct{})
+	go func() {
+		g.Commit()
+		close(committed)
+	}()
+	testenv.WaitFor(t, "the write-out beside the held commit-log round", func() bool {
+		return watch.directWrites.Load() > written
+	})
+	time.Sleep(100 * time.Millisecond) // the write-out's goroutine goes on to its end
+	if logs[0].round.TryLock() {
+		logs[0].round.Unlock()
+		t.Fatal("the write-out unlocked the log's round before the group published it")
+	}
+	faults.holdSync.Store(nil)
+	close(hold)
+	select {
+	case <-committed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Commit hangs after the fsync is released")
+	}
+	waitAll(t, as, "commit after the held fsync")
+	logs[0].awaitWriteOut()
+	if !logs[0].round.TryLock() {
+		t.Fatal("the log's round is still held after Commit and its write-out")
+	}
+	logs[0].round.Unlock()
+	f.close(t)
 }
