@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,53 +56,61 @@ func (w *amqpWorkload) newLeanProducer() (producer, error) {
 }
 
 // leanConsumer records deliveries on the connection's reading goroutine.
-// Deliveries that arrive before run has given it a Recorder wait there.
+// That goroutine must not wait for run: a backlog delivers as soon as the
+// first queue's basic.consume-ok arrives, and the next queue's consume-ok
+// comes after those deliveries on the same reader. So deliveries that come
+// before run are kept, and run records them.
 type leanConsumer struct {
 	conn *amqpclient.Conn
 
-	started   chan struct{} // closed by run once rec is set
-	closing   chan struct{} // closed by close
-	closeOnce sync.Once
-	rec       *Recorder
+	mu    sync.Mutex // deliver and run's hand-over
+	rec   *Recorder  // mu; nil until run
+	early []leanDelivery
+	acks  ackPacer // mu
+}
 
-	// Touched only by the reading goroutine.
-	recording bool
-	acks      ackPacer
+// leanDelivery is a delivery kept until run, its body copied out of the
+// reader's buffer.
+type leanDelivery struct {
+	tag  uint64
+	body []byte
 }
 
 func (w *amqpWorkload) newLeanConsumer(group, member int) (consumer, error) {
-	c := &leanConsumer{started: make(chan struct{}), closing: make(chan struct{}),
-		acks: ackPacer{every: w.cfg.AckEvery}}
+	c := &leanConsumer{acks: ackPacer{every: w.cfg.AckEvery}}
 	conn, err := w.dialLean(amqpclient.Options{OnDeliver: c.deliver})
 	if err != nil {
 		return nil, err
 	}
 	c.conn = conn
 	if err := conn.Qos(w.cfg.Prefetch); err != nil {
-		c.close()
+		conn.Close()
 		return nil, err
 	}
 	// Subscribe before the run publishes (see newConsumer).
 	for _, q := range queuesOf(member, w.cfg.Consumers, w.cfg.Queues) {
 		name := w.queue(q, group)
 		if _, err := conn.Consume(name); err != nil {
-			c.close()
+			conn.Close()
 			return nil, fmt.Errorf("basic.consume %s: %w", name, err)
 		}
 	}
 	return c, nil
 }
 
-// deliver records one delivery and acks as the amqp091-go consumer does.
+// deliver records one delivery and acks as the amqp091-go consumer does,
+// or keeps it until run.
 func (c *leanConsumer) deliver(tag uint64, body []byte) {
-	if !c.recording {
-		select {
-		case <-c.started:
-			c.recording = true
-		case <-c.closing:
-			return
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rec == nil {
+		c.early = append(c.early, leanDelivery{tag, bytes.Clone(body)})
+		return
 	}
+	c.recordLocked(tag, body)
+}
+
+func (c *leanConsumer) recordLocked(tag uint64, body []byte) {
 	c.rec.Record(body)
 	if tag := c.acks.delivered(tag); tag != 0 {
 		// A failed ack ends the connection, which run reports.
@@ -110,15 +119,20 @@ func (c *leanConsumer) deliver(tag uint64, body []byte) {
 }
 
 func (c *leanConsumer) run(ctx context.Context, rec *Recorder) error {
+	c.mu.Lock()
 	c.rec = rec
-	close(c.started)
+	for _, d := range c.early {
+		c.recordLocked(d.tag, d.body)
+	}
+	c.early = nil
+	c.mu.Unlock()
 	select {
 	case <-ctx.Done():
 	case <-c.conn.Done():
 	}
 	// Close returns once the reading goroutine has stopped, so rec is the
 	// caller's again.
-	err := c.close()
+	err := c.conn.Close()
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -128,7 +142,4 @@ func (c *leanConsumer) run(ctx context.Context, rec *Recorder) error {
 	return fmt.Errorf("amqp consumer: %w", err)
 }
 
-func (c *leanConsumer) close() error {
-	c.closeOnce.Do(func() { close(c.closing) })
-	return c.conn.Close()
-}
+func (c *leanConsumer) close() error { return c.conn.Close() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -73,6 +74,42 @@ func TestAMQPRunWithEitherClient(t *testing.T) {
 			}
 			if res.Confirmed != 3000 || res.Unique != 2*res.Confirmed || res.Missing != 0 || res.Duplicates != 0 {
 				t.Errorf("confirmed %d of 3000, unique %d over 2 groups, missing %d, duplicates %d",
+					res.Confirmed, res.Unique, res.Missing, res.Duplicates)
+			}
+		})
+	}
+}
+
+// TestAMQPBacklogOverManyQueues: a consumer of many queues subscribes to
+// them one after another while the first ones deliver their backlog at
+// once. The lean client's reader waited for run in its first delivery, so
+// it never read the next queue's consume-ok and the run hung.
+func TestAMQPBacklogOverManyQueues(t *testing.T) {
+	addr := servertest.Start(t).AMQP
+	for _, client := range AMQPClients() {
+		t.Run(client, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Protocol, cfg.Addr, cfg.AMQPClient, cfg.Prefix = "amqp", addr, client, "backlog-"+client
+			cfg.Backlog, cfg.Count, cfg.Queues, cfg.Consumers, cfg.Prefetch = true, 2000, 20, 1, 50
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			done := make(chan struct{})
+			var res Result
+			var err error
+			go func() {
+				defer close(done)
+				res, err = Run(ctx, cfg, Meta{Workload: "backlog", System: "gannet"})
+			}()
+			select {
+			case <-done:
+			case <-time.After(2 * time.Minute): // Run ignores ctx while it hangs
+				t.Fatal("the backlog run hangs")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Confirmed != 2000 || res.Unique != 2000 || res.Missing != 0 || res.Duplicates != 0 {
+				t.Errorf("confirmed %d of 2000, unique %d, missing %d, duplicates %d",
 					res.Confirmed, res.Unique, res.Missing, res.Duplicates)
 			}
 		})
