@@ -337,7 +337,11 @@ func renderTable(results []Result, m metric) string {
 			broker, r.GeneratorCPUMicrosPerMsg, rss, r.Duplicates, r.Missing, ratio)
 	}
 	if !hasGannet {
-		b.WriteString("\nGannet: not available yet for this workload, so there is no ratio.\n")
+		if failedGannet(results) {
+			b.WriteString("\nGannet failed this workload (its row gives the error), so there is no ratio.\n")
+		} else {
+			b.WriteString("\nGannet: not available yet for this workload, so there is no ratio.\n")
+		}
 	}
 	return b.String()
 }
@@ -366,6 +370,14 @@ func findGannet(results []Result) (Result, bool) {
 		}
 	}
 	return Result{}, false
+}
+
+// failedGannet reports whether Gannet ran the workload and failed it, as
+// opposed to not serving it.
+func failedGannet(results []Result) bool {
+	return slices.ContainsFunc(results, func(r Result) bool {
+		return r.System == gannetSystem && r.Status == StatusError
+	})
 }
 
 // formatRatio says how many times better Gannet is than peer on m.

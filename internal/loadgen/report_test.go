@@ -25,6 +25,8 @@ func TestReportShowsRatiosAndCharts(t *testing.T) {
 		{Workload: "log-peak", System: "gannet", Status: StatusUnavailable, Error: "not available yet", Config: Config{Protocol: "kafka"}},
 		okResult("log-peak", "nats-jetstream", "nats", 40000, 9000),
 		fixed, gannetFixed,
+		{Workload: "log-queues-1000", System: "gannet", Status: StatusError, Error: "lost records", Config: Config{Protocol: "kafka"}},
+		okResult("log-queues-1000", "nats-jetstream", "nats", 8000, 90000),
 		{Workload: "redis-restart", System: "redis-everysec", Status: StatusOK, RestartSeconds: 2.5, Config: Config{Protocol: "redis"}},
 	}
 	charts := map[string]string{}
@@ -36,11 +38,17 @@ func TestReportShowsRatiosAndCharts(t *testing.T) {
 		"## log-peak", "unavailable: not available yet", "Gannet: not available yet for this workload",
 		"## redis-rate-5k", "| 4.00× |", // p99: 4 ms / 1 ms, lower is better
 		"## redis-restart", "2.50 s",
+		"## log-queues-1000", "error: lost records", "Gannet failed this workload",
 		"![amqp-peak: throughput](bench/amqp-peak.svg)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+	_, failed, _ := strings.Cut(md, "## log-queues-1000")
+	failed, _, _ = strings.Cut(failed, "\n## ")
+	if strings.Contains(failed, "not available yet") {
+		t.Errorf("a workload Gannet failed says Gannet is not available:\n%s", failed)
 	}
 	svg := charts["amqp-peak.svg"]
 	if strings.Count(svg, "<rect") != 3 { // background + two bars
