@@ -404,8 +404,9 @@ func (h Group) ReleaseConsumer(consumer string) int {
 	return n
 }
 
-// Purge settles every record not in flight and returns how many it removed.
-// It is one journal operation however many records go.
+// Purge settles every record not in flight and returns how many it removed,
+// once that is on disk (queue.purge-ok and PurgeQueue reply to it). It is one
+// journal operation however many records go.
 func (h Group) Purge() (int64, error) {
 	var n int64
 	for _, gp := range h.g.partsSnapshot() {
@@ -423,7 +424,7 @@ func (h Group) Purge() (int64, error) {
 		gp.flush()
 		gp.mu.Unlock()
 	}
-	return n, nil
+	return n, h.g.b.journal.sync(context.Background())
 }
 
 // purgeLocked settles [from, to) except deliveries in flight or being

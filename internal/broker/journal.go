@@ -22,8 +22,8 @@ import (
 // before writing them, so that a stream of acks costs fsyncs about 2 ms
 // apart instead of one after another: the device's flushes are
 // shared with the message data, whose confirms wait for them. A wait (every
-// change that has a reply: declarations, XACK, DeleteMessage, OffsetCommit)
-// ends the linger at once.
+// change that has a reply: declarations, purges, XACK, DeleteMessage,
+// OffsetCommit) ends the linger at once.
 type journal struct {
 	log *storage.Log
 
@@ -164,8 +164,8 @@ func (j *journal) lingerLocked() {
 	case <-j.hurry:
 	default:
 	}
+	t := time.NewTimer(j.linger) // read under the lock: tests set it
 	j.mu.Unlock()
-	t := time.NewTimer(j.linger)
 	select {
 	case <-j.hurry:
 	case <-t.C:

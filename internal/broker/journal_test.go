@@ -134,3 +134,32 @@ func (f gatedFile) Sync() error {
 	}
 	return f.File.Sync()
 }
+
+// TestPurgeIsDurableWhenItReturns: queue.purge-ok and PurgeQueue reply to
+// Purge, so its journal record is written before it returns, not left to
+// linger like an ack's.
+func TestPurgeIsDurableWhenItReturns(t *testing.T) {
+	b := openTestBroker(t)
+	g := declareQueue(t, b, "purged", StreamConfig{})
+	r, err := b.Publish("", "purged", Message{Value: []byte("x")}, PublishOptions{})
+	if err == nil {
+		err = r.Wait(context.Background())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := b.journal
+	j.mu.Lock()
+	j.linger = time.Hour
+	before := j.queuedSeq
+	j.mu.Unlock()
+	if n, err := g.Purge(); err != nil || n != 1 {
+		t.Fatalf("Purge: %d, %v; want 1 record", n, err)
+	}
+	j.mu.Lock()
+	durable := j.durableSeq
+	j.mu.Unlock()
+	if durable <= before {
+		t.Fatalf("journal durable through %d after Purge, want its record past %d", durable, before)
+	}
+}
