@@ -358,7 +358,7 @@ func TestDecodedHeadersStandAlone(t *testing.T) {
 	if got[299].Headers[0].Key != "key-299" {
 		t.Fatalf("last key %q", got[299].Headers[0].Key)
 	}
-	if len(d.keys) > maxInternedKeys {
-		t.Fatalf("%d keys interned, want at most %d", len(d.keys), maxInternedKeys)
+	if d.keys.Len() > maxInternedKeys {
+		t.Fatalf("%d keys interned, want at most %d", d.keys.Len(), maxInternedKeys)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
+
+	"github.com/gannet-mq/gannet/internal/intern"
 )
 
 // minRecordSize is the smallest encoded record: a one-byte length and six
@@ -33,30 +35,15 @@ type Decoder struct {
 	// keys interns header keys: records of one stream carry the same few
 	// (an AMQP publish's exchange, routing key and properties), and a
 	// string per header and record was most of a delivery's allocations.
-	keys map[string]string
+	keys intern.Table
 }
 
-// Interning limits: keys are short names, and a stream of made-up keys
-// must not grow the map without bound.
+// Header key interning bounds: keys are short names, and a stream of
+// made-up keys must not grow the table without bound.
 const (
 	maxInternedKeys   = 256
 	maxInternedKeyLen = 64
 )
-
-// key returns b as a string, interned while there is room.
-func (d *Decoder) key(b []byte) string {
-	if s, ok := d.keys[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(b) <= maxInternedKeyLen && len(d.keys) < maxInternedKeys {
-		if d.keys == nil {
-			d.keys = make(map[string]string)
-		}
-		d.keys[s] = s
-	}
-	return s
-}
 
 // Close releases codec state. The Decoder stays usable.
 func (d *Decoder) Close() {
@@ -125,7 +112,8 @@ func (d *Decoder) decodeRecords(h BatchHeader, data []byte, dst []Record) ([]Rec
 	start := len(dst)
 	dst = slices.Grow(dst, n)
 	maxTS := NoTimestamp
-	var slab []Header // the records' headers, from as few allocations as may be
+	var slab []Header                                              // the records' headers, from as few allocations as may be
+	d.keys.Max, d.keys.MaxLen = maxInternedKeys, maxInternedKeyLen // the zero Decoder's too
 	for i := range n {
 		length, k := readVarint(data)
 		if k == 0 || length < minRecordSize-1 || int(length) > len(data)-k {
@@ -208,7 +196,10 @@ func (d *Decoder) decodeRecord(h BatchHeader, body []byte, slab *[]Header, left,
 			if r.bad == "" && key == nil {
 				r.bad = "null header key"
 			}
-			rec.Headers[j] = Header{Key: d.key(key), Value: r.nullableBytes("header value")}
+			if r.bad != "" {
+				break
+			}
+			rec.Headers[j] = Header{Key: d.keys.String(key), Value: r.nullableBytes("header value")}
 		}
 	}
 	if r.bad == "" && len(r.b) != 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gannet-mq/gannet/internal/broker"
+	"github.com/gannet-mq/gannet/internal/intern"
 	"github.com/gannet-mq/gannet/internal/redis/resp"
 )
 
@@ -68,7 +69,7 @@ type conn struct {
 	receipts  []broker.Receipt
 	latest    map[string]broker.Receipt
 	syncState bool
-	interned  map[string]string
+	interned  intern.Table // stream keys and field names seen on this connection
 
 	writes    chan outBatch
 	queued    atomic.Int32 // batches handed to the writer and not yet sent
@@ -122,7 +123,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		free:      make(chan []byte, 4),
 		writerErr: make(chan struct{}),
 		writerEnd: make(chan struct{}),
-		interned:  make(map[string]string),
+		interned:  intern.Table{Max: 1024, MaxLen: 256},
 		ctx:       ctx, cancel: cancel,
 	}
 	return c
@@ -324,19 +325,6 @@ func (c *conn) block(timeout time.Duration, wait func(ctx context.Context) error
 		}
 	}
 	return err
-}
-
-// intern returns a string for a field name without allocating for names
-// seen before on this connection.
-func (c *conn) intern(b []byte) string {
-	if s, ok := c.interned[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(c.interned) < 1024 {
-		c.interned[s] = s
-	}
-	return s
 }
 
 // answerAddsFirst keeps replies in command order when an XADD is refused

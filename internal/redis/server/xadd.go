@@ -174,7 +174,7 @@ func cmdXAdd(c *conn, args [][]byte) {
 	}
 	// The arguments alias the read buffer: copy them into the arena, which
 	// lives until the run is appended.
-	a := pendingAdd{key: c.intern(args[1]), spec: spec, trim: t, noMkStream: noMk}
+	a := pendingAdd{key: c.interned.String(args[1]), spec: spec, trim: t, noMkStream: noMk}
 	// Headers and values live in per-connection buffers reused once the
 	// run is appended (storage copies what it appends). A buffer that
 	// must grow is replaced, never moved, so earlier slices stay valid.
@@ -190,7 +190,7 @@ func cmdXAdd(c *conn, args [][]byte) {
 		}
 		start := len(c.arena)
 		c.arena = append(c.arena, v...)
-		c.hdrs = append(c.hdrs, broker.Header{Key: c.intern(args[i]), Value: c.arena[start:len(c.arena):len(c.arena)]})
+		c.hdrs = append(c.hdrs, broker.Header{Key: c.interned.String(args[i]), Value: c.arena[start:len(c.arena):len(c.arena)]})
 	}
 	c.hdrs = append(c.hdrs, broker.Header{Key: entryIDHeader})
 	a.fields = c.hdrs[base:len(c.hdrs):len(c.hdrs)]
