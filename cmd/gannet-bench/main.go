@@ -28,18 +28,9 @@ import (
 	"github.com/gannet-mq/gannet/internal/loadgen"
 )
 
-// generatorGCPercent is the load generator's GOGC unless the environment
-// sets one. The generator shares the machine with the broker it measures;
-// at Go's default of 100 its garbage collector (marking, and the sweeper
-// yielding the processor) took a quarter of its CPU in a Kafka run on the
-// 2-core benchmark VM, CPU the broker then lacked: Gannet's log-peak-16
-// measured 240k msg/s against 300k at 800, JetStream 80k at either. Its
-// live heap is a few MiB, so the cost is some tens of MiB of memory.
-const generatorGCPercent = 800
-
 func main() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(generatorGCPercent)
+		debug.SetGCPercent(loadgen.GeneratorGCPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])

@@ -16,8 +16,7 @@ type groupReadiness struct {
 	mu      sync.Mutex
 	total   int // partitions the group consumes
 	members []memberReadiness
-	ready   chan struct{}
-	closed  bool
+	ready   chan struct{} // closed once complete
 }
 
 type memberReadiness struct {
@@ -54,20 +53,25 @@ func (r *groupReadiness) revoked(m, lost int) {
 // fetched records that member m wrote a Fetch request. It is called for
 // every Fetch of the run; once the group is ready it takes no lock.
 func (r *groupReadiness) fetched(m int) {
+	if !r.isReady() {
+		r.update(func() { r.members[m].fetched = true })
+	}
+}
+
+func (r *groupReadiness) isReady() bool {
 	select {
 	case <-r.ready:
-		return
+		return true
 	default:
+		return false
 	}
-	r.update(func() { r.members[m].fetched = true })
 }
 
 func (r *groupReadiness) update(change func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	change()
-	if !r.closed && r.complete() {
-		r.closed = true
+	if !r.isReady() && r.complete() { // closed under mu: once
 		close(r.ready)
 	}
 }

@@ -70,10 +70,7 @@ func (r *argReader) longlong() uint64 {
 	return 0
 }
 
-func (r *argReader) shortstr() string {
-	n := int(r.octet())
-	return string(r.take(n))
-}
+func (r *argReader) shortstr() string { return r.shortstrOver("") }
 
 // shortstrOver decodes a short string into a field that holds prev, and
 // keeps prev when the bytes are the same: a decode target reused for every
