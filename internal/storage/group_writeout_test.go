@@ -36,18 +36,10 @@ func TestGroupAnswersBeforeWriteOut(t *testing.T) {
 
 	var next Group
 	second := groupAppendRaw(t, &next, logs, raw)
-	committed := make(chan struct{})
-	go func() {
-		next.Commit()
-		close(committed)
-	}()
+	committed := commitAside(t, &next)
 	watch.holdDirect.Store(nil)
 	close(hold)
-	select {
-	case <-committed:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the Commit after a held write-out hangs")
-	}
+	committed("the Commit after a held write-out")
 	waitAll(t, second, "commit after the write-out")
 	if st := logs[0].Stats(); st.Syncs != 0 {
 		t.Fatalf("log 0 ran %d rounds of its own, want every round in the commit log", st.Syncs)
@@ -82,11 +74,7 @@ func TestGroupHoldsRoundsUntilItFinished(t *testing.T) {
 	hold := make(chan struct{})
 	faults.holdSync.Store(&hold) // the commit log's fsync
 	as := groupAppendRaw(t, &g, logs, raw)
-	committed := make(chan struct{})
-	go func() {
-		g.Commit()
-		close(committed)
-	}()
+	committed := commitAside(t, &g)
 	testenv.WaitFor(t, "the write-out beside the held commit-log round", func() bool {
 		return watch.directWrites.Load() > written
 	})
@@ -97,11 +85,7 @@ func TestGroupHoldsRoundsUntilItFinished(t *testing.T) {
 	}
 	faults.holdSync.Store(nil)
 	close(hold)
-	select {
-	case <-committed:
-	case <-time.After(20 * time.Second):
-		t.Fatal("Commit hangs after the fsync is released")
-	}
+	committed("the Commit after the fsync is released")
 	waitAll(t, as, "commit after the held fsync")
 	logs[0].awaitWriteOut()
 	if !logs[0].round.TryLock() {
@@ -109,4 +93,22 @@ func TestGroupHoldsRoundsUntilItFinished(t *testing.T) {
 	}
 	logs[0].round.Unlock()
 	f.close(t)
+}
+
+// commitAside runs g.Commit in a goroutine; the func it returns waits for
+// it to return and fails the test if it hangs.
+func commitAside(t *testing.T, g *Group) (wait func(what string)) {
+	done := make(chan struct{})
+	go func() {
+		g.Commit()
+		close(done)
+	}()
+	return func(what string) {
+		t.Helper()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s hangs", what)
+		}
+	}
 }
